@@ -1,0 +1,40 @@
+"""Assemble piccolo-admin from the Model: one TableConfig per entity."""
+
+from __future__ import annotations
+
+import piccolo_admin.endpoints as admin_endpoints
+from piccolo_admin.endpoints import OrderBy, TableConfig, create_admin
+from starlette.types import ASGIApp
+
+from admin.context import AdminContextMiddleware
+from admin.crud import TenantCRUD
+from runtime.definitions.model import Entity
+from runtime.service import RecordService
+
+
+def table_config(service: RecordService, entity: Entity) -> TableConfig:
+    table = service.registry.table(entity)
+    columns = [getattr(table, n) for n in entity.admin.list if hasattr(table, n)]
+    filters = [getattr(table, n) for n in entity.admin.filters if hasattr(table, n)]
+    order = entity.admin.order or "-created_at"
+    return TableConfig(
+        table_class=table,
+        visible_columns=[table.id, *columns] if columns else None,
+        visible_filters=filters or None,
+        menu_group=entity.module.replace("_", " ").title(),
+        order_by=[OrderBy(getattr(table, order.lstrip("-")), ascending=not order.startswith("-"))],
+    )
+
+
+def build_admin(service: RecordService, *, site_name: str, production: bool) -> ASGIApp:
+    """The admin ASGI app, to mount at /admin."""
+    admin_endpoints.PiccoloCRUD = TenantCRUD  # type: ignore[misc]  # see admin/crud.py
+    registry = service.registry
+    app = create_admin(
+        tables=[table_config(service, e) for e in registry.project.entities.values()],
+        auth_table=registry.user,
+        session_table=registry.session,
+        site_name=site_name,
+        production=production,
+    )
+    return AdminContextMiddleware(app, service)

@@ -1,0 +1,54 @@
+"""Who is using the admin: resolved from piccolo-admin's session cookie for each request."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from runtime.access import Principal
+from runtime.identity import accounts
+from runtime.service import RecordService
+
+ORG_COOKIE = "plinth_org"
+SESSION_COOKIE = "id"  # piccolo-admin's session cookie
+
+
+@dataclass(frozen=True)
+class AdminContext:
+    service: RecordService
+    principal: Principal | None
+
+
+current: ContextVar[AdminContext | None] = ContextVar("plinth_admin_context", default=None)
+
+
+class AdminContextMiddleware:
+    """Sets `current` for the request: the service and the admin's Principal (or None)."""
+
+    def __init__(self, app: ASGIApp, service: RecordService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        principal = await self._principal(HTTPConnection(scope))
+        token = current.set(AdminContext(self.service, principal))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current.reset(token)
+
+    async def _principal(self, conn: HTTPConnection) -> Principal | None:
+        token = conn.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        registry = self.service.registry
+        user_id = await registry.session.get_user_id(token)
+        if user_id is None:
+            return None
+        return await accounts.principal_for(registry, user_id, conn.cookies.get(ORG_COOKIE))

@@ -1,0 +1,192 @@
+"""TenantCRUD: piccolo-admin's per-table endpoints, made tenant-safe and routed through the
+RecordService. piccolo-admin looks `PiccoloCRUD` up in its module when it builds its routes,
+so `build_admin` swaps this class in (a contract test pins the piccolo-admin version).
+
+Every endpoint of PiccoloCRUD is either overridden here or reads no rows:
+- lists, counts, bulk delete: `_apply_filters` adds the service's tenant + role scope;
+- the `Content-Range` count of `get_all`: recomputed with the scope;
+- `get_ids` (foreign-key pickers): reimplemented over the scope;
+- `detail` (GET/PUT/PATCH/DELETE of one row): 404 unless the service can read the row;
+- `post_single`, `put_single`, `patch_single`, `delete_single`, `delete_all`: the service;
+- `get_schema`, `get_new`, `get_references`: table metadata only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pydantic
+from piccolo_api.crud.endpoints import PiccoloCRUD
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from admin.context import AdminContext, current
+from runtime.definitions.model import SYSTEM_COLUMNS
+from runtime.service import ServiceError
+
+
+class NoAdminContext(Exception):
+    pass
+
+
+def _naive_to_utc(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _error(exc: ServiceError) -> Response:
+    status = 400 if exc.status in (409, 412, 422) else exc.status
+    return Response(str(exc), status_code=status)
+
+
+class TenantCRUD(PiccoloCRUD):
+    @property
+    def pydantic_model(self) -> type[pydantic.BaseModel]:
+        """The create/edit form: without the system columns, which the service stamps."""
+        from piccolo.utils.pydantic import create_pydantic_model
+
+        system = [c for c in self.table._meta.columns if c._meta.name in SYSTEM_COLUMNS]
+        return create_pydantic_model(
+            self.table,
+            model_name=f"{self.table.__name__}In",
+            exclude_columns=tuple(system),
+            json_schema_extra={"extra": self.schema_extra},
+        )
+
+    def _context(self) -> tuple[AdminContext, str]:
+        context = current.get()
+        if context is None:
+            raise NoAdminContext("the admin app must be mounted behind AdminContextMiddleware")
+        entity = context.service.registry.entity_of_table(self.table)
+        return context, entity
+
+    def _scoped(self, query: Any) -> Any:
+        context, entity_name = self._context()
+        principal = context.principal
+        if principal is None:
+            from piccolo.columns.combination import WhereRaw
+
+            return query.where(WhereRaw("1 = 0"))
+        entity = context.service.entity(entity_name)
+        for clause in context.service.scope(principal, entity):
+            query = query.where(clause)
+        return query
+
+    def _values(self, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+        """Form data → typed values for the entity's fields (system columns dropped)."""
+        cleaned = self._clean_data(data)
+        model_class = self.pydantic_model_optional if partial else self.pydantic_model
+        model = model_class(**cleaned)
+        entity = self._context()[0].service.entity(self._context()[1])
+        names = {f.name for f in entity.fields}
+        return {k: _naive_to_utc(getattr(model, k)) for k in data if k in names}
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _apply_filters(self, query, params):  # type: ignore[override]
+        return self._scoped(super()._apply_filters(query, params))
+
+    async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
+        response = await super().get_all(request, params=params)
+        header = response.headers.get("Content-Range")
+        if header:
+            split = self._split_params(self._clean_data(params or {}))
+            count = await self._apply_filters(self.table.count(), split).run()
+            response.headers["Content-Range"] = f"{header.rsplit('/', 1)[0]}/{count}"
+        return response
+
+    async def get_ids(self, request: Request) -> Response:
+        context, entity_name = self._context()
+        entity = context.service.entity(entity_name)
+        try:
+            limit = int(request.query_params.get("limit", 100))
+            offset = int(request.query_params.get("offset", 0))
+        except ValueError:
+            return Response("limit and offset must be integers", status_code=400)
+        query = self._scoped(
+            self.table.select(self.table._meta.primary_key, self.table.get_readable())
+        )
+        search = request.query_params.get("search")
+        names = entity.admin.search or tuple(
+            f.name for f in entity.fields if f.type in ("string", "text", "email")
+        )
+        if search and names:
+            clause = None
+            for name in names:
+                part = getattr(self.table, name).ilike(f"%{search}%")
+                clause = part if clause is None else clause | part
+            query = query.where(clause)
+        rows = await query.limit(min(max(limit, 1), 500)).offset(max(offset, 0)).run()
+        return JSONResponse({str(r["id"]): r["readable"] for r in rows})
+
+    async def detail(self, request: Request) -> Response:
+        context, entity_name = self._context()
+        row_id = request.path_params.get("row_id")
+        if context.principal is None:
+            return Response("The resource doesn't exist", status_code=404)
+        try:
+            await context.service.get(context.principal, entity_name, row_id)
+        except ServiceError:
+            return Response("The resource doesn't exist", status_code=404)
+        return await super().detail(request)
+
+    # -- writes, through the service -----------------------------------------------------
+
+    async def post_single(self, request: Request, data: dict[str, Any]) -> Response:
+        context, entity_name = self._context()
+        if context.principal is None:
+            return Response("Not signed in", status_code=401)
+        try:
+            values = self._values(data, partial=False)
+            record = await context.service.create(context.principal, entity_name, values)
+        except pydantic.ValidationError as exc:
+            return Response(str(exc), status_code=400)
+        except ServiceError as exc:
+            return _error(exc)
+        return JSONResponse([{"id": record["id"]}], status_code=201)
+
+    async def _update(self, row_id: Any, data: dict[str, Any], *, partial: bool) -> Response:
+        context, entity_name = self._context()
+        if context.principal is None:
+            return Response("Not signed in", status_code=401)
+        try:
+            values = self._values(data, partial=partial)
+            record = await context.service.update(context.principal, entity_name, row_id, values)
+        except pydantic.ValidationError as exc:
+            return Response(str(exc), status_code=400)
+        except ServiceError as exc:
+            return _error(exc)
+        return JSONResponse(json.loads(json.dumps(record)))
+
+    async def put_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        response = await self._update(row_id, data, partial=False)
+        return Response(status_code=204) if response.status_code == 200 else response
+
+    async def patch_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        return await self._update(row_id, data, partial=True)
+
+    async def delete_single(self, request: Request, row_id: Any) -> Response:
+        context, entity_name = self._context()
+        if context.principal is None:
+            return Response("Not signed in", status_code=401)
+        try:
+            await context.service.delete(context.principal, entity_name, row_id)
+        except ServiceError as exc:
+            return _error(exc)
+        return Response(status_code=204)
+
+    async def delete_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
+        context, entity_name = self._context()
+        if context.principal is None:
+            return Response("Not signed in", status_code=401)
+        split = self._split_params(self._clean_data(params or {}))
+        rows = await self._apply_filters(self.table.select(self.table.id), split).run()
+        try:
+            for row in rows:
+                await context.service.delete(context.principal, entity_name, row["id"])
+        except ServiceError as exc:
+            return _error(exc)
+        return Response(status_code=204)

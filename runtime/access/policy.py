@@ -1,0 +1,78 @@
+"""Role YAML → the Policy of one principal on one entity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runtime.access.principal import Principal
+from runtime.definitions.model import Permission, Project
+from runtime.filters import Node, Or, parse_filter
+
+VERBS = ("read", "create", "update", "delete")
+Rule = bool | Node  # True: every row of the tenant; False: none; a Node: the rows it matches
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    read: Rule
+    create: Rule
+    update: Rule
+    delete: Rule
+    read_fields: frozenset[str] | None  # None: every field
+    write_fields: frozenset[str] | None
+    transitions: frozenset[str]
+
+    def rule(self, verb: str) -> Rule:
+        return getattr(self, verb)
+
+
+ALLOW_ALL = Policy(True, True, True, True, None, None, frozenset({"*"}))
+DENY_ALL = Policy(False, False, False, False, frozenset(), frozenset(), frozenset())
+
+
+def _roles_with_inherited(project: Project, names: frozenset[str]) -> list[str]:
+    seen: list[str] = []
+    stack = sorted(names)
+    while stack:
+        name = stack.pop()
+        role = project.roles.get(name)
+        if role is None or name in seen:
+            continue
+        seen.append(name)
+        stack.extend(role.inherits)
+    return seen
+
+
+def _union(rules: list[bool | dict]) -> Rule:
+    if any(rule is True for rule in rules):
+        return True
+    nodes = [parse_filter(rule) for rule in rules if isinstance(rule, dict)]
+    if not nodes:
+        return False
+    return nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
+
+
+def _union_fields(sets: list[tuple[str, ...] | None]) -> frozenset[str] | None:
+    if any(s is None for s in sets):
+        return None
+    return frozenset(name for s in sets for name in s or ())
+
+
+def policy_for(project: Project, principal: Principal, entity: str) -> Policy:
+    """Union of the principal's roles (with inherited ones). `owner` and superusers: all."""
+    if principal.is_superuser or "owner" in principal.roles:
+        return ALLOW_ALL
+    grants: list[Permission] = []
+    for name in _roles_with_inherited(project, principal.roles):
+        permission = project.roles[name].permissions.get(entity)
+        if permission is not None:
+            grants.append(permission)
+    if not grants:
+        return DENY_ALL
+    rules = {verb: _union([getattr(g, verb) for g in grants]) for verb in VERBS}
+    return Policy(
+        **rules,
+        read_fields=_union_fields([g.read_fields for g in grants]),
+        write_fields=_union_fields([g.write_fields for g in grants]),
+        transitions=frozenset(t for g in grants for t in g.transitions),
+    )

@@ -1,0 +1,1 @@
+"""The HTTP surface: /auth, /api, and the mounted admin."""

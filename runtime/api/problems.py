@@ -1,0 +1,70 @@
+"""RFC 9457 problem+json responses, and the exception handlers that produce them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from runtime.service import ServiceError, ValidationFailed
+
+log = logging.getLogger("plinth.api")
+
+
+class Problem(Exception):
+    """Raise from a route to answer with problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str = "", headers: dict | None = None):
+        self.status, self.title, self.detail, self.headers = status, title, detail, headers
+        super().__init__(detail or title)
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc.status, exc.title, exc.detail, headers=exc.headers)
+
+
+async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    errors = None
+    if isinstance(exc, ValidationFailed):
+        errors = [{"field": e.field, "code": e.code, "message": e.message} for e in exc.errors]
+    return problem_response(exc.status, exc.title, str(exc), errors)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return problem_response(exc.status_code, exc.detail or "Error", headers=exc.headers)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "Internal server error", "the error was logged")
+
+
+EXCEPTION_HANDLERS = {
+    Problem: on_problem,
+    ServiceError: on_service_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

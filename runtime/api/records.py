@@ -1,0 +1,153 @@
+"""/api/<slug> routes: parse the request, call the RecordService, render the result."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from runtime.api.auth import read_json, request_principal
+from runtime.api.problems import Problem
+from runtime.definitions.model import Entity
+from runtime.filters import OPERATORS
+
+RESERVED_PARAMS = {"filter", "sort", "limit", "cursor", "count", "search", "fields", "expand"}
+
+
+def _entity(request: Request) -> Entity:
+    entity = request.app.state.plinth.registry.project.entity_by_slug(request.path_params["slug"])
+    if entity is None:
+        raise Problem(404, "Not found", f"no collection /api/{request.path_params['slug']}")
+    return entity
+
+
+def _etag(record: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": f'W/"{record["version"]}"'}
+
+
+def _if_match(request: Request) -> int | None:
+    """The version named by If-Match (`W/"3"`, `"3"` or `3`), or None when absent."""
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise Problem(400, "Bad request", f'If-Match {raw!r}: expected an ETag like W/"3"')
+    return int(value)
+
+
+def _request_id(request: Request) -> str:
+    return request.headers.get("x-request-id") or uuid.uuid4().hex
+
+
+def _list_filter(request: Request) -> dict[str, Any] | None:
+    """`?filter=<json>` plus shorthands `?status=open&priority__gte=3`, ANDed together."""
+    parts: list[dict[str, Any]] = []
+    if raw := request.query_params.get("filter"):
+        try:
+            parts.append(json.loads(raw))
+        except json.JSONDecodeError:
+            raise Problem(400, "Bad query", "filter: not valid JSON") from None
+    for key, value in request.query_params.multi_items():
+        if key in RESERVED_PARAMS:
+            continue
+        name, _, op = key.partition("__")
+        op = op or "eq"
+        if op not in OPERATORS:
+            raise Problem(400, "Bad query", f"{key}: unknown operator '{op}'")
+        if op in ("in", "nin", "between"):
+            parts.append({name: {op: value.split(",")}})
+        elif op == "isnull":
+            parts.append({name: {op: value.lower() in ("true", "1")}})
+        else:
+            parts.append({name: {op: value}})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"and": parts}
+
+
+def _page(request: Request) -> tuple[int, int]:
+    try:
+        limit = int(request.query_params.get("limit", 50))
+        cursor = request.query_params.get("cursor")
+        offset = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
+    except ValueError:
+        raise Problem(400, "Bad query", "limit must be an integer and cursor opaque") from None
+    if not 1 <= limit <= 500 or offset < 0:
+        raise Problem(400, "Bad query", "limit must be between 1 and 500")
+    return limit, offset
+
+
+async def collection(request: Request) -> Response:
+    entity = _entity(request)
+    principal = await request_principal(request)
+    service = request.app.state.plinth.service
+    if request.method == "POST":
+        record = await service.create(
+            principal, entity.name, await read_json(request), request_id=_request_id(request)
+        )
+        headers = {"Location": f"/api/{entity.slug}/{record['id']}", **_etag(record)}
+        return JSONResponse(record, status_code=201, headers=headers)
+    where = _list_filter(request)
+    limit, offset = _page(request)
+    sort = [s for s in request.query_params.get("sort", "").split(",") if s] or None
+    rows = await service.list(
+        principal, entity.name, filter=where, sort=sort, limit=limit + 1, offset=offset
+    )
+    more = len(rows) > limit
+    meta: dict[str, Any] = {
+        "next_cursor": base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+        if more
+        else None
+    }
+    if request.query_params.get("count") == "true":
+        meta["count"] = await service.count(principal, entity.name, filter=where)
+    return JSONResponse({"data": rows[:limit], "meta": meta})
+
+
+async def item(request: Request) -> Response:
+    entity = _entity(request)
+    principal = await request_principal(request)
+    service = request.app.state.plinth.service
+    record_id = request.path_params["id"]
+    if request.method == "GET":
+        record = await service.get(principal, entity.name, record_id)
+        return JSONResponse(record, headers=_etag(record))
+    if request.method == "PATCH":
+        record = await service.update(
+            principal,
+            entity.name,
+            record_id,
+            await read_json(request),
+            version=_if_match(request),
+            request_id=_request_id(request),
+        )
+        return JSONResponse(record, headers=_etag(record))
+    await service.delete(
+        principal,
+        entity.name,
+        record_id,
+        version=_if_match(request),
+        request_id=_request_id(request),
+    )
+    return Response(status_code=204)
+
+
+async def item_timeline(request: Request) -> Response:
+    entity = _entity(request)
+    principal = await request_principal(request)
+    service = request.app.state.plinth.service
+    entries = await service.timeline(principal, entity.name, request.path_params["id"])
+    return JSONResponse({"data": entries})
+
+
+routes = [
+    Route("/api/{slug}", collection, methods=["GET", "POST"]),
+    Route("/api/{slug}/{id}", item, methods=["GET", "PATCH", "DELETE"]),
+    Route("/api/{slug}/{id}/timeline", item_timeline, methods=["GET"]),
+]

@@ -1,0 +1,68 @@
+"""The `plinth serve` application: /auth, /api and /admin over one RecordService, with the
+in-process workflow worker when no Redis is configured."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount, Route
+
+from admin import build_admin
+from runtime.api import auth, records
+from runtime.api.problems import EXCEPTION_HANDLERS
+from runtime.database import close_engine, open_engine
+from runtime.schema.registry import Registry
+from runtime.service import RecordService
+from runtime.settings import Settings
+from runtime.workflows.workers import in_process_loop
+
+
+@dataclass(frozen=True)
+class Plinth:
+    """What every request handler reaches through `request.app.state.plinth`."""
+
+    settings: Settings
+    registry: Registry
+    service: RecordService
+
+
+def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True) -> Starlette:
+    service = RecordService(registry)
+    plinth = Plinth(settings=settings, registry=registry, service=service)
+    in_process = run_worker and settings.redis_url is None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await open_engine(registry.engine)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(in_process_loop(service, stop)) if in_process else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            await close_engine(registry.engine)
+
+    admin = build_admin(
+        service,
+        site_name=registry.project.platform.name,
+        production=not settings.is_embedded,
+    )
+    app = Starlette(
+        routes=[
+            Route("/", lambda request: RedirectResponse("/admin/")),
+            Route("/auth/token", auth.issue_token, methods=["POST"]),
+            *records.routes,
+            Mount("/admin", app=admin),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.plinth = plinth
+    return app

@@ -1,0 +1,76 @@
+"""The `plinth` command. Each subcommand parses its arguments and calls into a package."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from rich.console import Console
+
+console = Console(stderr=True)
+out = Console()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plinth", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--definitions",
+        metavar="DIR",
+        help="definitions folder (default: $PLINTH_DEFINITIONS or ./definitions)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", parents=[common], help="validate the definitions")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    sub.add_parser("plan", parents=[common], help="show the schema change the definitions need")
+    sub.add_parser("migrate", parents=[common], help="write and apply migrations")
+    serve = sub.add_parser("serve", parents=[common], help="run the API and the admin")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("worker", parents=[common], help="run the outbox relay and a SAQ worker")
+    demo = sub.add_parser("demo", parents=[common], help="demo data, an admin login, and serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    sub.add_parser("schema", parents=[common], help="write the definitions' JSON Schemas")
+
+    org = sub.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
+    org_create = org.add_parser("create", parents=[common], help="create an organization")
+    org_create.add_argument("slug")
+    org_create.add_argument("--name")
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="action", required=True)
+    user_create = user.add_parser("create", parents=[common], help="create a user")
+    user_create.add_argument("email")
+    user_create.add_argument("--password-stdin", action="store_true", required=True)
+    user_create.add_argument("--org", action="append", default=[], metavar="SLUG")
+    user_create.add_argument("--role", action="append", default=[], metavar="ROLE")
+    user_create.add_argument("--superuser", action="store_true")
+    grant = user.add_parser("grant", parents=[common], help="grant a role in an organization")
+    grant.add_argument("email")
+    grant.add_argument("--org", required=True, metavar="SLUG")
+    grant.add_argument("--role", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.definitions:
+        os.environ["PLINTH_DEFINITIONS"] = args.definitions
+    os.environ.setdefault("PICCOLO_CONF", "runtime.db")
+    from runtime import commands  # after the environment is settled
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return asyncio.run(handler(args)) or 0
+    except KeyboardInterrupt:
+        return 130
+    except commands.CommandError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

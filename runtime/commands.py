@@ -1,0 +1,200 @@
+"""What each `plinth` subcommand does: load the project, open the database, call a package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from runtime.database import close_engine, open_engine
+from runtime.definitions import check_project
+from runtime.definitions.report import format_problems
+from runtime.identity import accounts
+from runtime.schema import Registry, build_registry
+from runtime.settings import SettingsError, get_settings
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message says why and what to do."""
+
+
+def _settings():
+    try:
+        return get_settings()
+    except SettingsError as error:
+        raise CommandError(str(error)) from None
+
+
+def _load_project():
+    settings = _settings()
+    if not settings.definitions.is_dir():
+        raise CommandError(
+            f"no definitions folder at {settings.definitions} "
+            "(use --definitions DIR or PLINTH_DEFINITIONS)"
+        )
+    project, problems = check_project(settings.definitions)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or project is None:
+        sys.stderr.write(format_problems(problems) + "\n")
+        raise CommandError(f"{len(errors)} error(s) in the definitions: fix them first")
+    return project
+
+
+async def _registry() -> Registry:
+    from runtime.db import DB
+
+    registry = build_registry(_load_project(), DB)
+    await open_engine(DB)
+    return registry
+
+
+async def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _, problems = check_project(settings.definitions)
+    if problems or args.format == "json":
+        print(format_problems(problems, args.format))
+    errors = sum(p.severity == "error" for p in problems)
+    if args.format == "text":
+        if errors:
+            console.print(f"[red]{errors} error(s)[/red]")
+        else:
+            console.print(f"[green]definitions OK[/green] ({settings.definitions})")
+    return 1 if errors else 0
+
+
+async def cmd_schema(args: argparse.Namespace) -> int:
+    source = Path(__file__).parent / "definitions" / "schemas"
+    target = Path("schemas")
+    target.mkdir(exist_ok=True)
+    for path in sorted(source.glob("*.json")):
+        shutil.copy(path, target / path.name)
+        out.print(f"wrote {target / path.name}")
+    return 0
+
+
+async def cmd_plan(args: argparse.Namespace) -> int:
+    from runtime.schema.migrate import plan
+
+    registry = await _registry()
+    try:
+        lines = await plan(registry, _settings().migrations)
+    finally:
+        await close_engine(registry.engine)
+    out.print("\n".join(lines) if lines else "nothing to change: the database is up to date")
+    return 0
+
+
+async def cmd_migrate(args: argparse.Namespace) -> int:
+    from runtime.schema.migrate import migrate
+
+    registry = await _registry()
+    try:
+        result = await migrate(registry, _settings().migrations)
+    finally:
+        await close_engine(registry.engine)
+    if result.written:
+        out.print(f"wrote {result.written}")
+    out.print("[green]database is up to date[/green]")
+    return 0
+
+
+async def cmd_org(args: argparse.Namespace) -> int:
+    registry = await _registry()
+    try:
+        row = await accounts.create_organization(registry, args.slug, args.name)
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await close_engine(registry.engine)
+    out.print(f"created organization {row['slug']} ({row['id']})")
+    return 0
+
+
+async def cmd_user(args: argparse.Namespace) -> int:
+    registry = await _registry()
+    try:
+        if args.action == "create":
+            await _create_user(registry, args)
+        else:
+            await accounts.grant_role(registry, args.email, args.org, args.role)
+            out.print(f"granted {args.role} in {args.org} to {args.email}")
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await close_engine(registry.engine)
+    return 0
+
+
+async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
+    if len(args.role) not in (0, len(args.org)) and len(args.role) != 1:
+        raise CommandError("give one --role per --org (or a single --role for all of them)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CommandError("no password on standard input (--password-stdin)")
+    for slug in args.org:
+        await accounts.find_organization(registry, slug)
+    row = await accounts.create_user(registry, args.email, password, superuser=args.superuser)
+    roles = args.role if len(args.role) == len(args.org) else args.role * len(args.org)
+    for slug, role in zip(args.org, roles or ["owner"] * len(args.org), strict=True):
+        await accounts.grant_role(registry, row["email"], slug, role)
+    out.print(f"created user {row['email']}")
+
+
+async def serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from runtime.app import build_app
+    from runtime.db import DB
+
+    settings = _settings()
+    app = build_app(settings, build_registry(_load_project(), DB))
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+    await uvicorn.Server(config).serve()
+
+
+async def cmd_serve(args: argparse.Namespace) -> int:
+    await serve(args.host, args.port)
+    return 0
+
+
+async def cmd_worker(args: argparse.Namespace) -> int:
+    from runtime.service import RecordService
+    from runtime.workflows.workers import run_redis_worker
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise CommandError(
+            "PLINTH_REDIS_URL is not set: without Redis, `plinth serve` runs the workflows itself"
+        )
+    registry = await _registry()
+    try:
+        await run_redis_worker(RecordService(registry), settings.redis_url)
+    finally:
+        await close_engine(registry.engine)
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from runtime.demo import seed
+    from runtime.schema.migrate import migrate
+
+    registry = await _registry()
+    try:
+        await migrate(registry, _settings().migrations)
+        login = await seed(registry)
+    finally:
+        await close_engine(registry.engine)
+    url = f"http://{args.host}:{args.port}/admin/"
+    out.print(f"\n[bold]Plinth demo[/bold] — admin: {url}")
+    out.print(f"login: {login['email']}  password: {login['password']}")
+    out.print(json.dumps({"admin": url, **login}))
+    sys.stdout.flush()
+    await serve(args.host, args.port)
+    return 0

@@ -1,0 +1,172 @@
+"""Users, organizations and memberships: create them, check a login, resolve a Principal."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from runtime.access import Principal
+from runtime.identity.passwords import hash_password, verify_password
+from runtime.schema.registry import Registry
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+
+
+class AccountError(ValueError):
+    """A command's input is wrong; the message says which and why."""
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 255:
+        raise AccountError(f"{email!r} is not an email address")
+    return email
+
+
+async def create_organization(registry: Registry, slug: str, name: str | None = None) -> dict:
+    if not SLUG.match(slug):
+        raise AccountError(
+            f"organization slug {slug!r}: use lowercase letters, digits and '-' (e.g. 'acme')"
+        )
+    org = registry.organization
+    if await org.exists().where(org.slug == slug).run():
+        raise AccountError(f"organization {slug!r} already exists")
+    row = {"id": uuid.uuid4(), "slug": slug, "name": name or slug}
+    await org.insert(org(**row)).run()
+    return row
+
+
+async def create_user(
+    registry: Registry,
+    email: str,
+    password: str,
+    *,
+    superuser: bool = False,
+) -> dict:
+    email = normalize_email(email)
+    user = registry.user
+    if await user.exists().where(user.email == email).run():
+        raise AccountError(f"user {email!r} already exists")
+    row = {
+        "id": uuid.uuid4(),
+        "username": email,
+        "email": email,
+        "password": hash_password(password),
+        "active": True,
+        "admin": True,  # may sign in to /admin; what they see there is their organizations'
+        "superuser": superuser,
+    }
+    await user.insert(user(**row)).run()
+    return row
+
+
+async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -> None:
+    user_row = await find_user(registry, email)
+    org_row = await find_organization(registry, org_slug)
+    if role != "owner" and role not in registry.project.roles:
+        known = ", ".join(["owner", *sorted(registry.project.roles)])
+        raise AccountError(f"no role {role!r} (roles: {known})")
+    m = registry.membership
+    existing = (
+        await m.select()
+        .where(m.user == user_row["id"], m.organization == org_row["id"])
+        .first()
+        .run()
+    )
+    if existing is None:
+        await m.insert(
+            m(user=user_row["id"], organization=org_row["id"], roles=json.dumps([role]))
+        ).run()
+        return
+    roles = sorted(set(_roles(existing["roles"])) | {role})
+    await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
+
+
+async def find_user(registry: Registry, email: str) -> dict:
+    user = registry.user
+    row = await user.select().where(user.email == normalize_email(email)).first().run()
+    if row is None:
+        raise AccountError(f"no user {email!r}")
+    return row
+
+
+async def find_organization(registry: Registry, slug: str) -> dict:
+    org = registry.organization
+    row = await org.select().where(org.slug == slug).first().run()
+    if row is None:
+        raise AccountError(f"no organization {slug!r}")
+    return row
+
+
+async def authenticate(registry: Registry, email: str, password: str) -> dict | None:
+    """The active user with this email and password, else None (same work either way)."""
+    user = registry.user
+    try:
+        email = normalize_email(email)
+    except AccountError:
+        verify_password(None, password)
+        return None
+    row = await user.select().where(user.email == email).first().run()
+    if not verify_password(row["password"] if row else None, password):
+        return None
+    return row if row["active"] else None
+
+
+def _roles(raw: Any) -> list[str]:
+    return json.loads(raw) if isinstance(raw, str) else list(raw or [])
+
+
+async def memberships(registry: Registry, user_id: uuid.UUID) -> list[dict]:
+    """[{organization_id, slug, name, roles}] for a user, ordered by organization slug."""
+    m = registry.membership
+    rows = (
+        await m.select(
+            m.organization.id.as_alias("organization_id"),
+            m.organization.slug.as_alias("slug"),
+            m.organization.name.as_alias("name"),
+            m.roles,
+        )
+        .where(m.user == user_id)
+        .order_by(m.organization.slug)
+        .run()
+    )
+    return [row | {"roles": _roles(row["roles"])} for row in rows]
+
+
+async def principal_for(
+    registry: Registry, user_id: uuid.UUID, org: str | uuid.UUID | None
+) -> Principal | None:
+    """The user's Principal in organization `org` (slug or id; None: their first one).
+
+    None when the user is unknown or inactive, or `org` is not one of their memberships —
+    the caller answers the same way whether or not that organization exists."""
+    user = registry.user
+    row = await user.select().where(user.id == user_id).first().run()
+    if row is None or not row["active"]:
+        return None
+    chosen = None
+    for membership in await memberships(registry, user_id):
+        if org is None or org in (membership["slug"], membership["organization_id"]):
+            chosen = membership
+            break
+    if chosen is None:
+        if org is None and row["superuser"]:
+            return Principal(
+                tenant_id=None,
+                actor=row["email"],
+                user_id=row["id"],
+                email=row["email"],
+                is_superuser=True,
+            )
+        return None
+    return Principal(
+        tenant_id=chosen["organization_id"],
+        tenant_slug=chosen["slug"],
+        actor=row["email"],
+        user_id=row["id"],
+        email=row["email"],
+        roles=frozenset(chosen["roles"]),
+        is_superuser=bool(row["superuser"]),
+    )

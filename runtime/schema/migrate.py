@@ -1,0 +1,93 @@
+"""`plinth migrate`: write a Piccolo migration for what changed, then apply every pending one.
+
+Migration files live in `<migrations>/<engine>/` (sqlite or postgres): SQLite has no schemas
+and rebuilds tables where PostgreSQL alters them, so the two histories differ.
+"""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+from piccolo.apps.migrations.commands.new import NoChanges, _create_new_migration
+from piccolo.conf.apps import AppConfig
+
+from runtime.database import is_postgres
+from runtime.schema.registry import Registry
+
+APP_NAME = "plinth"
+
+
+class MigrationError(RuntimeError):
+    """Applying migrations failed; the message says which step."""
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    written: Path | None  # the new migration file, if the definitions changed
+    log: str  # what Piccolo printed while applying
+
+
+def migrations_folder(registry: Registry, root: Path) -> Path:
+    folder = root / registry.engine.engine_type
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "__init__.py").touch()
+    return folder
+
+
+def extra_indexes(registry: Registry) -> list[str]:
+    """Indexes Piccolo cannot declare (composite, unique across columns), as idempotent DDL."""
+    run = registry.workflow_run._meta.tablename
+    return [
+        f'CREATE UNIQUE INDEX IF NOT EXISTS "{run}_event_workflow" ON "{run}" '
+        '("event_id", "workflow")',
+    ]
+
+
+async def _ensure_schemas(registry: Registry) -> None:
+    if is_postgres(registry.engine):
+        for module in sorted({e.module for e in registry.project.entities.values()}):
+            await registry.engine.run_ddl(f'CREATE SCHEMA IF NOT EXISTS "{module}"')
+
+
+async def migrate(registry: Registry, root: Path) -> MigrateResult:
+    folder = migrations_folder(registry, root)
+    config = AppConfig(
+        app_name=APP_NAME,
+        migrations_folder_path=str(folder.resolve()),
+        table_classes=registry.all_tables(),
+    )
+    await _ensure_schemas(registry)
+    log = io.StringIO()
+    written: Path | None = None
+    with redirect_stdout(log):
+        try:
+            meta = await _create_new_migration(config, auto=True, auto_input="n")
+            written = Path(meta.migration_path)
+        except NoChanges:
+            pass
+        manager = ForwardsMigrationManager(app_name=APP_NAME)
+        await manager.create_migration_table()
+        result = await manager.run_migrations(config)
+    if not result.success:
+        raise MigrationError(result.message)
+    for ddl in extra_indexes(registry):
+        await registry.engine.run_ddl(ddl)
+    return MigrateResult(written=written, log=log.getvalue())
+
+
+async def plan(registry: Registry, root: Path) -> list[str]:
+    """The statements a migration would apply now, one per line (empty: up to date)."""
+    from piccolo.apps.migrations.commands.new import AutoMigrationManager
+
+    config = AppConfig(
+        app_name=APP_NAME,
+        migrations_folder_path=str(migrations_folder(registry, root).resolve()),
+        table_classes=registry.all_tables(),
+    )
+    with redirect_stdout(io.StringIO()):
+        statements = await AutoMigrationManager(auto_input="n").get_alter_statements(config)
+    return [line for group in statements for line in group.statements]

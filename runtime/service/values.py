@@ -1,0 +1,167 @@
+"""Input values → typed Python values, checked against their field; rows → JSON-ready dicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from runtime.definitions.model import Entity, Field
+from runtime.service.errors import FieldError
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+class Invalid(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def _datetime(raw: Any) -> dt.datetime:
+    if isinstance(raw, dt.datetime):
+        value = raw
+    elif isinstance(raw, str):
+        try:
+            value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise Invalid("type", f"expected an ISO 8601 date-time, got {raw!r}") from None
+    else:
+        raise Invalid("type", f"expected an ISO 8601 date-time, got {type(raw).__name__}")
+    if value.tzinfo is None:
+        raise Invalid("timezone", "a date-time needs a time zone (e.g. 'Z' or '+02:00')")
+    return value.astimezone(dt.UTC)
+
+
+def _number(raw: Any, kind: type) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+        raise Invalid("type", f"expected {kind.__name__}, got {type(raw).__name__}")
+    try:
+        if kind is int:
+            if isinstance(raw, float) and not raw.is_integer():
+                raise ValueError
+            return int(raw) if not isinstance(raw, str) else int(raw.strip())
+        if kind is Decimal:
+            return Decimal(str(raw))
+        return float(raw)
+    except (ValueError, InvalidOperation):
+        raise Invalid("type", f"expected {kind.__name__}, got {raw!r}") from None
+
+
+def coerce(field: Field, raw: Any) -> Any:
+    """One field's input → its Python value, or Invalid. None passes (required is separate)."""
+    if raw is None:
+        return None
+    match field.type:
+        case "string" | "text" | "email" | "url" | "enum" | "file":
+            if not isinstance(raw, str):
+                raise Invalid("type", f"expected a string, got {type(raw).__name__}")
+            value: Any = raw
+        case "integer":
+            value = _number(raw, int)
+        case "float":
+            value = _number(raw, float)
+        case "decimal":
+            value = _number(raw, Decimal)
+        case "boolean":
+            if not isinstance(raw, bool):
+                raise Invalid("type", f"expected true or false, got {raw!r}")
+            value = raw
+        case "datetime":
+            value = _datetime(raw)
+        case "date":
+            try:
+                value = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(raw)
+            except (TypeError, ValueError):
+                raise Invalid("type", f"expected a date YYYY-MM-DD, got {raw!r}") from None
+        case "time":
+            try:
+                value = raw if isinstance(raw, dt.time) else dt.time.fromisoformat(raw)
+            except (TypeError, ValueError):
+                raise Invalid("type", f"expected a time HH:MM[:SS], got {raw!r}") from None
+        case "uuid" | "reference":
+            try:
+                value = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+            except ValueError:
+                raise Invalid("type", f"expected a UUID, got {raw!r}") from None
+        case "json":
+            value = raw
+        case _:
+            raise Invalid("type", f"unsupported type {field.type}")
+    _check_bounds(field, value)
+    return value
+
+
+def _check_bounds(field: Field, value: Any) -> None:
+    if field.type == "enum" and value not in field.choice_values:
+        allowed = ", ".join(field.choice_values)
+        raise Invalid("choice", f"{value!r} is not one of: {allowed}")
+    if isinstance(value, str):
+        limit = field.max_length or (255 if field.type in ("string", "email", "url") else None)
+        if limit is not None and len(value) > limit:
+            raise Invalid("max_length", f"at most {limit} characters, got {len(value)}")
+        if field.min_length is not None and len(value) < field.min_length:
+            raise Invalid("min_length", f"at least {field.min_length} characters")
+        if field.pattern and not re.fullmatch(field.pattern, value):
+            raise Invalid("pattern", f"does not match the pattern {field.pattern}")
+        if field.type == "email" and not EMAIL.match(value):
+            raise Invalid("email", f"{value!r} is not an email address")
+        if field.type == "url" and not URL.match(value):
+            raise Invalid("url", f"{value!r} is not an http(s) URL")
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        if field.min is not None and value < field.min:
+            raise Invalid("min", f"must be at least {field.min}, got {value}")
+        if field.max is not None and value > field.max:
+            raise Invalid("max", f"must be at most {field.max}, got {value}")
+
+
+def default_value(field: Field, user_id: uuid.UUID | None) -> Any:
+    match field.default:
+        case "$now":
+            return dt.datetime.now(dt.UTC)
+        case "$today":
+            return dt.date.today()
+        case "$user":
+            return user_id
+    return field.default
+
+
+def clean_values(
+    entity: Entity, raw: dict[str, Any], *, is_create: bool
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Coerce and check every given field; on create also `required`. All errors at once."""
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    known = {f.name: f for f in entity.fields}
+    for name, given in raw.items():
+        field = known.get(name)
+        if field is None:
+            errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'"))
+            continue
+        try:
+            values[name] = coerce(field, given)
+        except Invalid as error:
+            errors.append(FieldError(name, error.code, str(error)))
+    for field in entity.fields:
+        missing = values.get(field.name) is None and (is_create or field.name in raw)
+        already = any(e.field == field.name for e in errors)
+        if field.required and missing and not (is_create and field.has_default) and not already:
+            errors.append(FieldError(field.name, "required", "this field is required"))
+    return values, errors
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

@@ -1,0 +1,75 @@
+"""The environment variables of SPEC §4, read once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///plinth.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    storage_url: str
+    s3_endpoint_url: str | None
+    secret_key: str
+    definitions: Path
+    migrations: Path
+
+    @property
+    def is_embedded(self) -> bool:
+        """SQLite: the embedded default, where a local secret key may be generated."""
+        return self.database_url.startswith("sqlite")
+
+
+def _local_secret_key(database_url: str) -> str:
+    """The embedded default keeps a generated key beside its SQLite file."""
+    path = Path(sqlite_path(database_url) + ".secret")
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def sqlite_path(database_url: str) -> str:
+    """`sqlite:///plinth.sqlite3` → `plinth.sqlite3`; `sqlite:////tmp/x.db` → `/tmp/x.db`."""
+    return database_url.removeprefix("sqlite://").removeprefix("/") or "plinth.sqlite3"
+
+
+def read_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    database_url = env.get("PLINTH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+        raise SettingsError(
+            f"PLINTH_DATABASE_URL={database_url!r}: expected sqlite:///FILE or postgres://..."
+        )
+    secret_key = env.get("PLINTH_SECRET_KEY") or ""
+    if not secret_key:
+        if not database_url.startswith("sqlite"):
+            raise SettingsError("PLINTH_SECRET_KEY is required outside the embedded default")
+        secret_key = _local_secret_key(database_url)
+    return Settings(
+        database_url=database_url,
+        redis_url=env.get("PLINTH_REDIS_URL") or None,
+        storage_url=env.get("PLINTH_STORAGE_URL") or "file://./media",
+        s3_endpoint_url=env.get("PLINTH_S3_ENDPOINT_URL") or None,
+        secret_key=secret_key,
+        definitions=Path(env.get("PLINTH_DEFINITIONS") or "definitions"),
+        migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return read_settings()

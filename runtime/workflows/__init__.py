@@ -1,0 +1,1 @@
+"""Workflows: outbox relay, runs, actions, and the workers (in-process or SAQ on Redis)."""

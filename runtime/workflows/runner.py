@@ -1,0 +1,130 @@
+"""Run the workflows one outbox event triggers: match, check `when`, do the actions.
+
+Each (event, workflow) pair has one run row; the actions that write through the service and
+the run's status commit in one transaction, so a retried event never applies them twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from typing import Any
+
+from runtime.access import Principal
+from runtime.database import write_transaction
+from runtime.definitions.model import Workflow
+from runtime.filters import evaluate, parse_filter
+from runtime.service import RecordService
+from runtime.workflows.templates import render
+
+log = logging.getLogger("plinth.workflows")
+
+
+def matching_workflows(service: RecordService, event: dict[str, Any]) -> list[Workflow]:
+    return [
+        wf
+        for wf in service.project.workflows.values()
+        if wf.on.event == event["event"]
+        and wf.on.entity == event["entity"]
+        and (wf.on.transition is None or wf.on.transition == event.get("transition"))
+    ]
+
+
+def _payload(event: dict[str, Any]) -> dict[str, Any]:
+    payload = event["payload"]
+    return json.loads(payload) if isinstance(payload, str) else payload
+
+
+async def _do_actions(
+    service: RecordService, workflow: Workflow, event: dict[str, Any], payload: dict[str, Any]
+) -> None:
+    principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
+    context = {
+        "record": payload["record"],
+        "old": payload.get("old"),
+        "changed": payload.get("changed", []),
+        "event": {"id": str(event["id"]), "event": event["event"]},
+    }
+    for action in workflow.actions:
+        args = render(action.args, context)
+        match action.kind:
+            case "update":
+                await service.update(principal, event["entity"], event["record_id"], args)
+            case "create":
+                await service.create(principal, args["entity"], args.get("values", {}))
+            case _:
+                raise NotImplementedError(f"action '{action.kind}' is not available yet")
+
+
+async def _claim_run(service: RecordService, event: dict, workflow: Workflow) -> dict | None:
+    """The run row of (event, workflow), created if new; None when it already succeeded."""
+    runs = service.registry.workflow_run
+    run = (
+        await runs.select()
+        .where(runs.event_id == event["id"], runs.workflow == workflow.name)
+        .first()
+        .run()
+    )
+    if run is None:
+        run = {
+            "id": uuid.uuid4(),
+            "event_id": event["id"],
+            "workflow": workflow.name,
+            "tenant_id": event["tenant_id"],
+            "status": "pending",
+            "attempts": 0,
+        }
+        await runs.insert(runs(**run)).run()
+    return None if run["status"] in ("succeeded", "skipped") else run
+
+
+async def run_event(service: RecordService, event: dict[str, Any]) -> None:
+    """Run every workflow `event` triggers. Raises when one fails (the caller retries)."""
+    payload = _payload(event)
+    runs = service.registry.workflow_run
+    failures: list[str] = []
+    for workflow in matching_workflows(service, event):
+        run = await _claim_run(service, event, workflow)
+        if run is None:
+            continue
+        attempts = run["attempts"] + 1
+        try:
+            async with write_transaction(service.registry.engine):
+                matches = workflow.when is None or evaluate(
+                    parse_filter(workflow.when), payload["record"]
+                )
+                if matches:
+                    await _do_actions(service, workflow, event, payload)
+                await (
+                    runs.update(
+                        {
+                            runs.status: "succeeded" if matches else "skipped",
+                            runs.attempts: attempts,
+                            runs.last_error: None,
+                            runs.updated_at: dt.datetime.now(dt.UTC),
+                        }
+                    )
+                    .where(runs.id == run["id"])
+                    .run()
+                )
+        except Exception as error:  # recorded on the run, then retried by the worker
+            log.exception("workflow %s failed on event %s", workflow.name, event["id"])
+            last = attempts >= workflow.retry.attempts
+            await (
+                runs.update(
+                    {
+                        runs.status: "dead" if last else "failed",
+                        runs.attempts: attempts,
+                        runs.last_error: f"{type(error).__name__}: {error}",
+                        runs.updated_at: dt.datetime.now(dt.UTC),
+                    }
+                )
+                .where(runs.id == run["id"])
+                .run()
+            )
+            if not last:
+                failures.append(workflow.name)
+    if failures:
+        raise RuntimeError(f"workflows {', '.join(failures)} failed on event {event['id']}")

@@ -1,0 +1,37 @@
+"""Action values: `$path` keeps its type, other strings are Jinja2 templates (sandboxed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+_env = ImmutableSandboxedEnvironment(autoescape=False)
+
+
+def _lookup(context: dict[str, Any], path: str) -> Any:
+    head, *rest = path.split(".")
+    value = context.get(head)
+    for part in rest:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def render(value: Any, context: dict[str, Any]) -> Any:
+    """`"$record.id"` → the id itself; `"Closed: {{ record.subject }}"` → rendered text."""
+    if isinstance(value, dict):
+        return {k: render(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, context) for v in value]
+    if not isinstance(value, str):
+        return value
+    if value == "$now":
+        return dt.datetime.now(dt.UTC).isoformat()
+    if value == "$today":
+        return dt.date.today().isoformat()
+    if value.startswith("$") and " " not in value:
+        return _lookup(context, value[1:])
+    if "{{" in value or "{%" in value:
+        return _env.from_string(value).render(**context)
+    return value
