@@ -52,7 +52,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
     admin = build_admin(
         service,
         site_name=registry.project.platform.name,
-        production=not settings.is_embedded,
+        production=settings.secure_cookies,
     )
     app = Starlette(
         routes=[

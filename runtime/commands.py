@@ -175,7 +175,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         )
     registry = await _registry()
     try:
-        await run_redis_worker(RecordService(registry), settings.redis_url)
+        await run_redis_worker(RecordService(registry), settings.redis_url, settings.database_url)
     finally:
         await close_engine(registry.engine)
     return 0

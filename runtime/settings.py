@@ -24,6 +24,7 @@ class Settings:
     secret_key: str
     definitions: Path
     migrations: Path
+    secure_cookies: bool  # cookies only over HTTPS: on unless embedded or turned off
 
     @property
     def is_embedded(self) -> bool:
@@ -67,7 +68,19 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         secret_key=secret_key,
         definitions=Path(env.get("PLINTH_DEFINITIONS") or "definitions"),
         migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
+        secure_cookies=_flag(env, "PLINTH_SECURE_COOKIES", not database_url.startswith("sqlite")),
     )
+
+
+def _flag(env, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected true or false")
 
 
 @cache

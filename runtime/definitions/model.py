@@ -25,10 +25,10 @@ class Loc:
 FIELD_TYPES = (
     "string", "text", "integer", "decimal", "float", "boolean", "date", "datetime", "time",
     "email", "url", "uuid", "enum", "json", "reference", "file",
-)
+)  # fmt: skip
 SYSTEM_COLUMNS = (
     "id", "tenant_id", "created_at", "updated_at", "created_by", "updated_by", "version",
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,8 @@ class Field:
     on_delete: str = "restrict"
     digits: int | None = None
     places: int | None = None
+    accept: tuple[str, ...] = ()  # file: accepted media types, e.g. ("application/pdf", "image/*")
+    max_size: int | None = None  # file: largest upload in bytes ("10MB" → 10485760)
 
     @property
     def choice_values(self) -> tuple[str, ...]:
@@ -66,6 +68,7 @@ class Transition:
     name: str
     sources: tuple[str, ...]
     target: str
+    label: str = ""  # default: from the name ("start" → "Start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ class Workflow:
     when: dict[str, Any] | None = None
     actions: tuple[Action, ...] = ()
     retry: Retry = field(default_factory=Retry)
+    label: str = ""  # default: from the name; the button text of a manual workflow
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import uuid
 from typing import Any
@@ -21,7 +22,12 @@ from runtime.workflows.runner import run_event
 
 log = logging.getLogger("plinth.workflows")
 POLL_SECONDS = 0.5
-QUEUE_NAME = "plinth-events"
+
+
+def queue_name(database_url: str) -> str:
+    """One queue per database, so deployments (and test runs) sharing a Redis never take each
+    other's jobs."""
+    return "plinth-events-" + hashlib.sha256(database_url.encode()).hexdigest()[:12]
 
 
 async def process(service: RecordService, event: dict[str, Any]) -> None:
@@ -89,9 +95,9 @@ def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> W
     return worker
 
 
-async def run_redis_worker(service: RecordService, redis_url: str) -> None:
+async def run_redis_worker(service: RecordService, redis_url: str, database_url: str) -> None:
     """`plinth worker`: the relay and a SAQ worker in one process, until SIGINT/SIGTERM."""
-    queue = Queue.from_url(redis_url, name=QUEUE_NAME)
+    queue = Queue.from_url(redis_url, name=queue_name(database_url))
     await queue.connect()
     stop = asyncio.Event()
     worker = saq_worker(service, queue)
