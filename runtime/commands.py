@@ -194,7 +194,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     url = f"http://{args.host}:{args.port}/admin/"
     out.print(f"\n[bold]Plinth demo[/bold] — admin: {url}")
     out.print(f"login: {login['email']}  password: {login['password']}")
-    out.print(json.dumps({"admin": url, **login}))
+    print(json.dumps({"admin": url, **login}))  # one line, for scripts
     sys.stdout.flush()
     await serve(args.host, args.port)
     return 0
