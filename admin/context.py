@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from runtime.access import Principal
 from runtime.identity import accounts
 from runtime.service import RecordService
+from runtime.service.tenancy import tenant_wall
 
 ORG_COOKIE = "plinth_org"
 SESSION_COOKIE = "id"  # piccolo-admin's session cookie
@@ -39,7 +40,9 @@ class AdminContextMiddleware:
         principal = await self._principal(HTTPConnection(scope))
         token = current.set(AdminContext(self.service, principal))
         try:
-            await self.app(scope, receive, send)
+            # piccolo-admin's own queries run inside the tenant wall too (PostgreSQL RLS)
+            async with tenant_wall(self.service.registry.engine, principal):
+                await self.app(scope, receive, send)
         finally:
             current.reset(token)
 

@@ -1,7 +1,8 @@
-"""Filter AST nodes."""
+"""Filter AST nodes, and variables."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,16 +19,16 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Var:
-    """A variable such as `$user.id`, resolved when the filter is applied."""
+    """A variable such as `$user.id` or `$record.contact.email`, resolved when applied."""
 
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class Cond:
-    field: str  # a field name or dotted path
+    field: str  # a field name, or a dotted path through references
     op: str
-    value: Any  # a literal, a Var, or a list/tuple of them
+    value: Any  # a literal, a Var, or a tuple of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +47,44 @@ class Not:
 
 
 Node = Cond | And | Or | Not
+RECORD_VARIABLES = ("$record", "$old")
+
+
+def _walk(value: Any, parts: list[str]) -> Any:
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def resolve(value: Any, variables: dict[str, Any]) -> Any:
-    """Replace Vars by their values: `Var("$user.id")` with {"$user.id": 7} → 7."""
-    if isinstance(value, Var):
-        if value.name not in variables:
-            raise FilterError((), f"variable {value.name} is not available here")
-        return variables[value.name]
-    if isinstance(value, list | tuple):
-        return [resolve(v, variables) for v in value]
-    return value
+    """Replace Vars by their values: `Var("$user.id")` with {"$user.id": 7} → 7.
+
+    `$record.a.b` and `$old.a.b` walk the dicts given as `$record` / `$old`; `$now` and
+    `$today` default to the current UTC time and date."""
+    if isinstance(value, tuple | list):
+        return tuple(resolve(v, variables) for v in value)
+    if not isinstance(value, Var):
+        return value
+    name = value.name
+    if name in variables:
+        return variables[name]
+    if name == "$now":
+        return dt.datetime.now(dt.UTC)
+    if name == "$today":
+        return dt.datetime.now(dt.UTC).date()
+    head, _, rest = name.partition(".")
+    if head in RECORD_VARIABLES and head in variables:
+        return _walk(variables[head], rest.split(".") if rest else [])
+    raise FilterError((), f"variable {name} is not available here")
+
+
+def walk(node: Node):
+    """Every Cond of a filter, depth first."""
+    match node:
+        case And(children) | Or(children):
+            for child in children:
+                yield from walk(child)
+        case Not(child):
+            yield from walk(child)
+        case Cond():
+            yield node

@@ -1,19 +1,23 @@
-"""Evaluate a filter AST on one record in memory, with SQL's semantics (NULL never matches
-a comparison)."""
+"""Evaluate a filter AST on one record in memory, with the semantics of its SQL: a comparison
+with NULL is false, `not` of it is true, a path through a missing reference is NULL."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from runtime.filters.ast import And, Cond, Node, Not, Or, resolve
+from runtime.filters.text import fold
 
 
-def _lookup(record: dict[str, Any], path: str) -> Any:
+def lookup(record: dict[str, Any], path: str) -> Any:
+    """`lookup({"contact": {"name": "Ann"}}, "contact.name")` → "Ann"; missing → None."""
     value: Any = record
     for part in path.split("."):
         if not isinstance(value, dict):
             return None
         value = value.get(part)
+    if isinstance(value, dict) and "id" in value:
+        return value["id"]  # a loaded reference compares as its id
     return value
 
 
@@ -23,10 +27,27 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None:
         return False
     match op:
+        case "in":
+            return any(v is not None and left == v for v in right)
+        case "nin":
+            return None not in right and all(left != v for v in right)
+        case "between":
+            return None not in right and right[0] <= left <= right[1]
+        case "contains":
+            return right in left
+        case "icontains":
+            return fold(right) in fold(left)
+        case "startswith":
+            return left.startswith(right)
+        case "endswith":
+            return left.endswith(right)
+    if right is None:
+        return False
+    match op:
         case "eq":
-            return right is not None and left == right
+            return left == right
         case "ne":
-            return right is not None and left != right
+            return left != right
         case "gt":
             return left > right
         case "gte":
@@ -35,24 +56,11 @@ def _compare(op: str, left: Any, right: Any) -> bool:
             return left < right
         case "lte":
             return left <= right
-        case "in":
-            return left in right
-        case "nin":
-            return left not in right
-        case "between":
-            return right[0] <= left <= right[1]
-        case "contains":
-            return str(right) in str(left)
-        case "icontains":
-            return str(right).casefold() in str(left).casefold()
-        case "startswith":
-            return str(left).startswith(str(right))
-        case "endswith":
-            return str(left).endswith(str(right))
     raise ValueError(f"unknown operator {op!r}")
 
 
 def evaluate(node: Node, record: dict[str, Any], variables: dict[str, Any] | None = None) -> bool:
+    """Does `record` (references loaded as nested dicts where paths go through them) match?"""
     variables = variables or {}
     match node:
         case And(children):
@@ -62,5 +70,5 @@ def evaluate(node: Node, record: dict[str, Any], variables: dict[str, Any] | Non
         case Not(child):
             return not evaluate(child, record, variables)
         case Cond(field, op, value):
-            return _compare(op, _lookup(record, field), resolve(value, variables))
+            return _compare(op, lookup(record, field), resolve(value, variables))
     raise TypeError(f"not a filter node: {node!r}")

@@ -8,57 +8,62 @@ from typing import Any
 from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Var
 
 OPERATORS = (
-    "eq",
-    "ne",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "in",
-    "nin",
-    "between",
-    "contains",
-    "icontains",
-    "startswith",
-    "endswith",
-    "isnull",
-)
+    "eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "between",
+    "contains", "icontains", "startswith", "endswith", "isnull",
+)  # fmt: skip
 LIST_OPERATORS = ("in", "nin")
+TEXT_OPERATORS = ("contains", "icontains", "startswith", "endswith")
+MAX_DEPTH = 3  # references a path may go through: a.b.c.d
+
+
+def _suggest(word: str, options: tuple[str, ...]) -> str:
+    close = get_close_matches(word, options, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _value(raw: Any, path: tuple[str | int, ...]) -> Any:
     if isinstance(raw, str) and raw.startswith("$"):
         return Var(raw)
-    if isinstance(raw, dict):
-        raise FilterError(path, "expected a value, got an object")
+    if isinstance(raw, dict | list):
+        raise FilterError(path, f"expected a single value, got {type(raw).__name__}")
     return raw
 
 
+def _operand(op: str, raw: Any, here: tuple[str | int, ...]) -> Any:
+    if op in LIST_OPERATORS or op == "between":
+        if isinstance(raw, str) and raw.startswith("$"):
+            return Var(raw)
+        if not isinstance(raw, list):
+            raise FilterError(here, f"'{op}' expects a list, got {type(raw).__name__}")
+        if op == "between" and len(raw) != 2:
+            raise FilterError(here, f"'between' expects [low, high], got {len(raw)} values")
+        return tuple(_value(v, (*here, i)) for i, v in enumerate(raw))
+    if op == "isnull":
+        if not isinstance(raw, bool):
+            raise FilterError(here, f"'isnull' expects true or false, got {raw!r}")
+        return raw
+    if raw is None:
+        raise FilterError(here, f"'{op}' cannot compare with null: use {{isnull: true}}")
+    if op in TEXT_OPERATORS and not isinstance(raw, str):
+        raise FilterError(here, f"'{op}' expects text, got {type(raw).__name__}")
+    return _value(raw, here)
+
+
 def _condition(field: str, spec: Any, path: tuple[str | int, ...]) -> Node:
+    if field.count(".") > MAX_DEPTH:
+        raise FilterError(path, f"'{field}' goes through more than {MAX_DEPTH} references")
+    if not field or any(not part for part in field.split(".")):
+        raise FilterError(path, f"'{field}' is not a field name or a path like 'contact.name'")
     if not isinstance(spec, dict):
-        return Cond(field, "eq", _value(spec, path))
+        return Cond(field, "eq", _operand("eq", spec, path))
     if not spec:
         raise FilterError(path, "expected {operator: value}, got an empty object")
     conds: list[Node] = []
     for op, raw in spec.items():
         here = (*path, op)
         if op not in OPERATORS:
-            close = get_close_matches(str(op), OPERATORS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise FilterError(here, f"unknown operator '{op}'{hint}")
-        if op in LIST_OPERATORS or op == "between":
-            if not isinstance(raw, list):
-                raise FilterError(here, f"'{op}' expects a list, got {type(raw).__name__}")
-            if op == "between" and len(raw) != 2:
-                raise FilterError(here, "'between' expects [low, high]")
-            value: Any = tuple(_value(v, (*here, i)) for i, v in enumerate(raw))
-        elif op == "isnull":
-            if not isinstance(raw, bool):
-                raise FilterError(here, "'isnull' expects true or false")
-            value = raw
-        else:
-            value = _value(raw, here)
-        conds.append(Cond(field, op, value))
+            raise FilterError(here, f"unknown operator '{op}'{_suggest(str(op), OPERATORS)}")
+        conds.append(Cond(field, op, _operand(op, raw, here)))
     return conds[0] if len(conds) == 1 else And(tuple(conds))
 
 
@@ -77,8 +82,10 @@ def parse_filter(raw: Any, path: tuple[str | int, ...] = ()) -> Node:
             nodes.append(And(children) if key == "and" else Or(children))
         elif key == "not":
             nodes.append(Not(parse_filter(spec, here)))
+        elif not isinstance(key, str):
+            raise FilterError(here, f"a field name is text, got {type(key).__name__}")
         else:
-            nodes.append(_condition(str(key), spec, here))
+            nodes.append(_condition(key, spec, here))
     if not nodes:
         return And(())
     return nodes[0] if len(nodes) == 1 else And(tuple(nodes))

@@ -1,91 +1,122 @@
-"""Compile a filter AST to a Piccolo where clause."""
+"""Compile a filter AST to one SQL condition (a Piccolo `WhereRaw`) over an entity table.
+
+A path through references becomes a scalar subquery, so a missing reference yields NULL just
+as the in-memory evaluation does, and the condition works unchanged in SELECT, COUNT, UPDATE
+and DELETE. Values are always bound parameters.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import Column
-from piccolo.columns.combination import And as SqlAnd
-from piccolo.columns.combination import Or as SqlOr
+from piccolo.columns import ForeignKey
 from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
 from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, resolve
 
 
-def _column(table: type[Table], path: str) -> Column:
-    column: Any = table
-    for part in path.split("."):
-        column = getattr(column, part, None)
-        if not isinstance(column, Column):
-            raise FilterError((path,), f"no such field on {table.__name__}")
-    return column
+class _Compiler:
+    def __init__(self, table: type[Table], variables: dict[str, Any]) -> None:
+        self.table = table
+        self.variables = variables
+        self.is_sqlite = table._meta.db.engine_type == "sqlite"
+        self.aliases = 0
+        self.args: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.args.append(value)
+        return "{}"
+
+    def text_param(self, value: Any) -> str:
+        self.args.append(value)
+        return "CAST({} AS TEXT)"
+
+    def path(self, table: type[Table], parts: list[str], row: str) -> str:
+        column = next((c for c in table._meta.columns if c._meta.name == parts[0]), None)
+        if column is None:
+            raise FilterError((".".join(parts),), f"no such field on {table.__name__}")
+        name = f'{row}."{column._meta.db_column_name}"'
+        if len(parts) == 1:
+            return name
+        if not isinstance(column, ForeignKey):
+            raise FilterError((parts[0],), f"'{parts[0]}' is not a reference")
+        target = column._foreign_key_meta.resolved_references
+        self.aliases += 1
+        alias = f'"_p{self.aliases}"'
+        inner = self.path(target, parts[1:], alias)
+        pk = target._meta.primary_key._meta.db_column_name
+        source = target._meta.get_formatted_tablename()
+        return f'(SELECT {inner} FROM {source} AS {alias} WHERE {alias}."{pk}" = {name})'
+
+    def cond(self, cond: Cond) -> str:
+        row = f'"{self.table._meta.tablename}"'
+        expr = self.path(self.table, cond.field.split("."), row)
+        value = resolve(cond.value, self.variables)
+        op = cond.op
+        if op == "isnull":
+            return f"{expr} IS {'' if value else 'NOT '}NULL"
+        if op in ("in", "nin"):
+            values = [v for v in value if v is not None]
+            if op == "in":
+                if not values:
+                    return "1 = 0"
+                return f"{expr} IN ({', '.join(self.param(v) for v in values)})"
+            if len(values) != len(value):
+                return "1 = 0"  # NOT IN (…, NULL) is never true
+            if not values:
+                return f"{expr} IS NOT NULL"
+            return f"{expr} NOT IN ({', '.join(self.param(v) for v in values)})"
+        if op == "between":
+            if None in value:
+                return "1 = 0"
+            return f"{expr} BETWEEN {self.param(value[0])} AND {self.param(value[1])}"
+        if value is None:
+            return "1 = 0"
+        if op in ("contains", "icontains", "startswith", "endswith"):
+            return self.text(op, expr, value)
+        sql_op = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+        return f"{expr} {sql_op} {self.param(value)}"
+
+    def text(self, op: str, expr: str, value: str) -> str:
+        find = "instr" if self.is_sqlite else "strpos"
+        if op == "contains":
+            return f"{find}({expr}, {self.text_param(value)}) > 0"
+        if op == "icontains":
+            lower = "plinth_fold" if self.is_sqlite else "lower"
+            return f"{find}({lower}({expr}), {lower}({self.text_param(value)})) > 0"
+        if value == "":
+            return f"{expr} IS NOT NULL"
+        length = f"length({self.text_param(value)})"
+        if op == "startswith":
+            return f"substr({expr}, 1, {length}) = {self.text_param(value)}"
+        tail = f"substr({expr}, -{length})" if self.is_sqlite else f"right({expr}, {length})"
+        return f"{tail} = {self.text_param(value)}"
+
+    def node(self, node: Node) -> str:
+        match node:
+            case And(children):
+                return (
+                    "(" + " AND ".join(self.node(c) for c in children) + ")"
+                    if children
+                    else "1 = 1"
+                )
+            case Or(children):
+                return (
+                    "(" + " OR ".join(self.node(c) for c in children) + ")" if children else "1 = 0"
+                )
+            case Not(child):
+                return f"NOT COALESCE(({self.node(child)}), FALSE)"
+            case Cond():
+                return self.cond(node)
+        raise TypeError(f"not a filter node: {node!r}")
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _cond(column: Column, op: str, value: Any):
-    match op:
-        case "eq":
-            return column.is_null() & column.is_not_null() if value is None else column == value
-        case "ne":
-            return column.is_null() & column.is_not_null() if value is None else column != value
-        case "gt":
-            return column > value
-        case "gte":
-            return column >= value
-        case "lt":
-            return column < value
-        case "lte":
-            return column <= value
-        case "in":
-            return column.is_in(list(value)) if value else WhereRaw("1 = 0")
-        case "nin":
-            return column.not_in(list(value)) if value else column.is_not_null()
-        case "between":
-            return (column >= value[0]) & (column <= value[1])
-        case "contains":
-            return column.like(f"%{_escape_like(str(value))}%")
-        case "icontains":
-            return column.ilike(f"%{_escape_like(str(value))}%")
-        case "startswith":
-            return column.like(f"{_escape_like(str(value))}%")
-        case "endswith":
-            return column.like(f"%{_escape_like(str(value))}")
-        case "isnull":
-            return column.is_null() if value else column.is_not_null()
-    raise FilterError((), f"unknown operator {op!r}")
-
-
-def compile_where(table: type[Table], node: Node, variables: dict[str, Any] | None = None):
-    """The Piccolo where clause for `node` over `table` (None for an empty filter)."""
-    variables = variables or {}
-    match node:
-        case And(children) | Or(children) if not children:
-            return None if isinstance(node, And) else WhereRaw("1 = 0")
-        case And(children):
-            clauses = [compile_where(table, c, variables) for c in children]
-            return _fold(SqlAnd, [c for c in clauses if c is not None])
-        case Or(children):
-            clauses = [compile_where(table, c, variables) or WhereRaw("1 = 1") for c in children]
-            return _fold(SqlOr, clauses)
-        case Not(child):
-            inner = compile_where(table, child, variables)
-            if inner is None:
-                return WhereRaw("1 = 0")
-            sql = inner.querystring
-            return WhereRaw(f"NOT COALESCE(({sql.template}), FALSE)", *sql.args)
-        case Cond(field, op, value):
-            return _cond(_column(table, field), op, resolve(value, variables))
-    raise TypeError(f"not a filter node: {node!r}")
-
-
-def _fold(combine, clauses):
-    if not clauses:
-        return None
-    result = clauses[0]
-    for clause in clauses[1:]:
-        result = combine(result, clause)
-    return result
+def compile_where(
+    table: type[Table], node: Node, variables: dict[str, Any] | None = None
+) -> WhereRaw:
+    """The SQL condition for `node` over `table`, e.g. `{"contact.name": "Ann"}` →
+    `(SELECT "_p1"."name" FROM "contact" AS "_p1" WHERE "_p1"."id" = "ticket"."contact") = $1`."""
+    compiler = _Compiler(table, variables or {})
+    sql = compiler.node(node)
+    return WhereRaw(sql, *compiler.args)

@@ -17,6 +17,7 @@ from piccolo.conf.apps import AppConfig
 
 from runtime.database import is_postgres
 from runtime.schema.registry import Registry
+from runtime.schema.security import security_ddl
 
 APP_NAME = "plinth"
 
@@ -76,6 +77,10 @@ async def migrate(registry: Registry, root: Path) -> MigrateResult:
         raise MigrationError(result.message)
     for ddl in extra_indexes(registry):
         await registry.engine.run_ddl(ddl)
+    if is_postgres(registry.engine):
+        async with registry.engine.transaction():
+            for ddl in security_ddl(registry):
+                await registry.engine.run_ddl(ddl)
     return MigrateResult(written=written, log=log.getvalue())
 
 

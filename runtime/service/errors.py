@@ -30,6 +30,9 @@ class StaleVersion(ServiceError):
 
 
 class Conflict(ServiceError):
+    """The change contradicts the data: a restrict reference, a transition from the wrong
+    state."""
+
     status = 409
     title = "Conflict"
 
@@ -50,3 +53,10 @@ class ValidationFailed(ServiceError):
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+class UniqueConflict(ValidationFailed):
+    """A value that must be unique is taken (per organization for tenant-scoped entities)."""
+
+    status = 409
+    title = "Conflict"

@@ -1,25 +1,27 @@
-"""Filters from callers (API query strings, admin): checked against what the caller may read,
-values coerced to their field's type, before they are compiled to SQL."""
+"""Filters as the service applies them: paths checked against the Model and what the caller
+may read, values coerced to their field's type, variables bound, references loaded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from runtime.access import Policy
-from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field
+from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Project
 from runtime.filters import And, Cond, FilterError, Node, Not, Or, Var, parse_filter
+from runtime.filters.ast import resolve
 from runtime.service.errors import FieldError, ValidationFailed
 from runtime.service.values import Invalid, coerce
 
 _SYSTEM_TYPES = {
-    "id": "uuid",
-    "tenant_id": "uuid",
-    "created_by": "uuid",
-    "updated_by": "uuid",
-    "created_at": "datetime",
-    "updated_at": "datetime",
-    "version": "integer",
+    "id": "uuid", "tenant_id": "uuid", "created_by": "uuid", "updated_by": "uuid",
+    "created_at": "datetime", "updated_at": "datetime", "version": "integer",
+}  # fmt: skip
+# What a path may reach on the platform's own tables.
+_PLATFORM_FIELDS = {
+    "User": {"id": "uuid", "email": "email"},
+    "Organization": {"id": "uuid", "name": "string"},
 }
+CanRead = Callable[[Entity, Field], bool]
 
 
 class BadQuery(ValidationFailed):
@@ -29,67 +31,124 @@ class BadQuery(ValidationFailed):
     title = "Bad query"
 
 
-def queryable_field(entity: Entity, policy: Policy, name: str) -> Field:
-    """The field `name` if the caller may filter or sort on it (readable, not hidden)."""
+def _system_field(entity: Entity, name: str) -> Field | None:
     if name in SYSTEM_COLUMNS and (name != "tenant_id" or entity.tenant_scoped):
         return Field(name=name, type=_SYSTEM_TYPES[name], loc=entity.loc, label=name)
-    field = entity.field(name)
-    readable = policy.read_fields is None or name in policy.read_fields
-    if field is None or field.hidden or not readable:
-        raise BadQuery([FieldError(name, "unknown_field", f"{entity.name} has no field '{name}'")])
+    return None
+
+
+def resolve_path(
+    project: Project, entity: Entity, path: str, can_read: CanRead | None = None
+) -> Field:
+    """The field a dotted path ends on: `contact.company.name` on Ticket → Company.name.
+
+    Raises BadQuery naming the path when a step is missing, hidden or unreadable."""
+    current: Entity | str = entity
+    field: Field | None = None
+    for step, name in enumerate(path.split(".")):
+        if isinstance(current, str):  # User / Organization
+            kind = _PLATFORM_FIELDS[current].get(name)
+            field = Field(name=name, type=kind, loc=entity.loc, label=name) if kind else None
+        else:
+            field = _system_field(current, name) or current.field(name)
+            if field is not None and not _system_field(current, name):
+                readable = can_read is None or can_read(current, field)
+                if field.hidden or not readable:
+                    field = None
+        if field is None:
+            owner = current if isinstance(current, str) else current.name
+            raise BadQuery([FieldError(path, "unknown_field", f"{owner} has no field '{name}'")])
+        last = step == path.count(".")
+        if not last:
+            if field.type != "reference" or field.to is None:
+                raise BadQuery([FieldError(path, "not_reference", f"'{name}' is not a reference")])
+            current = project.entities.get(field.to) or field.to
+    assert field is not None
     return field
 
 
-def _coerce_value(field: Field, op: str, value: Any) -> Any:
-    if isinstance(value, Var) or op == "isnull":
+def coerce_operand(field: Field, op: str, value: Any) -> Any:
+    """A filter operand → the Python value its column compares with."""
+    if op == "isnull" or value is None:
         return value
-    if isinstance(value, tuple):
-        return tuple(_coerce_value(field, "eq", v) for v in value)
+    if isinstance(value, tuple | list):
+        return tuple(coerce_operand(field, "eq", v) for v in value)
     if op in ("contains", "icontains", "startswith", "endswith"):
         return str(value)
     if field.type == "enum":
         return str(value)  # a value outside the choices simply matches nothing
     if field.type == "boolean" and isinstance(value, str):
         return value.lower() in ("true", "1", "yes")
+    probe = Field(name=field.name, type=field.type, loc=field.loc, label=field.label)
     try:
-        return coerce(field, value) if field.type != "reference" or value else value
+        return coerce(probe, value)  # type only: bounds do not apply to filter values
     except Invalid as error:
         raise BadQuery([FieldError(field.name, error.code, str(error))]) from None
 
 
-def _check(entity: Entity, policy: Policy, node: Node) -> Node:
+def _check_operator(field: Field, path: str, op: str) -> None:
+    ordered = ("integer", "decimal", "float", "date", "datetime", "time", "string", "text",
+               "email", "url", "enum", "uuid")  # fmt: skip
+    textual = ("string", "text", "email", "url", "enum")
+    if op in ("contains", "icontains", "startswith", "endswith") and field.type not in textual:
+        raise BadQuery([FieldError(path, "operator", f"'{op}' applies to text, not {field.type}")])
+    if op in ("gt", "gte", "lt", "lte", "between") and field.type not in ordered:
+        raise BadQuery([FieldError(path, "operator", f"'{op}' does not apply to {field.type}")])
+    if field.type in ("json", "file") and op not in ("isnull",):
+        raise BadQuery([FieldError(path, "operator", f"'{op}' does not apply to {field.type}")])
+
+
+def typed(
+    project: Project,
+    entity: Entity,
+    node: Node,
+    variables: dict[str, Any],
+    can_read: CanRead | None = None,
+) -> Node:
+    """`node` with every path checked, variables bound and operands coerced."""
     match node:
         case And(children):
-            return And(tuple(_check(entity, policy, c) for c in children))
+            return And(tuple(typed(project, entity, c, variables, can_read) for c in children))
         case Or(children):
-            return Or(tuple(_check(entity, policy, c) for c in children))
+            return Or(tuple(typed(project, entity, c, variables, can_read) for c in children))
         case Not(child):
-            return Not(_check(entity, policy, child))
-        case Cond(name, op, value):
-            if "." in name:
-                raise BadQuery(
-                    [
-                        FieldError(
-                            name,
-                            "unsupported",
-                            "paths through references are not supported in API filters yet",
-                        )
-                    ]
-                )
-            field = queryable_field(entity, policy, name)
-            if field.type in ("json", "file") and op not in ("isnull",):
-                raise BadQuery(
-                    [FieldError(name, "operator", f"'{op}' does not apply to {field.type}")]
-                )
-            return Cond(name, op, _coerce_value(field, op, value))
+            return Not(typed(project, entity, child, variables, can_read))
+        case Cond(path, op, value):
+            field = resolve_path(project, entity, path, can_read)
+            _check_operator(field, path, op)
+            try:
+                bound = resolve(value, variables)
+            except FilterError as error:
+                raise BadQuery([FieldError(path, "variable", error.message)]) from None
+            return Cond(path, op, coerce_operand(field, op, bound))
     raise TypeError(node)
 
 
-def prepare_filter(entity: Entity, policy: Policy, raw: Any) -> Node:
+def parse_query_filter(raw: Any) -> Node:
     try:
-        node = parse_filter(raw)
+        return parse_filter(raw)
     except FilterError as error:
-        raise BadQuery(
-            [FieldError(".".join(map(str, error.path)) or "filter", "filter", error.message)]
-        ) from None
-    return _check(entity, policy, node)
+        where = ".".join(map(str, error.path)) or "filter"
+        raise BadQuery([FieldError(where, "filter", error.message)]) from None
+
+
+def paths(node: Node) -> set[str]:
+    """The reference paths a filter goes through ({"contact", "contact.company"})."""
+    from runtime.filters.ast import walk
+
+    out: set[str] = set()
+    for cond in walk(node):
+        parts = cond.field.split(".")
+        out.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return out
+
+
+__all__ = [
+    "BadQuery",
+    "Var",
+    "coerce_operand",
+    "parse_query_filter",
+    "paths",
+    "resolve_path",
+    "typed",
+]

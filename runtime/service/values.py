@@ -111,11 +111,27 @@ def _check_bounds(field: Field, value: Any) -> None:
             raise Invalid("email", f"{value!r} is not an email address")
         if field.type == "url" and not URL.match(value):
             raise Invalid("url", f"{value!r} is not an http(s) URL")
+    if isinstance(value, Decimal):
+        _check_decimal(field, value)
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         if field.min is not None and value < field.min:
             raise Invalid("min", f"must be at least {field.min}, got {value}")
         if field.max is not None and value > field.max:
             raise Invalid("max", f"must be at most {field.max}, got {value}")
+
+
+def _check_decimal(field: Field, value: Decimal) -> None:
+    if not value.is_finite():
+        raise Invalid("type", f"expected a finite number, got {value}")
+    places = field.places if field.places is not None else 2
+    digits = field.digits or 12
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > places:
+        raise Invalid("places", f"at most {places} decimal places, got {value}")
+    whole = len(value.quantize(Decimal(1)).copy_abs().as_tuple().digits)
+    if value.copy_abs() >= 1 and whole > digits - places:
+        raise Invalid("digits", f"at most {digits - places} digits before the point, got {value}")
 
 
 def default_value(field: Field, user_id: uuid.UUID | None) -> Any:

@@ -1,0 +1,66 @@
+"""PostgreSQL's second wall, as idempotent DDL applied by `plinth migrate`:
+
+- the `plinth_app` role (NOLOGIN, no BYPASSRLS) that requests switch to, with its grants;
+- a row-level-security policy on every tenant-scoped table, keyed on `plinth.tenant`;
+- a trigger that makes the timeline append-only.
+"""
+
+from __future__ import annotations
+
+from runtime.schema.registry import Registry
+
+APP_ROLE = "plinth_app"
+TENANT = "NULLIF(current_setting('plinth.tenant', true), '')::uuid"
+
+
+def _name(table) -> str:
+    return table._meta.get_formatted_tablename()
+
+
+def security_ddl(registry: Registry) -> list[str]:
+    schemas = sorted({"public", *(e.module for e in registry.project.entities.values())})
+    ddl = [
+        f"""DO $$ BEGIN CREATE ROLE {APP_ROLE} NOLOGIN;
+            EXCEPTION WHEN duplicate_object THEN NULL; END $$""",
+        f"""DO $$ BEGIN
+              IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+                EXECUTE format('GRANT {APP_ROLE} TO %I', current_user);
+              END IF; END $$""",
+    ]
+    for schema in schemas:
+        ddl += [
+            f'GRANT USAGE ON SCHEMA "{schema}" TO {APP_ROLE}',
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" '
+            f"TO {APP_ROLE}",
+            f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO {APP_ROLE}',
+        ]
+    walled = [
+        registry.table(e) for e in registry.project.entities.values() if e.tenant_scoped
+    ]
+    for table in walled:
+        ddl += _policy(_name(table), f"tenant_id = {TENANT}")
+    for table in (registry.timeline, registry.outbox, registry.workflow_run):
+        ddl += _policy(_name(table), f"tenant_id IS NULL OR tenant_id = {TENANT}")
+    timeline = _name(registry.timeline)
+    ddl += [
+        """CREATE OR REPLACE FUNCTION plinth_append_only() RETURNS trigger
+           LANGUAGE plpgsql AS $$ BEGIN
+             RAISE EXCEPTION 'the timeline is append-only: % refused', TG_OP
+               USING ERRCODE = 'insufficient_privilege';
+           END $$""",
+        f"DROP TRIGGER IF EXISTS plinth_timeline_append_only ON {timeline}",
+        f"""CREATE TRIGGER plinth_timeline_append_only BEFORE UPDATE OR DELETE ON {timeline}
+            FOR EACH ROW EXECUTE FUNCTION plinth_append_only()""",
+        f"DROP TRIGGER IF EXISTS plinth_timeline_no_truncate ON {timeline}",
+        f"""CREATE TRIGGER plinth_timeline_no_truncate BEFORE TRUNCATE ON {timeline}
+            FOR EACH STATEMENT EXECUTE FUNCTION plinth_append_only()""",
+    ]
+    return ddl
+
+
+def _policy(table: str, condition: str) -> list[str]:
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS plinth_tenant ON {table}",
+        f"CREATE POLICY plinth_tenant ON {table} USING ({condition}) WITH CHECK ({condition})",
+    ]
