@@ -146,8 +146,24 @@ async def item_timeline(request: Request) -> Response:
     return JSONResponse({"data": entries})
 
 
+async def item_transition(request: Request) -> Response:
+    """POST /api/<slug>/{id}/transitions/{name}: move the record along a state transition."""
+    entity = _entity(request)
+    principal = await request_principal(request)
+    record = await request.app.state.plinth.service.transition(
+        principal,
+        entity.name,
+        request.path_params["id"],
+        request.path_params["name"],
+        version=_if_match(request),
+        request_id=_request_id(request),
+    )
+    return JSONResponse(record, headers=_etag(record))
+
+
 routes = [
     Route("/api/{slug}", collection, methods=["GET", "POST"]),
     Route("/api/{slug}/{id}", item, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/{slug}/{id}/timeline", item_timeline, methods=["GET"]),
+    Route("/api/{slug}/{id}/transitions/{name}", item_transition, methods=["POST"]),
 ]
