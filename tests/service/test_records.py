@@ -4,19 +4,12 @@ values, read-only fields, timeline and outbox per change."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from runtime.access import Principal
 from runtime.service import Conflict, Forbidden, UniqueConflict, ValidationFailed
-from tests.service.lab import Lab, migrate_lab, open_lab
-
-
-@pytest.fixture
-def lab_url(database_url: str, tmp_path: Path) -> str:
-    migrate_lab(database_url, tmp_path)
-    return database_url
+from tests.service.lab import Lab, open_lab
 
 
 async def _events(lab: Lab, record_id: str) -> list[tuple[str, str | None]]:
