@@ -1,9 +1,9 @@
 """The second wall (PostgreSQL): row-level security keyed on a transaction-local setting.
 
-`tenant_wall` runs its block in a transaction that switches to the `plinth_app` role (which
-does not bypass RLS) and sets `plinth.tenant`, so even a query that forgot the tenant filter
-sees only that tenant's rows. `plinth migrate` creates the role, the grants and the policies
-(`runtime/schema/security.py`). On SQLite it does nothing: the service's filters are the wall.
+Inside the wall a transaction runs as the `plinth_app` role (which does not bypass RLS) with
+`plinth.tenant` set, so even a query that forgot the tenant filter sees only that tenant's
+rows. `plinth migrate` creates the role, the grants and the policies
+(`runtime/schema/security.py`). On SQLite the service's own filters are the only wall.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from uuid import UUID
 
 from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from runtime.access import Principal
 from runtime.database import is_postgres
@@ -24,29 +25,70 @@ TENANT_SETTING = "plinth.tenant"
 _walled: ContextVar[tuple[int, UUID] | None] = ContextVar("plinth_walled", default=None)
 
 
+def _tenant(engine: Engine, principal: Principal | None) -> UUID | None:
+    """The tenant whose wall applies; None on SQLite and on the platform's explicit
+    cross-tenant path (a superuser without an active organization, or no principal)."""
+    if not is_postgres(engine) or principal is None:
+        return None
+    return principal.tenant_id
+
+
+async def _enter(engine: Engine, tenant: UUID) -> None:
+    current = engine.current_transaction.get()
+    await current.connection.execute(  # one round trip: tenant and role together
+        "SELECT set_config($1, $2, true), set_config('role', $3, true)",
+        TENANT_SETTING,
+        str(tenant),
+        APP_ROLE,
+    )
+    _walled.set((id(current), tenant))
+
+
+def _is_walled(engine: Engine, tenant: UUID) -> bool:
+    current = engine.current_transaction.get()
+    return current is not None and _walled.get() == (id(current), tenant)
+
+
 @contextlib.asynccontextmanager
 async def tenant_wall(engine: Engine, principal: Principal | None) -> AsyncIterator[None]:
-    """Run the block inside the RLS wall of the principal's tenant (PostgreSQL only).
+    """Run the block inside the wall of the principal's tenant (a transaction is opened if
+    none is running)."""
+    tenant = _tenant(engine, principal)
+    if tenant is None or _is_walled(engine, tenant):
+        yield
+        return
+    token = _walled.set(None)
+    try:
+        if engine.current_transaction.get() is not None:
+            await _enter(engine, tenant)
+            yield
+            return
+        async with engine.transaction():
+            await _enter(engine, tenant)
+            yield
+    finally:
+        _walled.reset(token)
 
-    The platform's cross-tenant path is explicit: a superuser without an active organization
-    (or no principal at all) runs without the wall."""
-    tenant = principal.tenant_id if principal is not None else None
-    if not is_postgres(engine) or tenant is None:
-        yield
-        return
+
+@contextlib.asynccontextmanager
+async def write_scope(engine: Engine, principal: Principal | None) -> AsyncIterator[None]:
+    """One write's transaction, inside the wall: a new transaction when none is running
+    (IMMEDIATE on SQLite, so concurrent writers queue instead of failing with "database is
+    locked"), else a savepoint in the caller's, so a failed write leaves nothing behind."""
     current = engine.current_transaction.get()
-    if current is not None and _walled.get() == (id(current), tenant):
-        yield
+    if current is None:
+        if isinstance(engine, SQLiteEngine):
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                yield
+            return
+        async with tenant_wall(engine, principal):
+            yield
         return
-    async with contextlib.AsyncExitStack() as stack:
-        if current is None:
-            await stack.enter_async_context(engine.transaction())
-            current = engine.current_transaction.get()
-        connection = current.connection  # asyncpg: one statement per call
-        await connection.execute("SELECT set_config($1, $2, true)", TENANT_SETTING, str(tenant))
-        await connection.execute(f"SET LOCAL ROLE {APP_ROLE}")
-        token = _walled.set((id(current), tenant))
+    async with tenant_wall(engine, principal):
+        savepoint = await current.savepoint()
         try:
             yield
-        finally:
-            _walled.reset(token)
+        except BaseException:
+            await savepoint.rollback_to()
+            raise
+        await savepoint.release()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.service import outbox, timeline
+from runtime.service import outbox, timeline, writes
 from tests.service.lab import Lab, open_lab
 
 STEPS = ("row", "timeline", "outbox")
@@ -22,20 +22,24 @@ class FailingQuery:
         return lambda *args, **kwargs: self
 
     async def run(self) -> None:
-        raise Injected("row")
+        raise Injected("injected failure of the row statement")
 
 
 def _break(step: str, lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def fail(*args, **kwargs):
-        raise Injected(step)
+    """Make the database refuse one step's statement (a NOT NULL column left empty)."""
+
+    def spoiled(builder, column: str):
+        return lambda **kwargs: builder(**kwargs) | {column: None}
 
     if step == "timeline":
-        monkeypatch.setattr(timeline, "append_entry", fail)
+        monkeypatch.setattr(timeline, "entry", spoiled(timeline.entry, "entity"))
     elif step == "outbox":
-        monkeypatch.setattr(outbox, "append_event", fail)
-    else:  # the row itself: the INSERT, UPDATE or DELETE statement fails
+        monkeypatch.setattr(outbox, "event", spoiled(outbox.event, "event"))
+    else:  # the row itself: its INSERT, UPDATE or DELETE fails
+        stored = writes._stored
+        monkeypatch.setattr(writes, "_stored", lambda e, row: stored(e, row) | {"id": None})
         table = lab.registry.table("Sample")
-        for method in ("insert", "update", "delete"):
+        for method in ("update", "delete"):
             monkeypatch.setattr(table, method, lambda *a, **k: FailingQuery())
 
 
@@ -65,7 +69,8 @@ async def test_a_failed_step_leaves_nothing(
             "transition": lambda: s.transition(lab.a, "Sample", existing["id"], "submit"),
             "delete": lambda: s.delete(lab.a, "Sample", existing["id"]),
         }[verb]
-        with pytest.raises(Injected):
+        with pytest.raises(Exception, match=r"(?i)null|injected") as caught:
             await call()
+        assert not isinstance(caught.value, AssertionError)
         monkeypatch.undo()
         assert await _state(lab) == before
