@@ -14,10 +14,9 @@ from contextvars import ContextVar
 from uuid import UUID
 
 from piccolo.engine.base import Engine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from runtime.access import Principal
-from runtime.database import is_postgres
+from runtime.database import is_postgres, write_transaction
 
 APP_ROLE = "plinth_app"
 TENANT_SETTING = "plinth.tenant"
@@ -72,23 +71,13 @@ async def tenant_wall(engine: Engine, principal: Principal | None) -> AsyncItera
 
 @contextlib.asynccontextmanager
 async def write_scope(engine: Engine, principal: Principal | None) -> AsyncIterator[None]:
-    """One write's transaction, inside the wall: a new transaction when none is running
-    (IMMEDIATE on SQLite, so concurrent writers queue instead of failing with "database is
-    locked"), else a savepoint in the caller's, so a failed write leaves nothing behind."""
-    current = engine.current_transaction.get()
-    if current is None:
-        if isinstance(engine, SQLiteEngine):
-            async with engine.transaction(transaction_type=TransactionType.immediate):
-                yield
-            return
+    """One write's transaction, inside the wall. A write that opens its own transaction on
+    PostgreSQL enters the wall at once (no savepoint needed); otherwise `write_transaction`
+    gives an IMMEDIATE transaction (SQLite) or a savepoint in the caller's transaction."""
+    tenant = _tenant(engine, principal)
+    if tenant is not None and engine.current_transaction.get() is None:
         async with tenant_wall(engine, principal):
             yield
         return
-    async with tenant_wall(engine, principal):
-        savepoint = await current.savepoint()
-        try:
-            yield
-        except BaseException:
-            await savepoint.rollback_to()
-            raise
-        await savepoint.release()
+    async with tenant_wall(engine, principal), write_transaction(engine):
+        yield
