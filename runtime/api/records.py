@@ -19,6 +19,12 @@ from runtime.filters import OPERATORS
 RESERVED_PARAMS = {"filter", "sort", "limit", "cursor", "count", "search", "fields", "expand"}
 
 
+def _names(request: Request, param: str) -> list[str] | None:
+    """`?fields=id,subject,contact.name` → ["id", "subject", "contact.name"]."""
+    raw = request.query_params.get(param)
+    return [n.strip() for n in raw.split(",") if n.strip()] if raw else None
+
+
 def _entity(request: Request) -> Entity:
     entity = request.app.state.plinth.registry.project.entity_by_slug(request.path_params["slug"])
     if entity is None:
@@ -96,8 +102,17 @@ async def collection(request: Request) -> Response:
     where = _list_filter(request)
     limit, offset = _page(request)
     sort = [s for s in request.query_params.get("sort", "").split(",") if s] or None
+    search = request.query_params.get("search") or None
     rows = await service.list(
-        principal, entity.name, filter=where, sort=sort, limit=limit + 1, offset=offset
+        principal,
+        entity.name,
+        filter=where,
+        search=search,
+        sort=sort,
+        limit=limit + 1,
+        offset=offset,
+        fields=_names(request, "fields"),
+        expand=_names(request, "expand"),
     )
     more = len(rows) > limit
     meta: dict[str, Any] = {
@@ -106,7 +121,7 @@ async def collection(request: Request) -> Response:
         else None
     }
     if request.query_params.get("count") == "true":
-        meta["count"] = await service.count(principal, entity.name, filter=where)
+        meta["count"] = await service.count(principal, entity.name, filter=where, search=search)
     return JSONResponse({"data": rows[:limit], "meta": meta})
 
 
@@ -116,7 +131,13 @@ async def item(request: Request) -> Response:
     service = request.app.state.plinth.service
     record_id = request.path_params["id"]
     if request.method == "GET":
-        record = await service.get(principal, entity.name, record_id)
+        record = await service.get(
+            principal,
+            entity.name,
+            record_id,
+            fields=_names(request, "fields"),
+            expand=_names(request, "expand"),
+        )
         return JSONResponse(record, headers=_etag(record))
     if request.method == "PATCH":
         record = await service.update(
