@@ -7,15 +7,16 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from runtime.database import close_engine, open_engine
 from runtime.definitions import check_project
 from runtime.definitions.report import format_problems
-from runtime.identity import accounts
-from runtime.schema import Registry, build_registry
 from runtime.settings import SettingsError, get_settings
+
+if TYPE_CHECKING:  # the database stack is imported by the commands that use it
+    from runtime.schema import Registry
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -48,7 +49,9 @@ def _load_project():
 
 
 async def _registry() -> Registry:
+    from runtime.database import open_engine
     from runtime.db import DB
+    from runtime.schema import build_registry
 
     registry = build_registry(_load_project(), DB)
     await open_engine(DB)
@@ -80,6 +83,7 @@ async def cmd_schema(args: argparse.Namespace) -> int:
 
 
 async def cmd_plan(args: argparse.Namespace) -> int:
+    from runtime.database import close_engine
     from runtime.schema.migrate import plan
 
     registry = await _registry()
@@ -92,6 +96,7 @@ async def cmd_plan(args: argparse.Namespace) -> int:
 
 
 async def cmd_migrate(args: argparse.Namespace) -> int:
+    from runtime.database import close_engine
     from runtime.schema.migrate import migrate
 
     registry = await _registry()
@@ -106,6 +111,9 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def cmd_org(args: argparse.Namespace) -> int:
+    from runtime.database import close_engine
+    from runtime.identity import accounts
+
     registry = await _registry()
     try:
         row = await accounts.create_organization(registry, args.slug, args.name)
@@ -118,6 +126,9 @@ async def cmd_org(args: argparse.Namespace) -> int:
 
 
 async def cmd_user(args: argparse.Namespace) -> int:
+    from runtime.database import close_engine
+    from runtime.identity import accounts
+
     registry = await _registry()
     try:
         if args.action == "create":
@@ -133,6 +144,8 @@ async def cmd_user(args: argparse.Namespace) -> int:
 
 
 async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
+    from runtime.identity import accounts
+
     if len(args.role) not in (0, len(args.org)) and len(args.role) != 1:
         raise CommandError("give one --role per --org (or a single --role for all of them)")
     password = sys.stdin.readline().rstrip("\r\n")
@@ -152,6 +165,7 @@ async def serve(host: str, port: int) -> None:
 
     from runtime.app import build_app
     from runtime.db import DB
+    from runtime.schema import build_registry
 
     settings = _settings()
     app = build_app(settings, build_registry(_load_project(), DB))
@@ -165,6 +179,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
+    from runtime.database import close_engine
     from runtime.service import RecordService
     from runtime.workflows.workers import run_redis_worker
 
@@ -182,6 +197,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
+    from runtime.database import close_engine
     from runtime.demo import seed
     from runtime.schema.migrate import migrate
 
