@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from admin import build_admin
-from runtime.api import auth, records
+from runtime.api import auth, openapi, records
 from runtime.api.problems import EXCEPTION_HANDLERS
 from runtime.database import close_engine, open_engine
 from runtime.schema.registry import Registry
@@ -29,11 +29,17 @@ class Plinth:
     settings: Settings
     registry: Registry
     service: RecordService
+    openapi: dict
 
 
 def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True) -> Starlette:
     service = RecordService(registry)
-    plinth = Plinth(settings=settings, registry=registry, service=service)
+    plinth = Plinth(
+        settings=settings,
+        registry=registry,
+        service=service,
+        openapi=openapi.openapi_document(registry.project),
+    )
     in_process = run_worker and settings.redis_url is None
 
     @contextlib.asynccontextmanager
@@ -58,6 +64,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
         routes=[
             Route("/", lambda request: RedirectResponse("/admin/")),
             Route("/auth/token", auth.issue_token, methods=["POST"]),
+            *openapi.routes,
             *records.routes,
             Mount("/admin", app=admin),
         ],
