@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from difflib import get_close_matches
 from typing import Any
 
@@ -14,6 +15,8 @@ OPERATORS = (
 LIST_OPERATORS = ("in", "nin")
 TEXT_OPERATORS = ("contains", "icontains", "startswith", "endswith")
 MAX_DEPTH = 3  # references a path may go through: a.b.c.d
+# What looks like a variable (the definitions' checks use the same rule).
+VARIABLE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 def _suggest(word: str, options: tuple[str, ...]) -> str:
@@ -21,8 +24,13 @@ def _suggest(word: str, options: tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def is_variable(raw: Any) -> bool:
+    """`$user.id`, `$record.contact.email` are variables; `$`, `$5` or `$ off` are text."""
+    return isinstance(raw, str) and VARIABLE.match(raw) is not None
+
+
 def _value(raw: Any, path: tuple[str | int, ...]) -> Any:
-    if isinstance(raw, str) and raw.startswith("$"):
+    if is_variable(raw):
         return Var(raw)
     if isinstance(raw, dict | list):
         raise FilterError(path, f"expected a single value, got {type(raw).__name__}")
@@ -31,7 +39,7 @@ def _value(raw: Any, path: tuple[str | int, ...]) -> Any:
 
 def _operand(op: str, raw: Any, here: tuple[str | int, ...]) -> Any:
     if op in LIST_OPERATORS or op == "between":
-        if isinstance(raw, str) and raw.startswith("$"):
+        if is_variable(raw):
             return Var(raw)
         if not isinstance(raw, list):
             raise FilterError(here, f"'{op}' expects a list, got {type(raw).__name__}")
