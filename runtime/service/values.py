@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -12,6 +13,7 @@ from runtime.definitions.model import Entity, Field
 from runtime.service.errors import FieldError
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # an `integer` column is 32 bits on PostgreSQL
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
@@ -33,7 +35,10 @@ def _datetime(raw: Any) -> dt.datetime:
         raise Invalid("type", f"expected an ISO 8601 date-time, got {type(raw).__name__}")
     if value.tzinfo is None:
         raise Invalid("timezone", "a date-time needs a time zone (e.g. 'Z' or '+02:00')")
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before the first UTC date-time
+        raise Invalid("type", f"the date-time {raw!s} is out of range in UTC") from None
 
 
 def _number(raw: Any, kind: type) -> Any:
@@ -43,23 +48,60 @@ def _number(raw: Any, kind: type) -> Any:
         if kind is int:
             if isinstance(raw, float) and not raw.is_integer():
                 raise ValueError
-            return int(raw) if not isinstance(raw, str) else int(raw.strip())
-        if kind is Decimal:
-            return Decimal(str(raw))
-        return float(raw)
+            value = int(raw) if not isinstance(raw, str) else int(raw.strip())
+        else:
+            value = Decimal(str(raw)) if kind is Decimal else float(raw)
     except (ValueError, InvalidOperation):
         raise Invalid("type", f"expected {kind.__name__}, got {raw!r}") from None
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise Invalid("type", f"expected an integer from {INT_MIN} to {INT_MAX}, got {value}")
+        return value
+    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not finite:
+        raise Invalid("type", f"expected a finite number, got {raw!r}")
+    return value
+
+
+def text(raw: Any) -> str:
+    """A string a database can hold: UTF-8 without NUL (PostgreSQL refuses both)."""
+    if not isinstance(raw, str):
+        raise Invalid("type", f"expected a string, got {type(raw).__name__}")
+    if "\x00" in raw:
+        raise Invalid("type", "text cannot contain the NUL character (\\u0000)")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate, e.g. from JSON "\ud800"
+        bad = raw[error.start]
+        raise Invalid("type", f"text cannot contain a lone surrogate ({bad!r})") from None
+    return raw
+
+
+def boolean(raw: Any) -> bool:
+    """true/false, or their spellings in a query string (true, 1, yes / false, 0, no)."""
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "1", "yes", "false", "0", "no"):
+        return raw.strip().lower() in ("true", "1", "yes")
+    if not isinstance(raw, bool):
+        raise Invalid("type", f"expected true or false, got {raw!r}")
+    return raw
 
 
 def coerce(field: Field, raw: Any) -> Any:
     """One field's input → its Python value, or Invalid. None passes (required is separate)."""
+    value = parse(field, raw)
+    if value is not None:
+        _check_bounds(field, value)
+    return value
+
+
+def parse(field: Field, raw: Any) -> Any:
+    """One field's input → a value of its type, or Invalid; the field's options (bounds,
+    lengths, pattern, choices, decimal places) are not checked: filter operands use this."""
     if raw is None:
         return None
     match field.type:
         case "string" | "text" | "email" | "url" | "enum" | "file":
-            if not isinstance(raw, str):
-                raise Invalid("type", f"expected a string, got {type(raw).__name__}")
-            value: Any = raw
+            value: Any = text(raw)
         case "integer":
             value = _number(raw, int)
         case "float":
@@ -73,6 +115,8 @@ def coerce(field: Field, raw: Any) -> Any:
         case "datetime":
             value = _datetime(raw)
         case "date":
+            if isinstance(raw, dt.datetime):  # e.g. $now: a date-time is not a date
+                raise Invalid("type", f"expected a date YYYY-MM-DD, got {raw.isoformat()}")
             try:
                 value = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(raw)
             except (TypeError, ValueError):
@@ -82,6 +126,8 @@ def coerce(field: Field, raw: Any) -> Any:
                 value = raw if isinstance(raw, dt.time) else dt.time.fromisoformat(raw)
             except (TypeError, ValueError):
                 raise Invalid("type", f"expected a time HH:MM[:SS], got {raw!r}") from None
+            if value.tzinfo is not None:
+                raise Invalid("timezone", f"a time has no time zone, got {raw!s}")
         case "uuid" | "reference":
             try:
                 value = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
@@ -91,7 +137,6 @@ def coerce(field: Field, raw: Any) -> Any:
             value = raw
         case _:
             raise Invalid("type", f"unsupported type {field.type}")
-    _check_bounds(field, value)
     return value
 
 
@@ -121,8 +166,6 @@ def _check_bounds(field: Field, value: Any) -> None:
 
 
 def _check_decimal(field: Field, value: Decimal) -> None:
-    if not value.is_finite():
-        raise Invalid("type", f"expected a finite number, got {value}")
     places = field.places if field.places is not None else 2
     digits = field.digits or 12
     exponent = value.as_tuple().exponent
