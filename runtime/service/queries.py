@@ -4,6 +4,7 @@ may read, values coerced to their field's type, variables bound, references load
 from __future__ import annotations
 
 from collections.abc import Callable
+from difflib import get_close_matches
 from typing import Any
 
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Project
@@ -37,6 +38,22 @@ def _system_field(entity: Entity, name: str) -> Field | None:
     return None
 
 
+def _visible(entity: Entity | str, can_read: CanRead | None) -> list[str]:
+    """The names a path may use on `entity` (never a hidden or unreadable field)."""
+    if isinstance(entity, str):
+        return list(_PLATFORM_FIELDS[entity])
+    names = [name for name in SYSTEM_COLUMNS if _system_field(entity, name)]
+    for field in entity.fields:
+        if not field.hidden and (can_read is None or can_read(entity, field)):
+            names.append(field.name)
+    return names
+
+
+def _suggest(word: str, names: list[str]) -> str:
+    close = get_close_matches(word, names, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def resolve_path(
     project: Project, entity: Entity, path: str, can_read: CanRead | None = None
 ) -> Field:
@@ -57,7 +74,9 @@ def resolve_path(
                     field = None
         if field is None:
             owner = current if isinstance(current, str) else current.name
-            raise BadQuery([FieldError(path, "unknown_field", f"{owner} has no field '{name}'")])
+            hint = _suggest(name, _visible(current, can_read))
+            message = f"{owner} has no field '{name}'{hint}"
+            raise BadQuery([FieldError(path, "unknown_field", message)])
         last = step == path.count(".")
         if not last:
             if field.type != "reference" or field.to is None:

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from runtime.definitions.model import Entity, Field
+from runtime.filters.ast import kind_of
 from runtime.service.errors import FieldError
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,7 +33,7 @@ def _datetime(raw: Any) -> dt.datetime:
         except ValueError:
             raise Invalid("type", f"expected an ISO 8601 date-time, got {raw!r}") from None
     else:
-        raise Invalid("type", f"expected an ISO 8601 date-time, got {type(raw).__name__}")
+        raise Invalid("type", f"expected an ISO 8601 date-time, got {kind_of(raw)}")
     if value.tzinfo is None:
         raise Invalid("timezone", "a date-time needs a time zone (e.g. 'Z' or '+02:00')")
     try:
@@ -41,9 +42,12 @@ def _datetime(raw: Any) -> dt.datetime:
         raise Invalid("type", f"the date-time {raw!s} is out of range in UTC") from None
 
 
+NUMBERS = {int: "an integer", Decimal: "a decimal number", float: "a number"}
+
+
 def _number(raw: Any, kind: type) -> Any:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-        raise Invalid("type", f"expected {kind.__name__}, got {type(raw).__name__}")
+        raise Invalid("type", f"expected {NUMBERS[kind]}, got {kind_of(raw)}")
     try:
         if kind is int:
             if isinstance(raw, float) and not raw.is_integer():
@@ -52,7 +56,7 @@ def _number(raw: Any, kind: type) -> Any:
         else:
             value = Decimal(str(raw)) if kind is Decimal else float(raw)
     except (ValueError, InvalidOperation):
-        raise Invalid("type", f"expected {kind.__name__}, got {raw!r}") from None
+        raise Invalid("type", f"expected {NUMBERS[kind]}, got {raw!r}") from None
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
             raise Invalid("type", f"expected an integer from {INT_MIN} to {INT_MAX}, got {value}")
@@ -66,7 +70,7 @@ def _number(raw: Any, kind: type) -> Any:
 def text(raw: Any) -> str:
     """A string a database can hold: UTF-8 without NUL (PostgreSQL refuses both)."""
     if not isinstance(raw, str):
-        raise Invalid("type", f"expected a string, got {type(raw).__name__}")
+        raise Invalid("type", f"expected a string, got {kind_of(raw)}")
     if "\x00" in raw:
         raise Invalid("type", "text cannot contain the NUL character (\\u0000)")
     try:
