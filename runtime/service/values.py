@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
+from difflib import get_close_matches
 from typing import Any
 
 from runtime.definitions.model import Entity, Field
@@ -14,6 +16,7 @@ from runtime.filters.ast import kind_of
 from runtime.service.errors import FieldError
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TEXTUAL = ("string", "text", "email", "url")  # required: blank text is missing text
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # an `integer` column is 32 bits on PostgreSQL
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
@@ -138,7 +141,12 @@ def parse(field: Field, raw: Any) -> Any:
             except ValueError:
                 raise Invalid("type", f"expected a UUID, got {raw!r}") from None
         case "json":
-            value = raw
+            try:  # what a JSON column can hold: no NaN, no Infinity, no Python objects
+                encoded = json.dumps(raw, allow_nan=False)
+            except (TypeError, ValueError):
+                raise Invalid("type", f"expected a JSON value, got {raw!r}") from None
+            # Piccolo stores a str as JSON text as it is: a JSON string goes in quoted.
+            value = encoded if isinstance(raw, str) else raw
         case _:
             raise Invalid("type", f"unsupported type {field.type}")
     return value
@@ -153,7 +161,7 @@ def _check_bounds(field: Field, value: Any) -> None:
         if limit is not None and len(value) > limit:
             raise Invalid("max_length", f"at most {limit} characters, got {len(value)}")
         if field.min_length is not None and len(value) < field.min_length:
-            raise Invalid("min_length", f"at least {field.min_length} characters")
+            raise Invalid("min_length", f"at least {field.min_length} characters, got {len(value)}")
         if field.pattern and not re.fullmatch(field.pattern, value):
             raise Invalid("pattern", f"does not match the pattern {field.pattern}")
         if field.type == "email" and not EMAIL.match(value):
@@ -176,7 +184,7 @@ def _check_decimal(field: Field, value: Decimal) -> None:
     assert isinstance(exponent, int)
     if -exponent > places:
         raise Invalid("places", f"at most {places} decimal places, got {value}")
-    whole = len(value.quantize(Decimal(1)).copy_abs().as_tuple().digits)
+    whole = value.adjusted() + 1  # digits before the point (99999999.99 → 8, 0.5 → 0)
     if value.copy_abs() >= 1 and whole > digits - places:
         raise Invalid("digits", f"at most {digits - places} digits before the point, got {value}")
 
@@ -202,18 +210,34 @@ def clean_values(
     for name, given in raw.items():
         field = known.get(name)
         if field is None:
-            errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'"))
+            visible = [f.name for f in entity.fields if not f.hidden]
+            close = get_close_matches(str(name), visible, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'{hint}"))
             continue
         try:
             values[name] = coerce(field, given)
         except Invalid as error:
             errors.append(FieldError(name, error.code, str(error)))
     for field in entity.fields:
-        missing = values.get(field.name) is None and (is_create or field.name in raw)
+        value = values.get(field.name)
+        blank = value is None or (field.type in TEXTUAL and not value.strip())
+        missing = blank and (is_create or field.name in raw)
         already = any(e.field == field.name for e in errors)
-        if field.required and missing and not (is_create and field.has_default) and not already:
+        defaulted = is_create and field.has_default and field.name not in raw
+        if field.required and missing and not defaulted and not already:
             errors.append(FieldError(field.name, "required", "this field is required"))
     return values, errors
+
+
+def json_value(stored: Any) -> Any:
+    """A json column as read (JSON text: '{"a": 1}', '"hello"') → its value."""
+    if not isinstance(stored, str):
+        return stored  # SQLite hands numbers back as numbers
+    try:
+        return json.loads(stored)
+    except ValueError:
+        return stored  # not JSON: written before values were checked
 
 
 def to_json(value: Any) -> Any:
