@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from piccolo.query import Count
+
 from runtime.access import Principal
 from runtime.definitions.model import Entity
 from runtime.filters import compile_where
@@ -65,7 +67,8 @@ class Reads(ServiceBase):
 
     async def count(self, principal: Principal, entity_name: str, *, filter: Any = None) -> int:
         entity = self.entity(entity_name)
-        query = self.registry.table(entity).count()
+        # Count(…), not table.count(): a field named `count` shadows the classmethod.
+        query = Count(table=self.registry.table(entity))
         for clause in [*self.scope(principal, entity), self._where(principal, entity, filter)]:
             if clause is not None:
                 query = query.where(clause)
