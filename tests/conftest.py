@@ -239,8 +239,9 @@ def start_server(env: dict[str, str], workdir: Path) -> tuple[str, subprocess.Po
     return url, process
 
 
-def _module_database(request: pytest.FixtureRequest, workdir: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+def module_database(kind: str, workdir: Path) -> Iterator[str]:
+    """A database URL of `kind` for a module-scoped fixture (iterate it: it cleans up)."""
+    if kind == "sqlite":
         yield f"sqlite:///{workdir / 'plinth.sqlite3'}"
         return
     name = f"plinth_test_{uuid.uuid4().hex[:12]}"
@@ -260,7 +261,7 @@ def server(
 ) -> Iterator[Site]:
     """One migrated database and `plinth serve` per test module and database kind."""
     workdir = tmp_path_factory.mktemp("site")
-    for database_url in _module_database(request, workdir):
+    for database_url in module_database(request.param, workdir):
         env = prepare_site(database_url, workdir)
         url, process = start_server(env, workdir)
         try:

@@ -106,3 +106,28 @@ def test_unauthenticated_and_malformed_requests_get_problems_not_500(site: Site)
         assert client.get("/api/tickets", params={"nosuch": "1"}).status_code == 400
         assert client.get("/api/tickets/not-a-uuid").status_code == 404
         assert client.get("/api/nothing").status_code == 404
+
+
+def test_search_fields_and_expand(site: Site) -> None:
+    with site.client(site.a) as client:
+        contact = client.post("/api/contacts", json={"name": "Zoë Ünal"}).json()
+        ticket = client.post(
+            "/api/tickets", json={"subject": "Refund for ÉCOLE", "contact": contact["id"]}
+        ).json()
+        client.post("/api/tickets", json={"subject": "unrelated"})
+        found = client.get("/api/tickets", params={"search": "école", "count": "true"}).json()
+        assert [t["id"] for t in found["data"]] == [ticket["id"]] and found["meta"]["count"] == 1
+        shaped = client.get(
+            f"/api/tickets/{ticket['id']}", params={"fields": "subject,contact.name"}
+        )
+        assert shaped.json() == {
+            "id": ticket["id"],
+            "version": 1,
+            "subject": "Refund for ÉCOLE",
+            "contact": {"id": contact["id"], "name": "Zoë Ünal"},
+        }
+        assert shaped.headers["etag"] == 'W/"1"'
+        expanded = client.get("/api/tickets", params={"expand": "contact", "search": "refund"})
+        assert expanded.json()["data"][0]["contact"]["name"] == "Zoë Ünal"
+        bad = client.get("/api/tickets", params={"expand": "subject"})
+        assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "expand"

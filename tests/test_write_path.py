@@ -93,10 +93,10 @@ async def test_a_failure_after_the_row_insert_leaves_nothing(
         service = RecordService(registry)
         principal = Principal(tenant_id=tenant, actor="tester", roles=frozenset({"owner"}))
 
-        async def broken_outbox(*args, **kwargs):
+        def broken_outbox(**kwargs):
             raise RuntimeError("outbox is down")
 
-        monkeypatch.setattr(outbox_module, "append_event", broken_outbox)
+        monkeypatch.setattr(outbox_module, "event", broken_outbox)
         with pytest.raises(RuntimeError, match="outbox is down"):
             await service.create(principal, "Ticket", {"subject": "never"})
         assert await _counts(registry) == (0, 0, 0)
@@ -105,7 +105,7 @@ async def test_a_failure_after_the_row_insert_leaves_nothing(
         created = await service.create(principal, "Ticket", {"subject": "kept"})
         assert await _counts(registry) == (1, 1, 1)
 
-        monkeypatch.setattr(outbox_module, "append_event", broken_outbox)
+        monkeypatch.setattr(outbox_module, "event", broken_outbox)
         with pytest.raises(RuntimeError):
             await service.update(principal, "Ticket", created["id"], {"subject": "changed"})
         with pytest.raises(RuntimeError):

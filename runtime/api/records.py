@@ -19,6 +19,12 @@ from runtime.filters import OPERATORS
 RESERVED_PARAMS = {"filter", "sort", "limit", "cursor", "count", "search", "fields", "expand"}
 
 
+def _names(request: Request, param: str) -> list[str] | None:
+    """`?fields=id,subject,contact.name` → ["id", "subject", "contact.name"]."""
+    raw = request.query_params.get(param)
+    return [n.strip() for n in raw.split(",") if n.strip()] if raw else None
+
+
 def _entity(request: Request) -> Entity:
     entity = request.app.state.plinth.registry.project.entity_by_slug(request.path_params["slug"])
     if entity is None:
@@ -96,8 +102,17 @@ async def collection(request: Request) -> Response:
     where = _list_filter(request)
     limit, offset = _page(request)
     sort = [s for s in request.query_params.get("sort", "").split(",") if s] or None
+    search = request.query_params.get("search") or None
     rows = await service.list(
-        principal, entity.name, filter=where, sort=sort, limit=limit + 1, offset=offset
+        principal,
+        entity.name,
+        filter=where,
+        search=search,
+        sort=sort,
+        limit=limit + 1,
+        offset=offset,
+        fields=_names(request, "fields"),
+        expand=_names(request, "expand"),
     )
     more = len(rows) > limit
     meta: dict[str, Any] = {
@@ -106,7 +121,7 @@ async def collection(request: Request) -> Response:
         else None
     }
     if request.query_params.get("count") == "true":
-        meta["count"] = await service.count(principal, entity.name, filter=where)
+        meta["count"] = await service.count(principal, entity.name, filter=where, search=search)
     return JSONResponse({"data": rows[:limit], "meta": meta})
 
 
@@ -116,7 +131,13 @@ async def item(request: Request) -> Response:
     service = request.app.state.plinth.service
     record_id = request.path_params["id"]
     if request.method == "GET":
-        record = await service.get(principal, entity.name, record_id)
+        record = await service.get(
+            principal,
+            entity.name,
+            record_id,
+            fields=_names(request, "fields"),
+            expand=_names(request, "expand"),
+        )
         return JSONResponse(record, headers=_etag(record))
     if request.method == "PATCH":
         record = await service.update(
@@ -146,8 +167,24 @@ async def item_timeline(request: Request) -> Response:
     return JSONResponse({"data": entries})
 
 
+async def item_transition(request: Request) -> Response:
+    """POST /api/<slug>/{id}/transitions/{name}: move the record along a state transition."""
+    entity = _entity(request)
+    principal = await request_principal(request)
+    record = await request.app.state.plinth.service.transition(
+        principal,
+        entity.name,
+        request.path_params["id"],
+        request.path_params["name"],
+        version=_if_match(request),
+        request_id=_request_id(request),
+    )
+    return JSONResponse(record, headers=_etag(record))
+
+
 routes = [
     Route("/api/{slug}", collection, methods=["GET", "POST"]),
     Route("/api/{slug}/{id}", item, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/{slug}/{id}/timeline", item_timeline, methods=["GET"]),
+    Route("/api/{slug}/{id}/transitions/{name}", item_transition, methods=["POST"]),
 ]

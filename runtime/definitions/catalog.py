@@ -19,6 +19,7 @@ from runtime.definitions.naming import (
 )
 from runtime.definitions.paths import BUILTIN_TABLES, SYSTEM_FIELDS, FieldRef
 from runtime.definitions.pruning import Checked
+from runtime.definitions.reserved import RESERVED_SLUGS
 
 BUILTIN_ROLES = ("owner",)
 _RESERVED_ENTITIES = {
@@ -112,6 +113,13 @@ def _collisions(catalog: Catalog) -> Iterable[Problem]:
                 "rename one of them or set 'plural'",
             ),
         ]
+        slug = derived[1][1]
+        if slug in RESERVED_SLUGS:
+            yield Problem(
+                doc.loc(("entity",)),
+                f"entity '{name}' would have the API slug '{slug}', which is reserved for "
+                f"{RESERVED_SLUGS[slug]}: set 'plural' or rename it",
+            )
         for what, value, fix in derived:
             if (what, value) in seen:
                 other, other_doc = seen[(what, value)]
@@ -130,20 +138,22 @@ def _field_table(doc: Document) -> dict[str, FieldRef] | None:
     fields = doc.data.get("fields")
     if not isinstance(fields, dict):
         return None
-    table = {
-        name: (
-            FieldRef(spec.get("type") if spec.get("type") in FIELD_TYPES else None, _target(spec))
-            if isinstance(spec, dict)
-            else FieldRef(None)
-        )
-        for name, spec in fields.items()
-    }
+    table = {name: _field_ref(spec) for name, spec in fields.items()}
     system = dict(SYSTEM_FIELDS)
     if doc.data.get("tenant_scoped") is False:
         del system["tenant_id"]
     return {**table, **system}
 
 
-def _target(spec: dict[str, Any]) -> str | None:
-    to = spec.get("to")
-    return to if spec.get("type") == "reference" and isinstance(to, str) else None
+def _field_ref(spec: Any) -> FieldRef:
+    if not isinstance(spec, dict) or spec.get("type") not in FIELD_TYPES:
+        return FieldRef(None)
+    kind = spec["type"]
+    if kind == "reference":
+        to = spec.get("to")
+        return FieldRef(kind, to if isinstance(to, str) else None)
+    if kind == "enum":
+        choices = spec.get("choices")
+        if isinstance(choices, list | dict) and all(isinstance(c, str) for c in choices):
+            return FieldRef(kind, None, tuple(choices))
+    return FieldRef(kind)

@@ -71,11 +71,15 @@ class Document:
 
 
 def load_document(
-    path: Path, file: str, *, is_platform: bool = False
+    path: Path | str, file: str, *, is_platform: bool = False
 ) -> tuple[Document | None, list[Problem]]:
-    """Read and parse one definition file; the document is None when it cannot be used."""
+    """Read and parse one definition file; the document is None when it cannot be used.
+
+    `file` is how problems name it (relative to the current directory).
+    """
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:
+            raw = stream.read()
     except OSError as exc:
         return None, [Problem(Loc(file, 1, 1), f"cannot read file: {exc.strerror or exc}")]
     text, problem = _decode(raw, file)
@@ -150,6 +154,11 @@ class _MarkImplicit:
         if kind is yaml.ScalarNode:
             return _PLAIN if implicit[0] else _QUOTED
         return _COLLECTION
+
+    # No path-based resolvers, so PyYAML's bookkeeping for them (two calls per node) is
+    # skipped: C callables that take the same arguments and do nothing useful are cheapest.
+    descend_resolver = {}.get  # (current_node, current_index) -> current_index
+    ascend_resolver = tuple  # () -> ()
 
 
 class _FastLoader(_MarkImplicit, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -242,11 +251,21 @@ class _Composer:
             self._refuse(self._loc(mark), message)
             return None
         if isinstance(node, yaml.SequenceNode):
-            return [
-                self._node(item, None if path is None else (*path, number), depth + 1)
-                for number, item in enumerate(node.value)
-            ]
+            return self._sequence(node, path, depth)
         return self._mapping(node, path, depth)
+
+    def _sequence(self, node: Any, path: NodePath | None, depth: int) -> list[Any]:
+        if path is None:
+            return [self._node(item, None, depth + 1) for item in node.value]
+        items: list[Any] = []
+        for number, item in enumerate(node.value):
+            if item.tag == _PLAIN:  # inline the most common case, for speed
+                mark = item.start_mark
+                self.value_locs[(*path, number)] = (mark.line + 1, mark.column + 1)
+                items.append(_resolve_plain(item.value))
+            else:
+                items.append(self._node(item, (*path, number), depth + 1))
+        return items
 
     def _mapping(self, node: Any, path: NodePath | None, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -265,9 +284,16 @@ class _Composer:
                 self.problems.append(Problem(Loc(self.file, *key_pos), message))
                 self._node(value_node, None, depth + 1)
                 continue
-            if child is not None:
-                self.key_locs[child] = key_pos
-            result[key] = self._node(value_node, child, depth + 1)
+            if child is None:
+                result[key] = self._node(value_node, None, depth + 1)
+                continue
+            self.key_locs[child] = key_pos
+            if value_node.tag == _PLAIN:  # inline the most common case, for speed
+                mark = value_node.start_mark
+                self.value_locs[child] = (mark.line + 1, mark.column + 1)
+                result[key] = _resolve_plain(value_node.value)
+            else:
+                result[key] = self._node(value_node, child, depth + 1)
         return result
 
     def _scalar(self, node: Any, loc: Loc) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
@@ -24,6 +25,7 @@ def pascal_case(name: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words(name))
 
 
+@lru_cache(maxsize=4096)  # the same field names recur across entities
 def humanize(name: str) -> str:
     """A label from a name: `"SupportTicket"` → `"Support ticket"`, `"due_at"` → `"Due at"`.
 

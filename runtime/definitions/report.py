@@ -12,9 +12,13 @@ from runtime.definitions.errors import Problem
 def format_problems(problems: Iterable[Problem], fmt: Literal["text", "json"] = "text") -> str:
     """One line per problem, or a JSON list of {file, line, col, severity, message}.
 
+    Errors come first, then warnings (prefixed `warning:`); each group keeps the given order.
+
     >>> format_problems([Problem(Loc("definitions/t.yaml", 3, 5), "unknown key 'x'")])
     "definitions/t.yaml:3:5: unknown key 'x'"
     """
+    problems = list(problems)
+    problems = [p for p in problems if p.is_error] + [p for p in problems if not p.is_error]
     if fmt == "json":
         return json.dumps([_as_dict(p) for p in problems], indent=2, ensure_ascii=False)
     if fmt != "text":

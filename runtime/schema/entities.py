@@ -46,13 +46,8 @@ def field_column(field: Field, targets: dict[str, type[Table]]) -> Column:
     """The Piccolo column for one field. Every column is nullable in the database: `required`
     is enforced by the service, so that adding a required field never breaks old rows."""
     default = _literal_default(field)
-    common = {
-        "null": True,
-        "default": default,
-        "index": field.index,
-        "unique": field.unique,
-        "secret": field.hidden,
-    }
+    # Uniqueness is per organization: a (tenant_id, field) index that `migrate` adds.
+    common = {"null": True, "default": default, "index": field.index, "secret": field.hidden}
     match field.type:
         case "string" | "email" | "url" | "enum" | "file":
             length = field.max_length or 255

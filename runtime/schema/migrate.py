@@ -40,12 +40,25 @@ def migrations_folder(registry: Registry, root: Path) -> Path:
 
 
 def extra_indexes(registry: Registry) -> list[str]:
-    """Indexes Piccolo cannot declare (composite, unique across columns), as idempotent DDL."""
+    """Indexes Piccolo cannot declare (composite ones, and unique values per organization),
+    as idempotent DDL."""
     run = registry.workflow_run._meta.tablename
-    return [
+    ddl = [
         f'CREATE UNIQUE INDEX IF NOT EXISTS "{run}_event_workflow" ON "{run}" '
         '("event_id", "workflow")',
     ]
+    for entity in registry.project.entities.values():
+        table = registry.table(entity)._meta.get_formatted_tablename()
+        groups = [((f.name,), True) for f in entity.fields if f.unique]
+        groups += [(index.fields, index.unique) for index in entity.indexes]
+        for names, unique in groups:
+            columns = (("tenant_id",) if entity.tenant_scoped else ()) + tuple(names)
+            name = f"{entity.table}_{'_'.join(names)}_{'unique' if unique else 'idx'}"
+            ddl.append(
+                f'CREATE {"UNIQUE " if unique else ""}INDEX IF NOT EXISTS "{name}" ON {table} '
+                f"({', '.join(f'{c!r}'.replace(chr(39), chr(34)) for c in columns)})"
+            )
+    return ddl
 
 
 async def _ensure_schemas(registry: Registry) -> None:

@@ -34,9 +34,7 @@ def security_ddl(registry: Registry) -> list[str]:
             f"TO {APP_ROLE}",
             f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO {APP_ROLE}',
         ]
-    walled = [
-        registry.table(e) for e in registry.project.entities.values() if e.tenant_scoped
-    ]
+    walled = [registry.table(e) for e in registry.project.entities.values() if e.tenant_scoped]
     for table in walled:
         ddl += _policy(_name(table), f"tenant_id = {TENANT}")
     for table in (registry.timeline, registry.outbox, registry.workflow_run):

@@ -25,6 +25,7 @@ class ServiceBase:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.project = registry.project
+        self._policies: dict[tuple, Policy] = {}  # policies depend on roles only
 
     def entity(self, name: str) -> Entity:
         entity = self.project.entities.get(name)
@@ -33,7 +34,11 @@ class ServiceBase:
         return entity
 
     def policy(self, principal: Principal, entity: Entity) -> Policy:
-        return policy_for(self.project, principal, entity.name)
+        key = (principal.roles, principal.is_superuser, entity.name)
+        policy = self._policies.get(key)
+        if policy is None:
+            policy = self._policies[key] = policy_for(self.project, principal, entity.name)
+        return policy
 
     def can_read(self, principal: Principal) -> CanRead:
         def check(entity: Entity, field: Field) -> bool:

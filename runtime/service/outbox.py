@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
-
-from piccolo.table import Table
 
 from runtime.access import Principal
 from runtime.definitions.model import Entity
 
 
-async def append_event(
-    table: type[Table],
+def event(
     *,
     principal: Principal,
     entity: Entity,
@@ -21,19 +19,17 @@ async def append_event(
     event: str,
     payload: dict[str, Any],
     transition: str | None = None,
-) -> uuid.UUID:
-    """Write one event; its UUID travels with every action it triggers (idempotency key)."""
-    event_id = uuid.uuid4()
-    await table.insert(
-        table(
-            id=event_id,
-            tenant_id=principal.tenant_id if entity.tenant_scoped else None,
-            entity=entity.name,
-            record_id=record_id,
-            event=event,
-            transition=transition,
-            actor=principal.actor,
-            payload=json.dumps(payload),
-        )
-    ).run()
-    return event_id
+) -> dict[str, Any]:
+    """The outbox row of one change; its UUID travels with every action it triggers."""
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": principal.tenant_id if entity.tenant_scoped else None,
+        "entity": entity.name,
+        "record_id": record_id,
+        "event": event,
+        "transition": transition,
+        "actor": principal.actor,
+        "payload": json.dumps(payload),
+        "created_at": dt.datetime.now(dt.UTC),
+        "attempts": 0,
+    }

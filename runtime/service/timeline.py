@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import uuid
 from typing import Any
-from uuid import UUID
-
-from piccolo.table import Table
 
 from runtime.access import Principal
 from runtime.definitions.model import Entity
@@ -29,32 +28,30 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
     return changes
 
 
-async def append_entry(
-    table: type[Table],
+def entry(
     *,
     principal: Principal,
     entity: Entity,
-    record_id: UUID,
+    record_id: uuid.UUID,
     event: str,
     changes: dict[str, Any],
     transition: str | None = None,
     request_id: str | None = None,
-) -> None:
-    if not entity.timeline:
-        return
-    await table.insert(
-        table(
-            tenant_id=principal.tenant_id if entity.tenant_scoped else None,
-            entity=entity.name,
-            record_id=record_id,
-            actor_id=principal.user_id,
-            actor=principal.actor,
-            event=event,
-            transition=transition,
-            changes=json.dumps(changes),
-            request_id=request_id,
-        )
-    ).run()
+) -> dict[str, Any]:
+    """The timeline row of one change (the service writes it with the change)."""
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": principal.tenant_id if entity.tenant_scoped else None,
+        "entity": entity.name,
+        "record_id": record_id,
+        "actor_id": principal.user_id,
+        "actor": principal.actor,
+        "event": event,
+        "transition": transition,
+        "changes": json.dumps(changes),
+        "request_id": request_id,
+        "at": dt.datetime.now(dt.UTC),
+    }
 
 
 def entry_to_json(row: dict[str, Any]) -> dict[str, Any]:

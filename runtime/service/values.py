@@ -141,12 +141,7 @@ def parse(field: Field, raw: Any) -> Any:
             except ValueError:
                 raise Invalid("type", f"expected a UUID, got {raw!r}") from None
         case "json":
-            try:  # what a JSON column can hold: no NaN, no Infinity, no Python objects
-                encoded = json.dumps(raw, allow_nan=False)
-            except (TypeError, ValueError):
-                raise Invalid("type", f"expected a JSON value, got {raw!r}") from None
-            # Piccolo stores a str as JSON text as it is: a JSON string goes in quoted.
-            value = encoded if isinstance(raw, str) else raw
+            value = json_text(raw)
         case _:
             raise Invalid("type", f"unsupported type {field.type}")
     return value
@@ -189,7 +184,19 @@ def _check_decimal(field: Field, value: Decimal) -> None:
         raise Invalid("digits", f"at most {digits - places} digits before the point, got {value}")
 
 
+def json_text(raw: Any) -> str:
+    """A json field's value → the JSON text rows hold for it, as the database gives it back
+    ('{"a": 1}', '"hello"'); `json_value` turns it back into the value."""
+    try:  # what a JSON column can hold: no NaN, no Infinity, no Python objects
+        encoded = json.dumps(raw, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise Invalid("type", f"expected a JSON value, got {raw!r}") from None
+    return text(encoded)  # no NUL, no lone surrogate anywhere inside
+
+
 def default_value(field: Field, user_id: uuid.UUID | None) -> Any:
+    if field.type == "json" and field.default is not None:
+        return json_text(field.default)
     match field.default:
         case "$now":
             return dt.datetime.now(dt.UTC)

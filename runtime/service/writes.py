@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 from runtime.access import Principal
-from runtime.database import write_transaction
 from runtime.definitions.model import Entity
 from runtime.service import outbox, timeline
+from runtime.service._rows import Rows, insert_rows
 from runtime.service.errors import (
     Conflict,
     FieldError,
@@ -21,6 +21,7 @@ from runtime.service.errors import (
     ValidationFailed,
 )
 from runtime.service.reads import Reads
+from runtime.service.tenancy import write_scope
 from runtime.service.values import clean_values, default_value, to_json
 
 
@@ -135,12 +136,20 @@ class Writes(Reads):
         if entity.tenant_scoped:
             row["tenant_id"] = principal.tenant_id
         table = self.registry.table(entity)
-        async with self.wall(principal), write_transaction(self.registry.engine):
+        async with write_scope(self.registry.engine, principal):
             await self._check_references(principal, entity, clean)
             await self.allow(principal, entity, "create", row)
             await self._check_unique(principal, entity, row)
-            await table.insert(table(**row)).run()
-            await self._record(principal, entity, row["id"], "created", {}, row, request_id)
+            await self._record(
+                principal,
+                entity,
+                row["id"],
+                "created",
+                {},
+                row,
+                request_id,
+                along=[(table, _stored(entity, row))],
+            )
         return self.present(principal, entity, row)
 
     # -- update ----------------------------------------------------------------------------
@@ -160,7 +169,7 @@ class Writes(Reads):
         clean, errors = clean_values(entity, values, is_create=False)
         if errors:
             raise ValidationFailed(errors)
-        async with self.wall(principal), write_transaction(self.registry.engine):
+        async with write_scope(self.registry.engine, principal):
             old = await self._load_for_update(principal, entity, record_id, version)
             await self.allow(principal, entity, "update", old)
             new = old | clean
@@ -222,7 +231,7 @@ class Writes(Reads):
         if machine is None or step is None:
             raise NotFound(f"{entity.name} has no transition '{name}'")
         allowed = self.policy(principal, entity).transitions
-        async with self.wall(principal), write_transaction(self.registry.engine):
+        async with write_scope(self.registry.engine, principal):
             old = await self._load_for_update(principal, entity, record_id, version)
             if not (principal.is_system or "*" in allowed or name in allowed):
                 raise Forbidden(f"your roles do not allow the transition '{name}'")
@@ -250,7 +259,7 @@ class Writes(Reads):
         request_id: str | None = None,
     ) -> None:
         entity = self.entity(entity_name)
-        async with self.wall(principal), write_transaction(self.registry.engine):
+        async with write_scope(self.registry.engine, principal):
             old = await self._load_for_update(principal, entity, record_id, version)
             await self.allow(principal, entity, "delete", old)
             await self._delete_row(principal, entity, old, request_id)
@@ -316,21 +325,24 @@ class Writes(Reads):
         new: dict[str, Any],
         request_id: str | None,
         transition: str | None = None,
+        along: Rows = (),  # type: ignore[assignment]
     ) -> None:
-        """The timeline entry and the outbox event of one change (inside its transaction)."""
+        """Write the timeline entry and the outbox event of one change (with `along`, the
+        rows the change itself inserts), inside the change's transaction."""
         changes = timeline.diff(entity, old, new)
-        await timeline.append_entry(
-            self.registry.timeline,
-            principal=principal,
-            entity=entity,
-            record_id=record_id,
-            event=event,
-            changes=changes,
-            transition=transition,
-            request_id=request_id,
-        )
-        await outbox.append_event(
-            self.registry.outbox,
+        rows: Rows = list(along)
+        if entity.timeline:
+            entry = timeline.entry(
+                principal=principal,
+                entity=entity,
+                record_id=record_id,
+                event=event,
+                changes=changes,
+                transition=transition,
+                request_id=request_id,
+            )
+            rows.append((self.registry.timeline, entry))
+        message = outbox.event(
             principal=principal,
             entity=entity,
             record_id=record_id,
@@ -342,6 +354,14 @@ class Writes(Reads):
                 "changed": sorted(changes),
             },
         )
+        rows.append((self.registry.outbox, message))
+        await insert_rows(rows)
+
+
+def _stored(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:
+    """Row values as the database driver takes them: as they are, since json fields hold
+    their JSON text already (values.json_text)."""
+    return row
 
 
 def _stale(entity: Entity, current: int | None, expected: int) -> str:

@@ -75,6 +75,7 @@ def test_field_defaults_and_normalisation(tmp_path: Path, monkeypatch: pytest.Mo
               attachment: {type: file, accept: [application/pdf, image/*], max_size: 10MB}
               flag: {type: boolean, default: false, hidden: true, read_only: true}
               "on": {type: boolean}
+              summary: {type: text, renamed_from: abstract}
             indexes:
               - {fields: [title, owner], unique: true}
         """,
@@ -113,6 +114,9 @@ def test_field_defaults_and_normalisation(tmp_path: Path, monkeypatch: pytest.Mo
         True,
     )
     assert ticket.field("on") is not None  # YAML 1.2: `on` is a name, not the boolean true
+    summary = ticket.field("summary")
+    assert summary is not None and summary.renamed_from == "abstract"
+    assert title.renamed_from is None
     assert [(i.fields, i.unique) for i in ticket.indexes] == [(("title", "owner"), True)]
 
 

@@ -24,6 +24,17 @@ def test_text_lines_name_file_line_and_column_and_prefix_warnings() -> None:
     ]
 
 
+def test_warnings_come_after_the_errors() -> None:
+    assert format_problems(PROBLEMS).splitlines() == [
+        "definitions/b.yaml:2:1: second file",
+        "definitions/a.yaml:10:3: late in the first file",
+        "definitions/a.yaml:2:5: early in the first file",
+        "definitions/a.yaml:2:7: warning: search only matches text",
+    ]
+    as_json = json.loads(format_problems(PROBLEMS, fmt="json"))
+    assert [p["severity"] for p in as_json] == ["error", "error", "error", "warning"]
+
+
 def test_json_is_a_list_of_objects() -> None:
     assert json.loads(format_problems(PROBLEMS[2:3], fmt="json")) == [
         {

@@ -18,7 +18,9 @@ SOURCES = sorted(
 )
 ODD_VALUES: list[Any] = [
     None, True, 3, -1, 2.5, "x", "", "$now", "$user.id", "$record.foo", [], {}, [1, "a"],
-    {"a": 1}, {"eq": 1}, "Ticket", "status", "*", "10s", "new",
+    {"a": 1}, {"eq": 1}, "Ticket", "status", "*", "10s", "new", "{{ x }", "{{ record.a.b }}",
+    "{% if x %}", "{{ a | nofilter }}", "0 25 * * *", "* * * * *", "$old", "$changed", 1e400,
+    {"icontains": 3}, {"between": [1]}, {"in": "$user.roles"}, "renamed", "select",
 ]  # fmt: skip
 
 

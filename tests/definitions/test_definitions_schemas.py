@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from runtime.definitions import load_schema
 from runtime.definitions.loader import Document, load_document
@@ -23,6 +23,42 @@ def test_schema_is_shipped_as_package_data_and_is_valid_2020_12(kind: str) -> No
     schema = load_schema(kind)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("kind", SCHEMA_KINDS)
+def test_schema_is_also_valid_draft_07_for_editors(kind: str) -> None:
+    """yaml-language-server (the VS Code YAML extension) validates schemas as draft-07."""
+    Draft7Validator.check_schema(load_schema(kind))
+
+
+@pytest.mark.parametrize("kind", SCHEMA_KINDS)
+def test_every_property_has_a_description_for_hover(kind: str) -> None:
+    def undescribed(node: object, path: str) -> list[str]:
+        found: list[str] = []
+        if isinstance(node, dict):
+            for key, sub in node.get("properties", {}).items():
+                if isinstance(sub, dict) and "description" not in sub and "$ref" not in sub:
+                    found.append(f"{path}.{key}")
+            for key, sub in node.items():
+                if key != "if":  # conditions name properties, they do not define them
+                    found += undescribed(sub, f"{path}.{key}")
+        elif isinstance(node, list):
+            for number, sub in enumerate(node):
+                found += undescribed(sub, f"{path}[{number}]")
+        return found
+
+    assert undescribed(load_schema(kind), kind) == []
+
+
+def test_field_schema_accepts_renamed_from_on_every_type() -> None:
+    field = load_schema("entity")["$defs"]["field"]
+    assert field["properties"]["renamed_from"] == {
+        "description": field["properties"]["renamed_from"]["description"],
+        "type": "string",
+        "minLength": 1,
+    }
+    for rule in field["allOf"]:
+        assert "renamed_from" in rule["then"]["propertyNames"]["enum"]
 
 
 def test_entity_schema_knows_every_field_type() -> None:

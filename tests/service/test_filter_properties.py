@@ -84,7 +84,7 @@ ROOT_PATHS = ["contact", "contact.company", "contact.company.region", "owner"]
 # Every path a generated filter may take: the fields of Sample (all but the hidden `secret`),
 # its system columns, and paths through the depth-3 chain and to the User table.
 PATHS = [
-    "title", "body", "count", "amount", "ratio", "flag", "day", "at", "clock", "mail", "site",
+    "title", "body", "quantity", "amount", "ratio", "flag", "day", "at", "clock", "mail", "site",
     "token", "kind", "data", "code", "contact", "owner", "locked", "stage",
     "id", "tenant_id", "created_at", "updated_at", "created_by", "version",
     "contact.name", "contact.id", "contact.version", "contact.created_at", "contact.company",
@@ -164,7 +164,7 @@ def _sample_values(rng: random.Random, n: int, refs: dict[str, list[str]]) -> di
     candidates = {
         "title": _named(rng),
         "body": _text(rng),
-        "count": rng.choice([0, 1, 2, 10, 99, 100, 1000, 500]),
+        "quantity": rng.choice([0, 1, 2, 10, 99, 100, 1000, 500]),
         "amount": amount[rng.random() < 0.5],
         "ratio": ratio[rng.random() < 0.5],
         "flag": rng.random() < 0.5,
@@ -248,7 +248,7 @@ async def _build(registry: Registry, rng: random.Random) -> tuple[Principal, lis
     # Another organization's rows, which no query of tenant A may return.
     async with engine.transaction():
         for title in TEXTS[:10]:
-            await service.create(other, "Sample", {"title": title or "x", "count": 1})
+            await service.create(other, "Sample", {"title": title or "x", "quantity": 1})
 
     principal = Principal(
         tenant_id=tenant,

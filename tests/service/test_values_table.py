@@ -65,18 +65,18 @@ CASES: list[tuple[str, Any, tuple]] = [
     ("body", "", ok("")),
     ("body", ["a"], bad("type", "expected a string, got a list")),
     # integer: min 0, max 1000, 32 bits
-    ("count", 0, ok(0)),
-    ("count", 1000, ok(1000)),
-    ("count", "42", ok(42)),
-    ("count", 7.0, ok(7)),
-    ("count", None, ok(None)),
-    ("count", -1, bad("min", "must be at least 0, got -1")),
-    ("count", 1001, bad("max", "must be at most 1000, got 1001")),
-    ("count", 1.5, bad("type", "expected an integer, got 1.5")),
-    ("count", "ten", bad("type", "expected an integer, got 'ten'")),
-    ("count", True, bad("type", "expected an integer, got true/false")),
+    ("quantity", 0, ok(0)),
+    ("quantity", 1000, ok(1000)),
+    ("quantity", "42", ok(42)),
+    ("quantity", 7.0, ok(7)),
+    ("quantity", None, ok(None)),
+    ("quantity", -1, bad("min", "must be at least 0, got -1")),
+    ("quantity", 1001, bad("max", "must be at most 1000, got 1001")),
+    ("quantity", 1.5, bad("type", "expected an integer, got 1.5")),
+    ("quantity", "ten", bad("type", "expected an integer, got 'ten'")),
+    ("quantity", True, bad("type", "expected an integer, got true/false")),
     (
-        "count",
+        "quantity",
         2**31,
         bad("type", "expected an integer from -2147483648 to 2147483647, got 2147483648"),
     ),
@@ -176,13 +176,16 @@ CASES: list[tuple[str, Any, tuple]] = [
     ("kind", 1, bad("type", "expected a string, got a number")),
     ("stage", "review", ok("review")),
     ("stage", "archived", bad("choice", "'archived' is not one of: draft, review, done")),
-    # json: any JSON value; a JSON string is kept as JSON text
-    ("data", {"a": [1, 2.5, None, "é"]}, ok({"a": [1, 2.5, None, "é"]})),
-    ("data", [True, False], ok([True, False])),
-    ("data", 5, ok(5)),
+    # json: any JSON value, held as its JSON text (as the database answers it)
+    ("data", {"a": [1, 2.5, None, "é"]}, ok('{"a": [1, 2.5, null, "é"]}')),
+    ("data", [True, False], ok("[true, false]")),
+    ("data", 5, ok("5")),
     ("data", "hello", ok('"hello"')),
+    ("data", '{"a": 1}', ok('"{\\"a\\": 1}"')),
     ("data", float("nan"), bad("type", "expected a JSON value, got nan")),
     ("data", {"a": {1, 2}}, bad("type", "expected a JSON value, got {'a': {1, 2}}")),
+    ("data", {"a": "\x00"}, ok('{"a": "\\u0000"}')),
+    ("data", ["\ud800"], bad("type", "text cannot contain a lone surrogate ('\\ud800')")),
     # string with pattern (full match) and max_length 20
     ("code", "AB-12", ok("AB-12")),
     ("code", "ab-12", bad("pattern", "does not match the pattern [A-Z]{2}-[0-9]+")),
@@ -240,7 +243,7 @@ def test_every_type_and_option_is_in_the_table() -> None:
 def test_all_errors_of_a_payload_come_at_once() -> None:
     payload = {
         "title": "",
-        "count": -5,
+        "quantity": -5,
         "amount": "1.234",
         "ratio": "many",
         "at": "2024-01-01T00:00:00",
@@ -252,7 +255,7 @@ def test_all_errors_of_a_payload_come_at_once() -> None:
     }
     values, errors = clean_values(ENTITY, payload, is_create=True)
     assert errors == [
-        FieldError("count", "min", "must be at least 0, got -5"),
+        FieldError("quantity", "min", "must be at least 0, got -5"),
         FieldError("amount", "places", "at most 2 decimal places, got 1.234"),
         FieldError("ratio", "type", "expected a number, got 'many'"),
         FieldError("at", "timezone", "a date-time needs a time zone (e.g. 'Z' or '+02:00')"),
@@ -272,7 +275,7 @@ def test_required_on_create_and_on_update() -> None:
     assert errors == [FieldError("title", "required", "this field is required")]
     # update: only the fields given are checked, and a required one cannot be emptied
     assert clean_values(ENTITY, {}, is_create=False) == ({}, [])
-    assert clean_values(ENTITY, {"count": 3}, is_create=False) == ({"count": 3}, [])
+    assert clean_values(ENTITY, {"quantity": 3}, is_create=False) == ({"quantity": 3}, [])
     for empty in (None, "", " \t"):
         _, errors = clean_values(ENTITY, {"title": empty}, is_create=False)
         assert errors == [FieldError("title", "required", "this field is required")]
@@ -290,13 +293,27 @@ def test_defaults() -> None:
     assert default_value(field("$user"), user) == user
     assert default_value(field("draft"), user) == "draft"
     assert default_value(field(3), user) == 3
+    settings = Field("f", "json", LOC, "F", has_default=True, default={"theme": "dark"})
+    assert default_value(settings, user) == '{"theme": "dark"}'
 
 
 def test_json_values_keep_their_shape_in_the_database(database_url: str, tmp_path: Path) -> None:
     """A JSON string is stored as JSON (PostgreSQL refused the bare text), and every JSON
     value reads back as itself, not as its JSON text."""
     migrate_lab(database_url, tmp_path)
-    values = [{"a": [1, 2.5, None, "é"]}, [True, False], 5, 1.5, 0, True, False, "hello", "42"]
+    values = [
+        {"a": [1, 2.5, None, "é"]},
+        [1, 2],
+        5,
+        1.5,
+        0,
+        True,
+        False,
+        "hello",
+        "42",
+        '{"x": 1}',
+        {"nul": "\x00"},
+    ]
 
     async def run() -> list[Any]:
         async with lab_registry(database_url) as registry:
@@ -307,6 +324,10 @@ def test_json_values_keep_their_shape_in_the_database(database_url: str, tmp_pat
                 created = await service.create(system, "Sample", {"title": "j", "data": value})
                 assert created["data"] == value
                 read.append((await service.get(system, "Sample", created["id"]))["data"])
+                updated = await service.update(system, "Sample", created["id"], {"data": [value]})
+                assert updated["data"] == [value]
+                listed = await service.list(system, "Sample", filter={"id": created["id"]})
+                assert [record["data"] for record in listed] == [[value]]
             return read
 
     assert asyncio.run(run()) == values

@@ -1,48 +1,19 @@
-"""Semantic checks of one entity: field names and options, references, states, admin."""
+"""Semantic checks of one entity: its names, indexes, state machine, admin and display."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import date, datetime, time
 from typing import Any
 
-from runtime.definitions._wording import a_field, did_you_mean, one_of, show_value
+from runtime.definitions._wording import a_field, did_you_mean, one_of
 from runtime.definitions.catalog import Catalog
+from runtime.definitions.checks.fields import check_fields
+from runtime.definitions.checks.templates import read_template
 from runtime.definitions.errors import Issue
-from runtime.definitions.model import SYSTEM_COLUMNS
 from runtime.definitions.naming import SNAKE_CASE, entity_slug, snake_case_hint
 from runtime.definitions.paths import field_ref, resolve_path
 
 SEARCHABLE_TYPES = ("string", "text", "email", "url", "enum")
-_SPECIAL_DEFAULTS = {
-    "$now": ("datetime", "date", "time"),
-    "$today": ("date",),
-    "$user": ("reference",),
-}
-_LITERAL_DEFAULTS: dict[str, tuple[str, Any]] = {
-    "string": ("text", str),
-    "text": ("text", str),
-    "email": ("text", str),
-    "url": ("text", str),
-    "uuid": ("text", str),
-    "integer": ("an integer", int),
-    "float": ("a number", (int, float)),
-    "decimal": ("a number", (int, float)),
-    "boolean": ("true or false", bool),
-}
-_ISO_PARSERS = {
-    "date": date.fromisoformat,
-    "datetime": datetime.fromisoformat,
-    "time": time.fromisoformat,
-}
-_ISO_EXAMPLES = {
-    "date": ("'2024-01-31'", "'$today'"),
-    "datetime": ("'2024-01-31T09:30:00Z'", "'$now'"),
-    "time": ("'09:30'", "'$now'"),
-}
-_MIME = re.compile(r"^[\w.+-]+/(?:[\w.+-]+|\*)$")
-_TEMPLATE_NAME = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|[^}]*)?\}\}")
 
 
 def check_entity(data: dict[str, Any], catalog: Catalog) -> Iterator[Issue]:
@@ -53,8 +24,7 @@ def check_entity(data: dict[str, Any], catalog: Catalog) -> Iterator[Issue]:
     plural = data.get("plural")
     if plural is not None and not SNAKE_CASE.match(entity_slug(name, plural)):
         yield Issue(("plural",), f"plural '{plural}' gives no usable API slug: use plain letters")
-    for field_name, spec in data["fields"].items():
-        yield from _check_field(field_name, spec, catalog)
+    yield from check_fields(data["fields"], catalog)
     for number, index in enumerate(data.get("indexes", ())):
         if index is None:
             continue  # cut out by the schema check
@@ -69,110 +39,14 @@ def check_entity(data: dict[str, Any], catalog: Catalog) -> Iterator[Issue]:
     if "states" in data:
         yield from _check_states(name, data["states"], data["fields"], catalog)
     yield from _check_admin(name, data.get("admin", {}), catalog)
-    for match in _TEMPLATE_NAME.finditer(data.get("display", "")):
-        problem = resolve_path(catalog.tables, name, match.group(1), where="display")
-        if problem:
-            yield Issue(("display",), problem)
-
-
-def _check_field(name: str, spec: dict[str, Any], catalog: Catalog) -> Iterator[Issue]:
-    path = ("fields", name)
-    if name in SYSTEM_COLUMNS:
-        yield Issue(
-            path,
-            f"field name '{name}' is reserved for a system column: choose another name",
-            at_key=True,
-        )
-    elif not SNAKE_CASE.match(name):
-        yield Issue(
-            path,
-            f"field name '{name}' must be snake_case{snake_case_hint(name)}",
-            at_key=True,
-        )
-    kind = spec["type"]
-    if kind == "reference":
-        target = spec["to"]
-        if target not in catalog.entity_names:
-            hint = did_you_mean(target, sorted(catalog.entity_names))
-            yield Issue((*path, "to"), f"field '{name}': no entity named '{target}'{hint}")
-        if spec.get("on_delete") == "set_null" and spec.get("required"):
-            yield Issue(
-                (*path, "on_delete"),
-                f"field '{name}': on_delete 'set_null' cannot apply to a required field "
-                "(use 'restrict' or 'cascade', or make the field optional)",
-            )
-    if "default" in spec:
-        problem = _default_problem(kind, spec)
-        if problem:
-            yield Issue((*path, "default"), f"field '{name}': {problem}")
-    yield from _bounds(name, spec)
-    if "pattern" in spec:
-        try:
-            re.compile(spec["pattern"])
-        except re.error as exc:
-            yield Issue(
-                (*path, "pattern"),
-                f"field '{name}': 'pattern' is not a valid regular expression ({exc.msg})",
-            )
-    for number, mime in enumerate(spec.get("accept", ())):
-        if not _MIME.match(mime):
-            yield Issue(
-                (*path, "accept", number),
-                f"field '{name}': '{mime}' is not a media type like 'application/pdf' or 'image/*'",
-            )
-
-
-def _default_problem(kind: str, spec: dict[str, Any]) -> str | None:
-    default = spec["default"]
-    if default is None:
-        return None
-    if isinstance(default, str) and default.startswith("$"):
-        fits = _SPECIAL_DEFAULTS.get(default)
-        if fits is None:
-            hint = did_you_mean(default, _SPECIAL_DEFAULTS)
-            return f"unknown default '{default}'{hint}: use a literal, $now, $today or $user"
-        if kind not in fits:
-            return (
-                f"default '{default}' does not fit {a_field(kind)} (it fits {one_of(fits)} fields)"
-            )
-        if default == "$user" and spec.get("to") != "User":
-            return "default '$user' needs a reference to User"
-        return None
-    if kind == "enum":
-        values = _choice_values(spec["choices"])
-        if default not in values:
-            hint = did_you_mean(default, values)
-            return f"default {show_value(default)} is not one of the choices {one_of(values)}{hint}"
-        return None
-    if kind == "reference":
-        return "a reference's default can only be '$user'"
-    if kind in _ISO_PARSERS:
-        try:
-            _ISO_PARSERS[kind](default)
-        except (TypeError, ValueError):
-            example, special = _ISO_EXAMPLES[kind]
-            got = show_value(default)
-            return f"default must be an ISO {kind} like {example} or {special}, got {got}"
-        return None
-    expected = _LITERAL_DEFAULTS.get(kind)
-    if expected and (
-        isinstance(default, bool) != (kind == "boolean") or not isinstance(default, expected[1])
-    ):
-        return f"default must be {expected[0]}, got {show_value(default)}"
-    return None
-
-
-def _choice_values(choices: list[str] | dict[str, str]) -> list[str]:
-    return list(choices)
-
-
-def _bounds(name: str, spec: dict[str, Any]) -> Iterator[Issue]:
-    for low, high in (("min", "max"), ("min_length", "max_length"), ("places", "digits")):
-        if low in spec and high in spec and spec[low] > spec[high]:
-            yield Issue(
-                ("fields", name, high),
-                f"field '{name}': '{high}' ({spec[high]}) is less than '{low}' ({spec[low]})",
-            )
+    if "display" in data:
+        template = read_template(data["display"])
+        if template.problem:
+            yield Issue(("display",), f"'display': {template.problem}")
+        for path in template.names:
+            problem = resolve_path(catalog.tables, name, path, where="display")
+            if problem:
+                yield Issue(("display",), problem)
 
 
 def _plain_field(
@@ -203,7 +77,7 @@ def _check_states(
             f"'states': field '{field_name}' must be an enum field, it is {a_field(spec['type'])}",
         )
         return
-    choices = _choice_values(spec["choices"])
+    choices = list(spec["choices"])
 
     def unknown(state: str, where: str, path: tuple[Any, ...]) -> Iterator[Issue]:
         if state not in choices:
@@ -231,6 +105,36 @@ def _check_states(
                     state, f"transition '{name}': 'from' state", (*path, "from", number)
                 )
         yield from unknown(transition["to"], f"transition '{name}': 'to' state", (*path, "to"))
+    yield from _unreachable(field_name, spec["choices"], states)
+
+
+def _unreachable(
+    field_name: str, choices: list[str] | dict[str, str], states: dict[str, Any]
+) -> Iterator[Issue]:
+    """A warning at each choice that no chain of transitions leads to from `initial`."""
+    edges: dict[str, set[str]] = {}
+    for transition in states["transitions"].values():
+        sources = transition["from"]
+        for source in [sources] if isinstance(sources, str) else sources:
+            edges.setdefault(source, set()).add(transition["to"])
+    reached, todo = {states["initial"]}, [states["initial"]]
+    while todo:
+        for target in edges.get(todo.pop(), ()):
+            if target not in reached:
+                reached.add(target)
+                todo.append(target)
+    initial = states["initial"]
+    if initial not in choices:
+        return  # reported above; every state would look unreachable
+    for number, state in enumerate(choices):
+        if state not in reached:
+            is_mapping = isinstance(choices, dict)
+            path = ("fields", field_name, "choices", state if is_mapping else number)
+            message = (
+                f"state '{state}' of '{field_name}' cannot be reached: no transitions lead "
+                f"to it from the initial state '{initial}'"
+            )
+            yield Issue(path, message, at_key=is_mapping, severity="warning")
 
 
 def _check_admin(entity: str, admin: dict[str, Any], catalog: Catalog) -> Iterator[Issue]:
@@ -247,8 +151,13 @@ def _check_admin(entity: str, admin: dict[str, Any], catalog: Catalog) -> Iterat
                         f"and this is {a_field(ref.type)}"
                     )
                     yield Issue(("admin", key, number), message, severity="warning")
-    for part in admin.get("order", "").split(","):
-        path = part.strip().removeprefix("-")
-        problem = resolve_path(catalog.tables, entity, path, where="admin order") if path else None
-        if problem:
-            yield Issue(("admin", "order"), problem)
+    order = admin.get("order")
+    if order is None:
+        return
+    if "," in order or " " in order.strip():
+        message = f"'admin': 'order' takes one field, like '-created_at', got '{order}'"
+        yield Issue(("admin", "order"), message)
+        return
+    problem = resolve_path(catalog.tables, entity, order.removeprefix("-"), where="admin order")
+    if problem:
+        yield Issue(("admin", "order"), problem)

@@ -7,9 +7,10 @@ from typing import Any
 
 from runtime.definitions._wording import did_you_mean
 from runtime.definitions.catalog import BUILTIN_ROLES, Catalog
+from runtime.definitions.checks.filters import check_filter
 from runtime.definitions.errors import Issue, Problem
 from runtime.definitions.model import SYSTEM_COLUMNS
-from runtime.definitions.paths import check_filter, resolve_path
+from runtime.definitions.paths import resolve_path
 
 RULES = ("read", "create", "update", "delete")
 

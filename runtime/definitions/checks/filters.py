@@ -1,0 +1,187 @@
+"""Filters (SPEC §1.3) in role row rules and workflow `when`, checked against the entity.
+
+Each condition must name a real field (a path through at most three references), use an
+operator that fits the field's type, give the operator a value of the right shape and type,
+and use only the variables available where the filter is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from typing import Any
+
+from runtime.definitions._wording import a_field, did_you_mean, one_of, show_value
+from runtime.definitions.errors import Issue
+from runtime.definitions.loader import NodePath
+from runtime.definitions.paths import (
+    OPERATORS,
+    FieldRef,
+    Tables,
+    check_variable,
+    field_ref,
+    resolve_path,
+)
+
+_EQUALITY = ("eq", "ne", "in", "nin", "isnull")
+_ORDER = ("gt", "gte", "lt", "lte", "between")
+_TEXT = ("contains", "icontains", "startswith", "endswith")
+_BY_KIND = {
+    "text": _EQUALITY + _ORDER + _TEXT,
+    "ordered": _EQUALITY + _ORDER,
+    "equality": _EQUALITY,
+    "null": ("isnull",),
+}
+_KIND_OF_TYPE = {
+    **dict.fromkeys(("string", "text", "email", "url"), "text"),
+    **dict.fromkeys(("integer", "decimal", "float", "date", "datetime", "time"), "ordered"),
+    **dict.fromkeys(("boolean", "enum", "uuid", "reference"), "equality"),
+    **dict.fromkeys(("json", "file"), "null"),
+}
+OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    kind: tuple(op for op in OPERATORS if op in _BY_KIND[group])
+    for kind, group in _KIND_OF_TYPE.items()
+}
+_ISO = {"date": date.fromisoformat, "time": time.fromisoformat, "datetime": datetime.fromisoformat}
+
+
+def check_filter(
+    node: Any, path: NodePath, *, tables: Tables, entity: str | None, scope: str
+) -> Iterator[Issue]:
+    """Every problem in a filter over `entity` (None: the fields cannot be known).
+
+    `scope` is "role" (user and tenant variables) or "workflow" (also $record, $old, $changed).
+    """
+    if not isinstance(node, dict):
+        yield Issue(path, f"a filter must be a mapping, got {show_value(node)}")
+        return
+    for key, value in node.items():
+        here = (*path, key)
+        if key in ("and", "or"):
+            if not isinstance(value, list) or not value:
+                got = show_value(value) if value != [] else "an empty list"
+                yield Issue(here, f"'{key}' needs a list of one or more filters, got {got}")
+                continue
+            for index, item in enumerate(value):
+                yield from check_filter(
+                    item, (*here, index), tables=tables, entity=entity, scope=scope
+                )
+        elif key == "not":
+            yield from check_filter(value, here, tables=tables, entity=entity, scope=scope)
+        else:
+            ref = None
+            if entity is not None:
+                problem = resolve_path(tables, entity, key, where="filter")
+                if problem:
+                    yield Issue(here, problem, at_key=True)
+                else:
+                    ref = field_ref(tables, entity, key)
+            condition = _Condition(key, ref, tables, entity, scope)
+            yield from condition.check(value, here)
+
+
+class _Condition:
+    """`{status: open}` or `{priority: {gte: 3}}`: the part after one field path."""
+
+    def __init__(
+        self, field: str, ref: FieldRef | None, tables: Tables, entity: str | None, scope: str
+    ) -> None:
+        self.field = field
+        self.type = ref.type if ref is not None else None  # None: not known, not checked
+        self.choices = ref.choices if ref is not None else ()
+        self.tables, self.entity, self.scope = tables, entity, scope
+
+    def check(self, value: Any, path: NodePath) -> Iterator[Issue]:
+        name = f"field '{self.field}' in filter"
+        if isinstance(value, list):
+            yield Issue(path, f"{name}: a list needs an operator, like {{in: [...]}}")
+        elif not isinstance(value, dict):
+            yield from self._operand("eq", value, path)
+        elif not value:
+            yield Issue(path, f"{name}: empty condition, expected {{operator: value}}")
+        else:
+            for op, arg in value.items():
+                yield from self._operator(op, arg, (*path, op))
+
+    def _operator(self, op: str, arg: Any, path: NodePath) -> Iterator[Issue]:
+        field = self.field
+        if op not in OPERATORS:
+            hint = did_you_mean(op, OPERATORS)
+            if not hint and self.type == "reference":
+                hint = f" (for a field of '{field}', write '{field}.{op}')"
+            yield Issue(path, f"unknown operator '{op}' for field '{field}'{hint}", at_key=True)
+            return
+        allowed = OPERATORS_BY_TYPE.get(self.type or "")
+        if allowed is not None and op not in allowed:
+            message = (
+                f"operator '{op}' does not apply to field '{field}', {a_field(self.type or '')} "
+                f"(use {one_of(allowed)})"
+            )
+            yield Issue(path, message, at_key=True)
+            return
+        shape = _shape_problem(op, arg)
+        if shape:
+            got = f"a list of {len(arg)}" if isinstance(arg, list) else show_value(arg)
+            yield Issue(path, f"operator '{op}' on field '{field}' {shape}, got {got}")
+        elif op != "isnull":
+            yield from self._operand(op, arg, path)
+
+    def _operand(self, op: str, arg: Any, path: NodePath) -> Iterator[Issue]:
+        if isinstance(arg, list):
+            for index, item in enumerate(arg):
+                yield from self._value(item, (*path, index))
+        elif arg is None and op in ("eq", "ne"):
+            what = "{isnull: true}" if op == "eq" else "{isnull: false}"
+            yield Issue(path, f"field '{self.field}' in filter: compare with null using {what}")
+        else:
+            yield from self._value(arg, path)
+
+    def _value(self, value: Any, path: NodePath) -> Iterator[Issue]:
+        if isinstance(value, str) and value.startswith("$"):
+            problem = check_variable(
+                value, tables=self.tables, entity=self.entity, scope=self.scope
+            )
+            if problem:
+                yield Issue(path, problem)
+            return
+        problem = literal_problem(self.type, self.choices, value)
+        if problem:
+            yield Issue(path, f"field '{self.field}' in filter: {problem}")
+
+
+def _shape_problem(op: str, arg: Any) -> str | None:
+    """What is wrong with the operand's shape; a variable (`$user.roles`) fits any list."""
+    if isinstance(arg, str) and arg.startswith("$") and op in ("in", "nin", "between"):
+        return None
+    if op in ("in", "nin"):
+        return None if isinstance(arg, list) else "needs a list"
+    if op == "between":
+        ok = isinstance(arg, list) and len(arg) == 2
+        return None if ok else "needs a list of two values [low, high]"
+    if op == "isnull":
+        return None if isinstance(arg, bool) else "needs true or false"
+    if isinstance(arg, list | dict):
+        return "needs a single value"
+    if op in _TEXT and not isinstance(arg, str):
+        return "needs text"
+    return None
+
+
+def literal_problem(kind: str | None, choices: tuple[str, ...], value: Any) -> str | None:
+    """Whether a literal can be compared with a field of type `kind`."""
+    if value is None or kind is None:
+        return None
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "enum" and choices and value not in choices:
+        hint = did_you_mean(value, choices)
+        return f"{show_value(value)} is not one of its choices {one_of(choices)}{hint}"
+    if kind == "boolean" and not isinstance(value, bool):
+        return f"expected true or false, got {show_value(value)}"
+    if kind in ("integer", "decimal", "float") and not is_number:
+        return f"expected a number, got {show_value(value)}"
+    if kind in _ISO:
+        try:
+            _ISO[kind](value)
+        except (TypeError, ValueError):
+            return f"expected an ISO {kind}, or $now / $today, got {show_value(value)}"
+    return None
