@@ -17,6 +17,24 @@ class FilterError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+def kind_of(value: Any) -> str:
+    """What a value is, in the words of JSON and YAML: 'text', 'number', 'a list', 'null', …"""
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "true/false"
+        case int() | float():
+            return "a number"
+        case str():
+            return "text"
+        case list() | tuple():
+            return "a list"
+        case dict():
+            return "an object"
+    return type(value).__name__
+
+
 @dataclass(frozen=True, slots=True)
 class Var:
     """A variable such as `$user.id` or `$record.contact.email`, resolved when applied."""

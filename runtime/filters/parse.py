@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from difflib import get_close_matches
 from typing import Any
 
-from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Var
+from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Var, kind_of
 
 OPERATORS = (
     "eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "between",
@@ -14,6 +15,8 @@ OPERATORS = (
 LIST_OPERATORS = ("in", "nin")
 TEXT_OPERATORS = ("contains", "icontains", "startswith", "endswith")
 MAX_DEPTH = 3  # references a path may go through: a.b.c.d
+# What looks like a variable (the definitions' checks use the same rule).
+VARIABLE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 def _suggest(word: str, options: tuple[str, ...]) -> str:
@@ -21,37 +24,45 @@ def _suggest(word: str, options: tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def is_variable(raw: Any) -> bool:
+    """`$user.id`, `$record.contact.email` are variables; `$`, `$5` or `$ off` are text."""
+    return isinstance(raw, str) and VARIABLE.match(raw) is not None
+
+
 def _value(raw: Any, path: tuple[str | int, ...]) -> Any:
-    if isinstance(raw, str) and raw.startswith("$"):
+    if is_variable(raw):
         return Var(raw)
     if isinstance(raw, dict | list):
-        raise FilterError(path, f"expected a single value, got {type(raw).__name__}")
+        raise FilterError(path, f"expected a single value, got {kind_of(raw)}")
     return raw
 
 
 def _operand(op: str, raw: Any, here: tuple[str | int, ...]) -> Any:
     if op in LIST_OPERATORS or op == "between":
-        if isinstance(raw, str) and raw.startswith("$"):
+        if is_variable(raw):
             return Var(raw)
         if not isinstance(raw, list):
-            raise FilterError(here, f"'{op}' expects a list, got {type(raw).__name__}")
+            raise FilterError(here, f"'{op}' expects a list, got {kind_of(raw)}")
         if op == "between" and len(raw) != 2:
-            raise FilterError(here, f"'between' expects [low, high], got {len(raw)} values")
+            count = f"{len(raw)} value{'' if len(raw) == 1 else 's'}"
+            raise FilterError(here, f"'between' expects [low, high], got {count}")
         return tuple(_value(v, (*here, i)) for i, v in enumerate(raw))
     if op == "isnull":
         if not isinstance(raw, bool):
-            raise FilterError(here, f"'isnull' expects true or false, got {raw!r}")
+            shown = "null" if raw is None else repr(raw)
+            raise FilterError(here, f"'isnull' expects true or false, got {shown}")
         return raw
     if raw is None:
         raise FilterError(here, f"'{op}' cannot compare with null: use {{isnull: true}}")
     if op in TEXT_OPERATORS and not isinstance(raw, str):
-        raise FilterError(here, f"'{op}' expects text, got {type(raw).__name__}")
+        raise FilterError(here, f"'{op}' expects text, got {kind_of(raw)}")
     return _value(raw, here)
 
 
 def _condition(field: str, spec: Any, path: tuple[str | int, ...]) -> Node:
     if field.count(".") > MAX_DEPTH:
-        raise FilterError(path, f"'{field}' goes through more than {MAX_DEPTH} references")
+        depth = field.count(".")
+        raise FilterError(path, f"a path goes through at most {MAX_DEPTH} references, not {depth}")
     if not field or any(not part for part in field.split(".")):
         raise FilterError(path, f"'{field}' is not a field name or a path like 'contact.name'")
     if not isinstance(spec, dict):
@@ -71,7 +82,7 @@ def parse_filter(raw: Any, path: tuple[str | int, ...] = ()) -> Node:
     """`{"priority": {"gte": 4}, "status": "open"}`
     → `And((Cond("priority", "gte", 4), Cond("status", "eq", "open")))`."""
     if not isinstance(raw, dict):
-        raise FilterError(path, f"a filter is an object, got {type(raw).__name__}")
+        raise FilterError(path, f"a filter is an object, got {kind_of(raw)}")
     nodes: list[Node] = []
     for key, spec in raw.items():
         here = (*path, key)
@@ -83,7 +94,7 @@ def parse_filter(raw: Any, path: tuple[str | int, ...] = ()) -> Node:
         elif key == "not":
             nodes.append(Not(parse_filter(spec, here)))
         elif not isinstance(key, str):
-            raise FilterError(here, f"a field name is text, got {type(key).__name__}")
+            raise FilterError(here, f"a field name is text, got {kind_of(key)}")
         else:
             nodes.append(_condition(key, spec, here))
     if not nodes:

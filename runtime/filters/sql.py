@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import ForeignKey
+from piccolo.columns import Column, ForeignKey, Text, Varchar
 from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
 from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, resolve
+from runtime.filters.text import FOLD_SQL
+
+ORDERING = ("gt", "gte", "lt", "lte", "between")
 
 
 class _Compiler:
@@ -32,28 +35,33 @@ class _Compiler:
         self.args.append(value)
         return "CAST({} AS TEXT)"
 
-    def path(self, table: type[Table], parts: list[str], row: str) -> str:
+    def path(self, table: type[Table], parts: list[str], row: str) -> tuple[str, Column]:
+        """The SQL of a path, and the column it ends on."""
         column = next((c for c in table._meta.columns if c._meta.name == parts[0]), None)
         if column is None:
             raise FilterError((".".join(parts),), f"no such field on {table.__name__}")
         name = f'{row}."{column._meta.db_column_name}"'
         if len(parts) == 1:
-            return name
+            return name, column
         if not isinstance(column, ForeignKey):
             raise FilterError((parts[0],), f"'{parts[0]}' is not a reference")
         target = column._foreign_key_meta.resolved_references
         self.aliases += 1
         alias = f'"_p{self.aliases}"'
-        inner = self.path(target, parts[1:], alias)
+        inner, last = self.path(target, parts[1:], alias)
         pk = target._meta.primary_key._meta.db_column_name
         source = target._meta.get_formatted_tablename()
-        return f'(SELECT {inner} FROM {source} AS {alias} WHERE {alias}."{pk}" = {name})'
+        return f'(SELECT {inner} FROM {source} AS {alias} WHERE {alias}."{pk}" = {name})', last
 
     def cond(self, cond: Cond) -> str:
         row = f'"{self.table._meta.tablename}"'
-        expr = self.path(self.table, cond.field.split("."), row)
+        expr, column = self.path(self.table, cond.field.split("."), row)
         value = resolve(cond.value, self.variables)
         op = cond.op
+        if op in ORDERING and isinstance(column, Varchar | Text) and not self.is_sqlite:
+            # Text orders by code point, as in Python (and SQLite), whatever the collation
+            # of the database (en_US.UTF-8 would put 'a' before 'B').
+            expr = f'{expr} COLLATE "C"'
         if op == "isnull":
             return f"{expr} IS {'' if value else 'NOT '}NULL"
         if op in ("in", "nin"):
@@ -83,8 +91,9 @@ class _Compiler:
         if op == "contains":
             return f"{find}({expr}, {self.text_param(value)}) > 0"
         if op == "icontains":
-            lower = "plinth_fold" if self.is_sqlite else "lower"
-            return f"{find}({lower}({expr}), {lower}({self.text_param(value)})) > 0"
+            fold = "plinth_fold({})" if self.is_sqlite else FOLD_SQL
+            folded = fold.format(expr), fold.format(self.text_param(value))
+            return f"{find}({folded[0]}, {folded[1]}) > 0"
         if value == "":
             return f"{expr} IS NOT NULL"
         length = f"length({self.text_param(value)})"

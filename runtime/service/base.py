@@ -16,7 +16,7 @@ from runtime.schema.registry import Registry
 from runtime.service.errors import Forbidden, NotFound
 from runtime.service.queries import CanRead, paths, typed
 from runtime.service.tenancy import tenant_wall
-from runtime.service.values import to_json
+from runtime.service.values import json_value, to_json
 
 NOTHING = WhereRaw("1 = 0")
 
@@ -80,7 +80,8 @@ class ServiceBase:
         for field in entity.fields:
             if field.hidden or (readable is not None and field.name not in readable):
                 continue
-            out[field.name] = to_json(row.get(field.name))
+            value = row.get(field.name)
+            out[field.name] = json_value(value) if field.type == "json" else to_json(value)
         return out
 
     async def fetch(self, table: type[Table], clauses: list[Any], record_id: Any) -> dict | None:

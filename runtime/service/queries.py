@@ -4,13 +4,14 @@ may read, values coerced to their field's type, variables bound, references load
 from __future__ import annotations
 
 from collections.abc import Callable
+from difflib import get_close_matches
 from typing import Any
 
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Project
 from runtime.filters import And, Cond, FilterError, Node, Not, Or, Var, parse_filter
 from runtime.filters.ast import resolve
 from runtime.service.errors import FieldError, ValidationFailed
-from runtime.service.values import Invalid, coerce
+from runtime.service.values import Invalid, boolean, parse, text
 
 _SYSTEM_TYPES = {
     "id": "uuid", "tenant_id": "uuid", "created_by": "uuid", "updated_by": "uuid",
@@ -37,6 +38,22 @@ def _system_field(entity: Entity, name: str) -> Field | None:
     return None
 
 
+def _visible(entity: Entity | str, can_read: CanRead | None) -> list[str]:
+    """The names a path may use on `entity` (never a hidden or unreadable field)."""
+    if isinstance(entity, str):
+        return list(_PLATFORM_FIELDS[entity])
+    names = [name for name in SYSTEM_COLUMNS if _system_field(entity, name)]
+    for field in entity.fields:
+        if not field.hidden and (can_read is None or can_read(entity, field)):
+            names.append(field.name)
+    return names
+
+
+def _suggest(word: str, names: list[str]) -> str:
+    close = get_close_matches(word, names, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def resolve_path(
     project: Project, entity: Entity, path: str, can_read: CanRead | None = None
 ) -> Field:
@@ -57,7 +74,9 @@ def resolve_path(
                     field = None
         if field is None:
             owner = current if isinstance(current, str) else current.name
-            raise BadQuery([FieldError(path, "unknown_field", f"{owner} has no field '{name}'")])
+            hint = _suggest(name, _visible(current, can_read))
+            message = f"{owner} has no field '{name}'{hint}"
+            raise BadQuery([FieldError(path, "unknown_field", message)])
         last = step == path.count(".")
         if not last:
             if field.type != "reference" or field.to is None:
@@ -67,23 +86,20 @@ def resolve_path(
     return field
 
 
-def coerce_operand(field: Field, op: str, value: Any) -> Any:
+def coerce_operand(field: Field, op: str, value: Any, path: str | None = None) -> Any:
     """A filter operand → the Python value its column compares with."""
     if op == "isnull" or value is None:
         return value
     if isinstance(value, tuple | list):
-        return tuple(coerce_operand(field, "eq", v) for v in value)
-    if op in ("contains", "icontains", "startswith", "endswith"):
-        return str(value)
-    if field.type == "enum":
-        return str(value)  # a value outside the choices simply matches nothing
-    if field.type == "boolean" and isinstance(value, str):
-        return value.lower() in ("true", "1", "yes")
-    probe = Field(name=field.name, type=field.type, loc=field.loc, label=field.label)
+        return tuple(coerce_operand(field, "eq", v, path) for v in value)
     try:
-        return coerce(probe, value)  # type only: bounds do not apply to filter values
+        if op in ("contains", "icontains", "startswith", "endswith") or field.type == "enum":
+            return text(str(value))  # an enum value outside the choices matches nothing
+        if field.type == "boolean":
+            return boolean(value)
+        return parse(field, value)  # type only: bounds do not apply to filter values
     except Invalid as error:
-        raise BadQuery([FieldError(field.name, error.code, str(error))]) from None
+        raise BadQuery([FieldError(path or field.name, error.code, str(error))]) from None
 
 
 def _check_operator(field: Field, path: str, op: str) -> None:
@@ -120,7 +136,7 @@ def typed(
                 bound = resolve(value, variables)
             except FilterError as error:
                 raise BadQuery([FieldError(path, "variable", error.message)]) from None
-            return Cond(path, op, coerce_operand(field, op, bound))
+            return Cond(path, op, coerce_operand(field, op, bound, path))
     raise TypeError(node)
 
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
+from difflib import get_close_matches
 from typing import Any
 
 from runtime.definitions.model import Entity, Field
+from runtime.filters.ast import kind_of
 from runtime.service.errors import FieldError
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TEXTUAL = ("string", "text", "email", "url")  # required: blank text is missing text
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # an `integer` column is 32 bits on PostgreSQL
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
@@ -30,36 +36,79 @@ def _datetime(raw: Any) -> dt.datetime:
         except ValueError:
             raise Invalid("type", f"expected an ISO 8601 date-time, got {raw!r}") from None
     else:
-        raise Invalid("type", f"expected an ISO 8601 date-time, got {type(raw).__name__}")
+        raise Invalid("type", f"expected an ISO 8601 date-time, got {kind_of(raw)}")
     if value.tzinfo is None:
         raise Invalid("timezone", "a date-time needs a time zone (e.g. 'Z' or '+02:00')")
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before the first UTC date-time
+        raise Invalid("type", f"the date-time {raw!s} is out of range in UTC") from None
+
+
+NUMBERS = {int: "an integer", Decimal: "a decimal number", float: "a number"}
 
 
 def _number(raw: Any, kind: type) -> Any:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-        raise Invalid("type", f"expected {kind.__name__}, got {type(raw).__name__}")
+        raise Invalid("type", f"expected {NUMBERS[kind]}, got {kind_of(raw)}")
     try:
         if kind is int:
             if isinstance(raw, float) and not raw.is_integer():
                 raise ValueError
-            return int(raw) if not isinstance(raw, str) else int(raw.strip())
-        if kind is Decimal:
-            return Decimal(str(raw))
-        return float(raw)
+            value = int(raw) if not isinstance(raw, str) else int(raw.strip())
+        else:
+            value = Decimal(str(raw)) if kind is Decimal else float(raw)
     except (ValueError, InvalidOperation):
-        raise Invalid("type", f"expected {kind.__name__}, got {raw!r}") from None
+        raise Invalid("type", f"expected {NUMBERS[kind]}, got {raw!r}") from None
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise Invalid("type", f"expected an integer from {INT_MIN} to {INT_MAX}, got {value}")
+        return value
+    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not finite:
+        raise Invalid("type", f"expected a finite number, got {raw!r}")
+    return value
+
+
+def text(raw: Any) -> str:
+    """A string a database can hold: UTF-8 without NUL (PostgreSQL refuses both)."""
+    if not isinstance(raw, str):
+        raise Invalid("type", f"expected a string, got {kind_of(raw)}")
+    if "\x00" in raw:
+        raise Invalid("type", "text cannot contain the NUL character (\\u0000)")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate, e.g. from JSON "\ud800"
+        bad = raw[error.start]
+        raise Invalid("type", f"text cannot contain a lone surrogate ({bad!r})") from None
+    return raw
+
+
+def boolean(raw: Any) -> bool:
+    """true/false, or their spellings in a query string (true, 1, yes / false, 0, no)."""
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "1", "yes", "false", "0", "no"):
+        return raw.strip().lower() in ("true", "1", "yes")
+    if not isinstance(raw, bool):
+        raise Invalid("type", f"expected true or false, got {raw!r}")
+    return raw
 
 
 def coerce(field: Field, raw: Any) -> Any:
     """One field's input → its Python value, or Invalid. None passes (required is separate)."""
+    value = parse(field, raw)
+    if value is not None:
+        _check_bounds(field, value)
+    return value
+
+
+def parse(field: Field, raw: Any) -> Any:
+    """One field's input → a value of its type, or Invalid; the field's options (bounds,
+    lengths, pattern, choices, decimal places) are not checked: filter operands use this."""
     if raw is None:
         return None
     match field.type:
         case "string" | "text" | "email" | "url" | "enum" | "file":
-            if not isinstance(raw, str):
-                raise Invalid("type", f"expected a string, got {type(raw).__name__}")
-            value: Any = raw
+            value: Any = text(raw)
         case "integer":
             value = _number(raw, int)
         case "float":
@@ -73,6 +122,8 @@ def coerce(field: Field, raw: Any) -> Any:
         case "datetime":
             value = _datetime(raw)
         case "date":
+            if isinstance(raw, dt.datetime):  # e.g. $now: a date-time is not a date
+                raise Invalid("type", f"expected a date YYYY-MM-DD, got {raw.isoformat()}")
             try:
                 value = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(raw)
             except (TypeError, ValueError):
@@ -82,16 +133,17 @@ def coerce(field: Field, raw: Any) -> Any:
                 value = raw if isinstance(raw, dt.time) else dt.time.fromisoformat(raw)
             except (TypeError, ValueError):
                 raise Invalid("type", f"expected a time HH:MM[:SS], got {raw!r}") from None
+            if value.tzinfo is not None:
+                raise Invalid("timezone", f"a time has no time zone, got {raw!s}")
         case "uuid" | "reference":
             try:
                 value = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
             except ValueError:
                 raise Invalid("type", f"expected a UUID, got {raw!r}") from None
         case "json":
-            value = raw
+            value = json_text(raw)
         case _:
             raise Invalid("type", f"unsupported type {field.type}")
-    _check_bounds(field, value)
     return value
 
 
@@ -104,7 +156,7 @@ def _check_bounds(field: Field, value: Any) -> None:
         if limit is not None and len(value) > limit:
             raise Invalid("max_length", f"at most {limit} characters, got {len(value)}")
         if field.min_length is not None and len(value) < field.min_length:
-            raise Invalid("min_length", f"at least {field.min_length} characters")
+            raise Invalid("min_length", f"at least {field.min_length} characters, got {len(value)}")
         if field.pattern and not re.fullmatch(field.pattern, value):
             raise Invalid("pattern", f"does not match the pattern {field.pattern}")
         if field.type == "email" and not EMAIL.match(value):
@@ -121,20 +173,30 @@ def _check_bounds(field: Field, value: Any) -> None:
 
 
 def _check_decimal(field: Field, value: Decimal) -> None:
-    if not value.is_finite():
-        raise Invalid("type", f"expected a finite number, got {value}")
     places = field.places if field.places is not None else 2
     digits = field.digits or 12
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > places:
         raise Invalid("places", f"at most {places} decimal places, got {value}")
-    whole = len(value.quantize(Decimal(1)).copy_abs().as_tuple().digits)
+    whole = value.adjusted() + 1  # digits before the point (99999999.99 → 8, 0.5 → 0)
     if value.copy_abs() >= 1 and whole > digits - places:
         raise Invalid("digits", f"at most {digits - places} digits before the point, got {value}")
 
 
+def json_text(raw: Any) -> str:
+    """A json field's value → the JSON text rows hold for it, as the database gives it back
+    ('{"a": 1}', '"hello"'); `json_value` turns it back into the value."""
+    try:  # what a JSON column can hold: no NaN, no Infinity, no Python objects
+        encoded = json.dumps(raw, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise Invalid("type", f"expected a JSON value, got {raw!r}") from None
+    return text(encoded)  # no NUL, no lone surrogate anywhere inside
+
+
 def default_value(field: Field, user_id: uuid.UUID | None) -> Any:
+    if field.type == "json" and field.default is not None:
+        return json_text(field.default)
     match field.default:
         case "$now":
             return dt.datetime.now(dt.UTC)
@@ -155,18 +217,34 @@ def clean_values(
     for name, given in raw.items():
         field = known.get(name)
         if field is None:
-            errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'"))
+            visible = [f.name for f in entity.fields if not f.hidden]
+            close = get_close_matches(str(name), visible, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'{hint}"))
             continue
         try:
             values[name] = coerce(field, given)
         except Invalid as error:
             errors.append(FieldError(name, error.code, str(error)))
     for field in entity.fields:
-        missing = values.get(field.name) is None and (is_create or field.name in raw)
+        value = values.get(field.name)
+        blank = value is None or (field.type in TEXTUAL and not value.strip())
+        missing = blank and (is_create or field.name in raw)
         already = any(e.field == field.name for e in errors)
-        if field.required and missing and not (is_create and field.has_default) and not already:
+        defaulted = is_create and field.has_default and field.name not in raw
+        if field.required and missing and not defaulted and not already:
             errors.append(FieldError(field.name, "required", "this field is required"))
     return values, errors
+
+
+def json_value(stored: Any) -> Any:
+    """A json column as read (JSON text: '{"a": 1}', '"hello"') → its value."""
+    if not isinstance(stored, str):
+        return stored  # SQLite hands numbers back as numbers
+    try:
+        return json.loads(stored)
+    except ValueError:
+        return stored  # not JSON: written before values were checked
 
 
 def to_json(value: Any) -> Any:

@@ -4,7 +4,6 @@ the version → write the row(s) → append the timeline entry → append the ou
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Any
 
@@ -360,11 +359,9 @@ class Writes(Reads):
 
 
 def _stored(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:
-    """Row values as the database driver takes them (JSON fields as JSON text)."""
-    json_fields = [f.name for f in entity.fields if f.type == "json"]
-    if not json_fields:
-        return row
-    return row | {n: json.dumps(row[n]) for n in json_fields if row.get(n) is not None}
+    """Row values as the database driver takes them: as they are, since json fields hold
+    their JSON text already (values.json_text)."""
+    return row
 
 
 def _stale(entity: Entity, current: int | None, expected: int) -> str:
