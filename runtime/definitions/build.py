@@ -43,6 +43,7 @@ _FIELD_OPTIONS = (
     "on_delete",
     "digits",
     "places",
+    "renamed_from",
 )
 
 

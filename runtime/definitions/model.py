@@ -57,6 +57,7 @@ class Field:
     places: int | None = None
     accept: tuple[str, ...] = ()  # file: accepted media types, e.g. ("application/pdf", "image/*")
     max_size: int | None = None  # file: largest upload in bytes ("10MB" → 10485760)
+    renamed_from: str | None = None  # the field's previous name, for migrations
 
     @property
     def choice_values(self) -> tuple[str, ...]:
