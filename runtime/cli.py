@@ -25,8 +25,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", parents=[common], help="validate the definitions")
     check.add_argument("--format", choices=["text", "json"], default="text")
-    sub.add_parser("plan", parents=[common], help="show the schema change the definitions need")
-    sub.add_parser("migrate", parents=[common], help="write and apply migrations")
+    plan = sub.add_parser(
+        "plan", parents=[common], help="show the schema change the definitions need"
+    )
+    plan.add_argument("--format", choices=["text", "json"], default="text")
+    migrate = sub.add_parser("migrate", parents=[common], help="write and apply migrations")
+    migrate.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        help="apply steps that drop or narrow data (plan shows each one and its impact)",
+    )
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="print the SQL; write and apply nothing"
+    )
     serve = sub.add_parser("serve", parents=[common], help="run the API and the admin")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)

@@ -1,0 +1,177 @@
+"""The database schema Plinth keeps in step with the definitions, as plain data.
+
+A `Schema` is what one engine's database should hold: tables, their columns, CHECK
+constraints and indexes. The schema of the definitions is described from the Piccolo tables
+(`describe.py`); the applied one is a snapshot stored in the database by each migration
+(`state.py`). `diff.py` compares the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, replace
+from dataclasses import field as dataclass_field
+from typing import Any
+
+MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names
+
+
+def identifier(name: str) -> str:
+    """A constraint or index name that fits PostgreSQL's 63 bytes, stable for the same input."""
+    if len(name.encode()) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name.encode()[: MAX_IDENTIFIER - 9].decode(errors='ignore')}_{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFacts:
+    """What the service enforces about an entity field, kept to measure a change's impact."""
+
+    type: str
+    required: bool = False
+    default: Any = None  # the literal default, or None ($now, $today, $user: none here)
+    max_length: int | None = None
+    min_length: int | None = None
+    min: float | int | None = None
+    max: float | int | None = None
+    choices: tuple[str, ...] = ()
+    digits: int | None = None
+    places: int | None = None
+    unique: bool = False
+    to: str | None = None
+    on_delete: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str  # the declared SQL type on this engine: VARCHAR(200), NUMERIC(12, 2), JSONB
+    null: bool = True
+    primary_key: bool = False
+    unique: bool = False  # a UNIQUE column (platform tables; entities use per-tenant indexes)
+    default: str | None = None  # the SQL default expression; None: no DEFAULT clause
+    references: str | None = None  # key of the referenced table
+    on_delete: str | None = None  # RESTRICT, CASCADE or SET NULL
+    field: FieldFacts | None = None  # entity fields only
+    renamed_from: str | None = dataclass_field(default=None, compare=False)  # definitions only
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A CHECK constraint on one column: `choices` (values), `range` (min, max) or `length`
+    (min_length, max_length)."""
+
+    name: str
+    column: str
+    kind: str
+    values: tuple[Any, ...]
+
+    @property
+    def identity(self) -> tuple:
+        return (self.column, self.kind, self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+    @property
+    def identity(self) -> tuple:
+        return (self.columns, self.unique)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    key: str  # the entity name ("Ticket") or the platform table's class name ("PlinthUser")
+    name: str
+    schema: str | None  # PostgreSQL schema; None on SQLite and for the public schema
+    entity: bool = True
+    tenant_scoped: bool = False
+    columns: tuple[Column, ...] = ()
+    checks: tuple[Check, ...] = ()
+    indexes: tuple[Index, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f'"{self.schema}"."{self.name}"' if self.schema else f'"{self.name}"'
+
+    @property
+    def label(self) -> str:
+        return self.key if self.entity else f"platform table {self.name}"
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def index_name(self, name: str) -> str:
+        """An index as DROP INDEX names it (PostgreSQL indexes live in the table's schema)."""
+        return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    def renamed(self, renames: dict[str, str]) -> Table:
+        """This table after `ALTER TABLE RENAME COLUMN old TO new` for each pair: columns,
+        checks and indexes follow the new names; constraint and index names stay."""
+        if not renames:
+            return self
+
+        def new(name: str) -> str:
+            return renames.get(name, name)
+
+        return replace(
+            self,
+            columns=tuple(replace(c, name=new(c.name)) for c in self.columns),
+            checks=tuple(replace(c, column=new(c.column)) for c in self.checks),
+            indexes=tuple(
+                replace(i, columns=tuple(new(c) for c in i.columns)) for i in self.indexes
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Schema:
+    engine: str  # "sqlite" or "postgres"
+    tables: dict[str, Table]  # by key, referenced tables before the tables that refer to them
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "tables": [_table_json(t) for t in self.tables.values()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Schema:
+        tables = [_table_from_json(t) for t in data["tables"]]
+        return cls(engine=data["engine"], tables={t.key: t for t in tables})
+
+    @classmethod
+    def empty(cls, engine: str) -> Schema:
+        return cls(engine=engine, tables={})
+
+
+def _table_json(table: Table) -> dict[str, Any]:
+    data = asdict(table)
+    for column in data["columns"]:
+        column.pop("renamed_from")
+        if column["field"] is None:
+            column.pop("field")
+    return data
+
+
+def _table_from_json(data: dict[str, Any]) -> Table:
+    columns = []
+    for raw in data["columns"]:
+        facts = raw.get("field")
+        if facts is not None:
+            facts = FieldFacts(**{**facts, "choices": tuple(facts["choices"])})
+        columns.append(Column(**{**raw, "field": facts}))
+    return Table(
+        key=data["key"],
+        name=data["name"],
+        schema=data["schema"],
+        entity=data["entity"],
+        tenant_scoped=data["tenant_scoped"],
+        columns=tuple(columns),
+        checks=tuple(Check(**{**c, "values": tuple(c["values"])}) for c in data["checks"]),
+        indexes=tuple(Index(**{**i, "columns": tuple(i["columns"])}) for i in data["indexes"]),
+    )
