@@ -29,6 +29,7 @@ class Probe:
     kind: str
     column: str | None = None  # as named in the database before the migration
     limit: tuple = ()
+    note: str = ""  # what happens to the counted rows: "get the default"
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,16 @@ def diff(old: Schema, new: Schema) -> list[TableChange]:
 
 
 def _create(table: Table) -> Step:
-    fields = [c.name for c in table.columns if c.field is not None]
+    fields = [_field_name(c) for c in table.columns if c.field is not None]
     listed = f" with fields {', '.join(fields)}" if fields else ""
     return Step("create_table", f"create table {table.name}{listed}")
+
+
+def _field_name(column: Column) -> str:
+    facts = column.field
+    if facts is None or facts.type != "reference":
+        return column.name
+    return f"{column.name} → {facts.to} ({facts.on_delete})"
 
 
 def _renames(old: Table, new: Table) -> dict[str, str]:
@@ -153,13 +161,9 @@ def _add_column(table: Table, column: Column) -> Step:
     if column.field is None:
         return Step("add_column", f"add column {column.name} {column.type}", column.name)
     if column.field.default is not None:
-        return Step(
-            "add_field", text + " (existing rows get the default)", column.name, probe=Probe("rows")
-        )
+        return Step("add_field", text, column.name, probe=Probe("rows", note="get the default"))
     if column.field.required:
-        return Step(
-            "add_field", text + " (existing rows stay empty)", column.name, NARROWING, Probe("rows")
-        )
+        return Step("add_field", text, column.name, NARROWING, Probe("rows", note="stay empty"))
     return Step("add_field", text, column.name)
 
 

@@ -77,6 +77,14 @@ def probe_sql(table: Table, probe: Probe) -> str:
 
 
 def phrase(probe: Probe, count: int | None) -> str:
+    text = _phrase(probe, count)
+    if not probe.note:
+        return text
+    verb, _, rest = probe.note.partition(" ")  # "get the default": "1 row gets the default"
+    return f"{text} {verb}{'s' if count == 1 else ''} {rest}".rstrip()
+
+
+def _phrase(probe: Probe, count: int | None) -> str:
     n = "?" if count is None else f"{count:,}"
     s = "" if count == 1 else "s"
     match probe.kind:
@@ -98,7 +106,8 @@ def phrase(probe: Probe, count: int | None) -> str:
         case "digits":
             return f"{n} value{s} that do not fit ({probe.limit[0]}, {probe.limit[1]})"
         case "duplicates":
-            return f"{n} row{s} share their value with another row"
+            scope = " of their organization" if "tenant_id" in probe.limit else ""
+            return f"{n} row{s} share their value with another row{scope}"
     return n
 
 

@@ -10,17 +10,13 @@ PostgreSQL alters them, so the two histories differ.
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
-from piccolo.apps.migrations.tables import Migration
-from piccolo.conf.apps import AppConfig
 from piccolo.engine.base import Engine
 
 from runtime.database import is_postgres
+from runtime.schema import files
 from runtime.schema.apply import StatementFailed, read_state
 from runtime.schema.ddl import Statement
 from runtime.schema.describe import describe
@@ -31,8 +27,6 @@ from runtime.schema.plan_render import refusal_lines, render_text
 from runtime.schema.registry import Registry
 from runtime.schema.security import security_ddl
 from runtime.schema.spec import Schema
-
-APP_NAME = "plinth"
 
 
 class MigrationError(RuntimeError):
@@ -56,48 +50,29 @@ class MigrateResult:
     statements: list[Statement] = field(default_factory=list)  # --dry-run: what would run
 
 
-def migrations_folder(registry: Registry, root: Path) -> Path:
-    folder = root / registry.engine.engine_type
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "__init__.py").touch()
-    return folder
-
-
-def _config(registry: Registry, root: Path) -> AppConfig:
-    folder = migrations_folder(registry, root)
-    return AppConfig(app_name=APP_NAME, migrations_folder_path=str(folder.resolve()))
-
-
-async def _pending(config: AppConfig) -> dict[str, object]:
-    """Migration modules in the folder that the database has not run, by id, in order."""
-    manager = ForwardsMigrationManager(app_name=APP_NAME)
-    modules = manager.get_migration_modules(config.resolved_migrations_folder_path)
-    ran: set[str] = set()
-    if await Migration.table_exists().run():
-        ran = set(await Migration.get_migrations_which_ran(app_name=APP_NAME))
-    return {i: modules[i] for i in sorted(modules) if i not in ran}
-
-
 async def plan(registry: Registry, root: Path) -> Plan:
     """What `migrate` would change now, measured on the live database."""
-    pending = await _pending(_config(registry, root))
-    _, applied = await read_state(registry.engine)
-    return await make_plan(registry.engine, applied, describe(registry), list(pending))
+    engine = registry.engine
+    pending = await files.pending_ids(engine, files.folder_for(engine, root))
+    _, applied = await read_state(engine)
+    return await make_plan(engine, applied, describe(registry), pending)
 
 
 async def migrate(
     registry: Registry, root: Path, *, allow_destructive: bool = False, dry_run: bool = False
 ) -> MigrateResult:
-    config = _config(registry, root)
     engine = registry.engine
+    folder = files.folder_for(engine, root)
     result = MigrateResult()
     applied_id, applied = await read_state(engine)
     if not dry_run:
-        await ForwardsMigrationManager(app_name=APP_NAME).create_migration_table()
-    for migration_id, module in (await _pending(config)).items():
-        target = _snapshot_of(migration_id, module)
+        await files.ensure_table()
+    pending = await files.pending_ids(engine, folder)
+    modules = files.load(folder) if pending else {}
+    for migration_id in pending:
+        target = _snapshot_of(migration_id, modules[migration_id])
         if migration_id == applied_id:  # applied, but its bookkeeping row was never written
-            await Migration.insert(Migration(name=migration_id, app_name=APP_NAME)).run()
+            await files.record(migration_id)
             continue
         step = await make_plan(engine, applied, target)
         if step.refused and not allow_destructive:
@@ -105,7 +80,7 @@ async def migrate(
         if dry_run:
             result.statements += step.statements(allow_destructive)
         else:
-            await _run(engine, config, step, migration_id)
+            await _run(engine, folder, step, migration_id)
             result.applied.append(migration_id)
         applied = target
     step = await make_plan(engine, applied, describe(registry))
@@ -116,9 +91,9 @@ async def migrate(
         if dry_run:
             result.statements += statements
         else:
-            migration_id, path = write_migration(config, step.target, statements, render_text(step))
+            migration_id, path = write_migration(folder, step.target, statements, render_text(step))
             try:
-                await _run(engine, config, step, migration_id)
+                await _run(engine, folder, step, migration_id)
             except MigrationError:
                 path.unlink()  # nothing was applied: keep no file that would fail again
                 raise
@@ -141,17 +116,15 @@ def _snapshot_of(migration_id: str, module: object) -> Schema:
     return Schema.from_json(snapshot)
 
 
-async def _run(engine: Engine, config: AppConfig, plan: Plan, migration_id: str) -> None:
+async def _run(engine: Engine, folder: Path, plan: Plan, migration_id: str) -> None:
     """Apply one migration file through Piccolo; on failure, say which entity, field and how
     many rows (the transaction was rolled back, so the counts are of the data as it is)."""
-    manager = ForwardsMigrationManager(app_name=APP_NAME, migration_id=migration_id)
     try:
-        with redirect_stdout(io.StringIO()):
-            outcome = await manager.run_migrations(config)
+        success, message = await files.run(folder, migration_id)
     except StatementFailed as failure:
         raise MigrationError(await _explain(engine, plan, failure)) from None
-    if not outcome.success:
-        raise MigrationError(outcome.message or f"migration {migration_id} failed")
+    if not success:
+        raise MigrationError(message or f"migration {migration_id} failed")
 
 
 async def _explain(engine: Engine, plan: Plan, failure: StatementFailed) -> str:

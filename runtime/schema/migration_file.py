@@ -4,12 +4,12 @@ ForwardsMigrationManager runs (one transaction: `apply.apply_migration`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
 from piccolo import __VERSION__ as PICCOLO_VERSION
-from piccolo.apps.migrations.commands.new import _generate_migration_meta
-from piccolo.conf.apps import AppConfig
 
 from runtime.schema.ddl import Statement
 from runtime.schema.spec import Schema
@@ -68,17 +68,35 @@ def _python(value: object) -> str:
     return repr(json.loads(json.dumps(value)))
 
 
+_ID = re.compile(r"^ID = ['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def new_id() -> str:
+    """Piccolo's migration id format (its ids sort by time): 2024-06-01T12:00:00:123456."""
+    return dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S:%f")
+
+
+def file_name(migration_id: str) -> str:
+    return "plinth_" + migration_id.replace(":", "_").replace("-", "_").lower() + ".py"
+
+
+def read_id(path: Path) -> str | None:
+    """A migration file's ID, read without importing it."""
+    match = _ID.search(path.read_text())
+    return match.group(1) if match else None
+
+
 def write_migration(
-    config: AppConfig, schema: Schema, statements: list[Statement], plan_text: str
+    folder: Path, schema: Schema, statements: list[Statement], plan_text: str
 ) -> tuple[str, Path]:
     """Write the module; returns its migration id and path."""
-    meta = _generate_migration_meta(config)
+    migration_id = new_id()
     lines = [f"    ({s.table!r}, {sql_literal(s.sql)})," for s in statements]
     tables = [f"        {_python(t)}," for t in schema.to_json()["tables"]]
     plan = plan_text.replace("\\", "\\\\").replace('"""', "'''")
     first = next((line for line in plan_text.splitlines() if line.strip()), "schema change")
     text = TEMPLATE.format(
-        id=meta.migration_id,
+        id=migration_id,
         engine=schema.engine,
         plan=plan,
         version=PICCOLO_VERSION,
@@ -86,6 +104,6 @@ def write_migration(
         statements="\n".join(lines),
         tables="\n".join(tables),
     )
-    path = Path(meta.migration_path)
+    path = folder / file_name(migration_id)
     path.write_text(text)
-    return meta.migration_id, path
+    return migration_id, path
