@@ -8,6 +8,7 @@ import os
 import sys
 
 from rich.console import Console
+from rich.text import Text
 
 console = Console(stderr=True)
 out = Console()
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except commands.CommandError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        message = Text.assemble(("error:", "red"), " ", str(error))  # no markup in messages
+        console.print(message, highlight=False, soft_wrap=True)
         return 1
 
 

@@ -80,14 +80,16 @@ async def cmd_schema(args: argparse.Namespace) -> int:
 
 
 async def cmd_plan(args: argparse.Namespace) -> int:
+    from runtime.db import DB
     from runtime.schema.migrate import plan
     from runtime.schema.plan_render import render_json, render_text
 
-    registry = await _registry()
+    project = _load_project()  # no Piccolo tables: plan reads only the Model and the database
+    await open_engine(DB)
     try:
-        result = await plan(registry, _settings().migrations)
+        result = await plan(project, DB, _settings().migrations)
     finally:
-        await close_engine(registry.engine)
+        await close_engine(DB)
     print(render_json(result) if args.format == "json" else render_text(result))
     return 0
 

@@ -26,7 +26,7 @@ STATE_TABLE = "plinth_schema_state"
 APP = "plinth"
 CREATE_STATE = (
     f'CREATE TABLE IF NOT EXISTS "{STATE_TABLE}" ("app" VARCHAR(100) PRIMARY KEY, '
-    '"migration" VARCHAR(200) NOT NULL, "snapshot" TEXT NOT NULL)'
+    '"migration" VARCHAR(200) NOT NULL, "digest" VARCHAR(64) NOT NULL, "snapshot" TEXT NOT NULL)'
 )
 
 # (statement, index, total, seconds or None while it runs): set by the CLI to show progress.
@@ -43,8 +43,9 @@ class StatementFailed(Exception):
         super().__init__(f"{statement.sql}\n{type(error).__name__}: {error}")
 
 
-async def read_state(engine: Engine) -> tuple[str | None, Schema]:
-    """The last applied migration's id and schema (none yet: an empty schema)."""
+async def read_state(engine: Engine, target: Schema | None = None) -> tuple[str | None, Schema]:
+    """The last applied migration's id and schema (none yet: an empty schema). When it is
+    `target` (same digest), `target` is returned without reading the whole snapshot."""
     if is_postgres(engine):
         exists = await engine.run_ddl(f"SELECT to_regclass('public.{STATE_TABLE}') AS t")
         found = exists[0]["t"] is not None
@@ -55,9 +56,12 @@ async def read_state(engine: Engine) -> tuple[str | None, Schema]:
         found = bool(exists)
     if not found:
         return None, Schema.empty(engine.engine_type)
-    rows = await engine.run_ddl(f'SELECT "migration", "snapshot" FROM "{STATE_TABLE}"')
+    rows = await engine.run_ddl(f'SELECT "migration", "digest" FROM "{STATE_TABLE}"')
     if not rows:
         return None, Schema.empty(engine.engine_type)
+    if target is not None and rows[0]["digest"] == target.digest():
+        return rows[0]["migration"], target
+    rows = await engine.run_ddl(f'SELECT "migration", "snapshot" FROM "{STATE_TABLE}"')
     return rows[0]["migration"], Schema.from_json(json.loads(rows[0]["snapshot"]))
 
 
@@ -70,11 +74,11 @@ async def apply_migration(
 ) -> None:
     """Run `statements` ((table, sql) pairs) and store `snapshot`, all or nothing."""
     items = _as_statements(statements)
-    state = json.dumps(snapshot, separators=(",", ":"))
+    state = (migration_id, Schema.from_json(snapshot).digest(), json.dumps(snapshot))
     if is_postgres(engine):
-        await _apply_postgres(engine, items, migration_id, state)
+        await _apply_postgres(engine, items, state)
     else:
-        await _apply_sqlite(engine, items, migration_id, state)
+        await _apply_sqlite(engine, items, state)
 
 
 def _report(statement: Statement, index: int, total: int, seconds: float | None) -> None:
@@ -94,21 +98,21 @@ async def _run_all(execute, items: list[Statement]) -> None:
         _report(statement, index, len(items), time.perf_counter() - started)
 
 
-async def _apply_postgres(engine: Engine, items: list[Statement], migration_id: str, state: str):
+async def _apply_postgres(engine: Engine, items: list[Statement], state: tuple[str, str, str]):
     async with engine.transaction() as transaction:
         connection = transaction.connection
         await connection.execute(CREATE_STATE)
         await _run_all(connection.execute, items)
         await connection.execute(f'DELETE FROM "{STATE_TABLE}" WHERE "app" = $1', APP)
         await connection.execute(
-            f'INSERT INTO "{STATE_TABLE}" ("app", "migration", "snapshot") VALUES ($1, $2, $3)',
+            f'INSERT INTO "{STATE_TABLE}" ("app", "migration", "digest", "snapshot") '
+            "VALUES ($1, $2, $3, $4)",
             APP,
-            migration_id,
-            state,
+            *state,
         )
 
 
-async def _apply_sqlite(engine: Engine, items: list[Statement], migration_id: str, state: str):
+async def _apply_sqlite(engine: Engine, items: list[Statement], state: tuple[str, str, str]):
     kwargs = {**engine.connection_kwargs, "isolation_level": None}  # type: ignore[attr-defined]
     async with aiosqlite.connect(**kwargs) as connection:
         await connection.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction
@@ -119,8 +123,9 @@ async def _apply_sqlite(engine: Engine, items: list[Statement], migration_id: st
             await _check_foreign_keys(connection, items)
             await connection.execute(f'DELETE FROM "{STATE_TABLE}" WHERE "app" = ?', (APP,))
             await connection.execute(
-                f'INSERT INTO "{STATE_TABLE}" ("app", "migration", "snapshot") VALUES (?, ?, ?)',
-                (APP, migration_id, state),
+                f'INSERT INTO "{STATE_TABLE}" ("app", "migration", "digest", "snapshot") '
+                "VALUES (?, ?, ?, ?)",
+                (APP, *state),
             )
         except BaseException:
             await connection.execute("ROLLBACK")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.schema.describe import sql_literal
 from runtime.schema.impact import q
-from runtime.schema.spec import Check, Column, Index, Schema, Table, identifier
+from runtime.schema.spec import Check, Column, Index, Schema, Table, identifier, sql_literal
 
 
 @dataclass(frozen=True)

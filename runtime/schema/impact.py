@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from piccolo.engine.base import Engine
 
-from runtime.schema.describe import sql_literal
 from runtime.schema.diff import Probe, Step, TableChange
-from runtime.schema.spec import Table
+from runtime.schema.spec import Table, sql_literal
 
 
 @dataclass(frozen=True)

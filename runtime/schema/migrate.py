@@ -16,11 +16,12 @@ from pathlib import Path
 from piccolo.engine.base import Engine
 
 from runtime.database import is_postgres
+from runtime.definitions.model import Project
 from runtime.schema import files
 from runtime.schema.apply import StatementFailed, read_state
 from runtime.schema.ddl import Statement
 from runtime.schema.describe import describe
-from runtime.schema.impact import measure
+from runtime.schema.impact import fit_statements, measure
 from runtime.schema.migration_file import write_migration
 from runtime.schema.plan import Plan, make_plan
 from runtime.schema.plan_render import refusal_lines, render_text
@@ -50,12 +51,13 @@ class MigrateResult:
     statements: list[Statement] = field(default_factory=list)  # --dry-run: what would run
 
 
-async def plan(registry: Registry, root: Path) -> Plan:
+async def plan(project: Project, engine: Engine, root: Path) -> Plan:
     """What `migrate` would change now, measured on the live database."""
-    engine = registry.engine
-    pending = await files.pending_ids(engine, files.folder_for(engine, root))
-    _, applied = await read_state(engine)
-    return await make_plan(engine, applied, describe(registry), pending)
+    target = describe(project, engine)
+    async with engine.transaction():  # read-only; one connection for every query
+        pending = await files.pending_ids(engine, files.folder_for(engine, root))
+        _, applied = await read_state(engine, target)
+        return await make_plan(engine, applied, target, pending)
 
 
 async def migrate(
@@ -83,7 +85,7 @@ async def migrate(
             await _run(engine, folder, step, migration_id)
             result.applied.append(migration_id)
         applied = target
-    step = await make_plan(engine, applied, describe(registry))
+    step = await make_plan(engine, applied, describe(registry.project, engine))
     if step.changes:
         if step.refused and not allow_destructive:
             raise Refused(step)
@@ -133,7 +135,9 @@ async def _explain(engine: Engine, plan: Plan, failure: StatementFailed) -> str:
     label = changes[0].label if changes else (key or "the database")
     found = []
     for impact in await measure(engine, changes):
-        if impact.step.risk and impact.count:
+        table = impact.change.new
+        fitted = table is not None and fit_statements(table, impact.step)
+        if impact.step.risk and impact.count and not fitted:  # what no UPDATE could fix
             field = f".{impact.step.field}" if impact.step.field else ""
             found.append(f"  {label}{field}: {impact.step.text} — {impact.phrase}")
     reason = str(failure.error).strip().splitlines()[0]

@@ -81,9 +81,12 @@ def file_name(migration_id: str) -> str:
 
 
 def read_id(path: Path) -> str | None:
-    """A migration file's ID, read without importing it."""
-    match = _ID.search(path.read_text())
-    return match.group(1) if match else None
+    """A migration file's ID, read without importing it (it comes before the statements)."""
+    with path.open() as lines:
+        for line in lines:
+            if match := _ID.match(line):
+                return match.group(1)
+    return None
 
 
 def write_migration(

@@ -80,7 +80,7 @@ def render_json(plan: Plan) -> str:
         "changes": groups,
         "refused": len(plan.refused),
     }
-    return json.dumps(data, indent=2)
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def _step_json(impact: Impact) -> dict[str, Any]:

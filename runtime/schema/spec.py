@@ -9,7 +9,7 @@ constraints and indexes. The schema of the definitions is described from the Pic
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
@@ -22,6 +22,17 @@ def identifier(name: str) -> str:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
     return f"{name.encode()[: MAX_IDENTIFIER - 9].decode(errors='ignore')}_{digest}"
+
+
+def sql_literal(value: Any) -> str:
+    """A literal for DDL: strings quoted with '' escaping, numbers and booleans bare."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +65,9 @@ class Column:
     references: str | None = None  # key of the referenced table
     on_delete: str | None = None  # RESTRICT, CASCADE or SET NULL
     field: FieldFacts | None = None  # entity fields only
-    renamed_from: str | None = dataclass_field(default=None, compare=False)  # definitions only
+    renamed_from: str | None = dataclass_field(
+        default=None, compare=False, repr=False
+    )  # definitions only
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +147,14 @@ class Schema:
     tables: dict[str, Table]  # by key, referenced tables before the tables that refer to them
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "engine": self.engine,
-            "tables": [_table_json(t) for t in self.tables.values()],
-        }
+        """Plain data, without the values that are defaults (a snapshot of a thousand tables
+        stays small and quick to read)."""
+        return {"engine": self.engine, "tables": [_compact(t) for t in self.tables.values()]}
+
+    def digest(self) -> str:
+        """Equal for equal schemas (the dataclasses' repr is deterministic, and leaves out
+        `renamed_from`): `plan` compares digests before it reads a whole snapshot."""
+        return hashlib.sha256(repr(list(self.tables.values())).encode()).hexdigest()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Schema:
@@ -149,29 +166,41 @@ class Schema:
         return cls(engine=engine, tables={})
 
 
-def _table_json(table: Table) -> dict[str, Any]:
-    data = asdict(table)
-    for column in data["columns"]:
-        column.pop("renamed_from")
-        if column["field"] is None:
-            column.pop("field")
-    return data
+_REQUIRED = object()
+_DEFAULTS: dict[type, list[tuple[str, Any]]] = {
+    kind: [
+        (f.name, _REQUIRED if f.default is MISSING else f.default)
+        for f in fields(kind)
+        if f.compare  # renamed_from is an instruction of the definitions, not state
+    ]
+    for kind in (FieldFacts, Column, Check, Index, Table)
+}
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_compact(v) for v in value]
+    if type(value) in _DEFAULTS:
+        return {
+            name: _compact(getattr(value, name))
+            for name, default in _DEFAULTS[type(value)]
+            if default is _REQUIRED or getattr(value, name) != default
+        }
+    return value
 
 
 def _table_from_json(data: dict[str, Any]) -> Table:
     columns = []
-    for raw in data["columns"]:
+    for raw in data.get("columns", ()):
         facts = raw.get("field")
         if facts is not None:
-            facts = FieldFacts(**{**facts, "choices": tuple(facts["choices"])})
+            facts = FieldFacts(**{**facts, "choices": tuple(facts.get("choices", ()))})
         columns.append(Column(**{**raw, "field": facts}))
     return Table(
-        key=data["key"],
-        name=data["name"],
-        schema=data["schema"],
-        entity=data["entity"],
-        tenant_scoped=data["tenant_scoped"],
+        **{k: v for k, v in data.items() if k not in ("columns", "checks", "indexes")},
         columns=tuple(columns),
-        checks=tuple(Check(**{**c, "values": tuple(c["values"])}) for c in data["checks"]),
-        indexes=tuple(Index(**{**i, "columns": tuple(i["columns"])}) for i in data["indexes"]),
+        checks=tuple(Check(**{**c, "values": tuple(c["values"])}) for c in data.get("checks", ())),
+        indexes=tuple(
+            Index(**{**i, "columns": tuple(i["columns"])}) for i in data.get("indexes", ())
+        ),
     )

@@ -87,7 +87,10 @@ def test_the_reference_table_matches_the_code(url: str, things: Path) -> None:
     engine = engine_from_url(url)  # not connected: only the column types are read
     project = load_project(things)
     registry = build_registry(project, engine)
-    table, spec = registry.table("Thing"), describe(registry).tables["Thing"]
+    table, spec = (
+        registry.table("Thing"),
+        describe(registry.project, registry.engine).tables["Thing"],
+    )
     rows = _doc_rows()
     for field in project.entities["Thing"].fields:
         row = rows[field.type]

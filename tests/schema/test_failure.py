@@ -50,6 +50,11 @@ async def test_a_failing_migration_leaves_schema_and_data_as_before(
     data = await query(database_url, f"SELECT * FROM {_table(database_url)} ORDER BY id")
     files = h.files()
 
+    dry = h.run("migrate", "--dry-run", "--allow-destructive").stdout  # prints, changes nothing
+    assert 'ADD COLUMN "note" TEXT' in dry or '"note" TEXT DEFAULT null' in dry
+    assert 'CREATE UNIQUE INDEX "customer_code_unique"' in dry
+    assert await catalog(database_url) == schema and h.files() == files
+
     refused = h.run("migrate", check=False)  # narrowing with an impact: refused
     assert refused.returncode == 1
     assert "Customer: add unique index customer_code_unique" in refused.stderr
