@@ -8,6 +8,7 @@ import os
 import sys
 
 from rich.console import Console
+from rich.text import Text
 
 console = Console(stderr=True)
 out = Console()
@@ -25,8 +26,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", parents=[common], help="validate the definitions")
     check.add_argument("--format", choices=["text", "json"], default="text")
-    sub.add_parser("plan", parents=[common], help="show the schema change the definitions need")
-    sub.add_parser("migrate", parents=[common], help="write and apply migrations")
+    plan = sub.add_parser(
+        "plan", parents=[common], help="show the schema change the definitions need"
+    )
+    plan.add_argument("--format", choices=["text", "json"], default="text")
+    migrate = sub.add_parser("migrate", parents=[common], help="write and apply migrations")
+    migrate.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        help="apply steps that drop or narrow data (plan shows each one and its impact)",
+    )
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="print the SQL; write and apply nothing"
+    )
     serve = sub.add_parser("serve", parents=[common], help="run the API and the admin")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -68,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except commands.CommandError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        message = Text.assemble(("error:", "red"), " ", str(error))  # no markup in messages
+        console.print(message, highlight=False, soft_wrap=True)
         return 1
 
 

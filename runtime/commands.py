@@ -83,29 +83,49 @@ async def cmd_schema(args: argparse.Namespace) -> int:
 
 
 async def cmd_plan(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine
+    from runtime.database import close_engine, open_engine
+    from runtime.db import DB
     from runtime.schema.migrate import plan
+    from runtime.schema.plan_render import render_json, render_text
 
-    registry = await _registry()
+    project = _load_project()  # no Piccolo tables: plan reads only the Model and the database
+    await open_engine(DB)
     try:
-        lines = await plan(registry, _settings().migrations)
+        result = await plan(project, DB, _settings().migrations)
     finally:
-        await close_engine(registry.engine)
-    out.print("\n".join(lines) if lines else "nothing to change: the database is up to date")
+        await close_engine(DB)
+    print(render_json(result) if args.format == "json" else render_text(result))
     return 0
 
 
 async def cmd_migrate(args: argparse.Namespace) -> int:
     from runtime.database import close_engine
-    from runtime.schema.migrate import migrate
+    from runtime.schema.migrate import MigrationError, migrate
+    from runtime.schema.progress import progress
 
     registry = await _registry()
     try:
-        result = await migrate(registry, _settings().migrations)
+        with progress(console):
+            result = await migrate(
+                registry,
+                _settings().migrations,
+                allow_destructive=args.allow_destructive,
+                dry_run=args.dry_run,
+            )
+    except MigrationError as error:
+        raise CommandError(str(error)) from None
     finally:
         await close_engine(registry.engine)
+    if args.dry_run:
+        for statement in result.statements:
+            print(statement.sql.rstrip() + ";")
+        if not result.statements:
+            out.print("nothing to change: the database is up to date")
+        return 0
     if result.written:
         out.print(f"wrote {result.written}")
+    for migration_id in result.applied:
+        out.print(f"applied {migration_id}")
     out.print("[green]database is up to date[/green]")
     return 0
 

@@ -1,9 +1,16 @@
 """The process-wide Piccolo engine (`PICCOLO_CONF=runtime.db`), from PLINTH_DATABASE_URL."""
 
-from piccolo.conf.apps import AppRegistry
-
 from runtime.database import engine_from_url
 from runtime.settings import get_settings
 
 DB = engine_from_url(get_settings().database_url)
-APP_REGISTRY = AppRegistry(apps=[])
+
+
+def __getattr__(name: str):
+    """APP_REGISTRY on first use: `piccolo.conf.apps` imports black, which every `plinth`
+    command would otherwise pay for at start-up."""
+    if name == "APP_REGISTRY":
+        from piccolo.conf.apps import AppRegistry
+
+        return AppRegistry(apps=[])
+    raise AttributeError(name)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("plinth-dummy-password")
 MAX_PASSWORD_LENGTH = 1024
 
 
@@ -24,6 +25,13 @@ def verify_password(stored: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash() -> str:
+    """Hashed once, on the first login of a missing account (not at import: every `plinth`
+    command imports this module)."""
+    return _hasher.hash("plinth-dummy-password")

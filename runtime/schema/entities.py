@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from piccolo.columns import (
     JSON,
+    JSONB,
     UUID,
     Boolean,
     Column,
@@ -42,17 +43,18 @@ def _literal_default(field: Field):
     return None
 
 
-def field_column(field: Field, targets: dict[str, type[Table]]) -> Column:
-    """The Piccolo column for one field. Every column is nullable in the database: `required`
-    is enforced by the service, so that adding a required field never breaks old rows."""
+def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine) -> Column:
+    """The Piccolo column for one field (docs/reference/columns.md has the table). Every
+    column is nullable in the database: `required` is enforced by the service, so that adding
+    a required field never breaks old rows."""
     default = _literal_default(field)
     # Uniqueness is per organization: a (tenant_id, field) index that `migrate` adds.
     common = {"null": True, "default": default, "index": field.index, "secret": field.hidden}
     match field.type:
         case "string" | "email" | "url" | "enum" | "file":
             length = field.max_length or 255
-            if field.type == "enum":
-                length = max(len(v) for v in field.choice_values)
+            if field.type == "enum":  # a CHECK constraint holds the choices
+                length = max(255, *(len(v) for v in field.choice_values))
             return Varchar(length=length, **common)
         case "text":
             return Text(**common)
@@ -75,10 +77,11 @@ def field_column(field: Field, targets: dict[str, type[Table]]) -> Column:
         case "uuid":
             return UUID(**common)
         case "json":
-            return JSON(**{**common, "default": default if default is not None else "null"})
+            kind = JSONB if is_postgres(engine) else JSON
+            return kind(**{**common, "default": default if default is not None else "null"})
         case "reference":
             return ForeignKey(
-                targets[field.to],
+                targets.get(field.to or "", "self"),  # absent: the entity itself
                 on_delete=ON_DELETE[field.on_delete],
                 null=True,
                 index=True,
@@ -120,7 +123,7 @@ def build_entity_table(
 ) -> type[Table]:
     members: dict[str, object] = system_columns(entity)
     for field in entity.fields:
-        members[field.name] = field_column(field, targets)
+        members[field.name] = field_column(field, targets, engine)
     readable = _readable_columns(entity)
 
     @classmethod  # type: ignore[misc]

@@ -1,111 +1,147 @@
-"""`plinth migrate`: write a Piccolo migration for what changed, then apply every pending one.
+"""`plinth plan` and `plinth migrate`.
 
-Migration files live in `<migrations>/<engine>/` (sqlite or postgres): SQLite has no schemas
-and rebuilds tables where PostgreSQL alters them, so the two histories differ.
+The database stores the schema of its last migration (`apply.py`). `plan` compares the
+definitions' schema (`describe.py`) with it and measures what each step does to the data.
+`migrate` applies pending migration files, then writes a Piccolo migration module for what
+is left and applies it; it refuses destructive and narrowing steps (those that touch data)
+unless allowed. Migration files live in `<migrations>/<engine>/`: SQLite rebuilds tables where
+PostgreSQL alters them, so the two histories differ.
 """
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
-from piccolo.apps.migrations.commands.new import NoChanges, _create_new_migration
-from piccolo.conf.apps import AppConfig
+from piccolo.engine.base import Engine
 
 from runtime.database import is_postgres
+from runtime.definitions.model import Project
+from runtime.schema import files
+from runtime.schema.apply import StatementFailed, read_state
+from runtime.schema.ddl import Statement
+from runtime.schema.describe import describe
+from runtime.schema.impact import fit_statements, measure
+from runtime.schema.migration_file import write_migration
+from runtime.schema.plan import Plan, make_plan
+from runtime.schema.plan_render import refusal_lines, render_text
 from runtime.schema.registry import Registry
 from runtime.schema.security import security_ddl
-
-APP_NAME = "plinth"
+from runtime.schema.spec import Schema
 
 
 class MigrationError(RuntimeError):
-    """Applying migrations failed; the message says which step."""
+    """Migrating failed or was refused; the message says which step and why."""
 
 
-@dataclass(frozen=True)
+class Refused(MigrationError):
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        lines = "\n".join(f"  {line}" for line in refusal_lines(plan))
+        super().__init__(
+            f"refused: {len(plan.refused)} step(s) would drop or narrow data:\n{lines}\n"
+            "Nothing was changed. Run `plinth migrate --allow-destructive` to apply them."
+        )
+
+
+@dataclass
 class MigrateResult:
-    written: Path | None  # the new migration file, if the definitions changed
-    log: str  # what Piccolo printed while applying
+    applied: list[str] = field(default_factory=list)  # migration ids applied now
+    written: Path | None = None  # the new migration file, if the definitions changed
+    statements: list[Statement] = field(default_factory=list)  # --dry-run: what would run
 
 
-def migrations_folder(registry: Registry, root: Path) -> Path:
-    folder = root / registry.engine.engine_type
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "__init__.py").touch()
-    return folder
+async def plan(project: Project, engine: Engine, root: Path) -> Plan:
+    """What `migrate` would change now, measured on the live database."""
+    target = describe(project, engine)
+    async with engine.transaction():  # read-only; one connection for every query
+        pending = await files.pending_ids(engine, files.folder_for(engine, root))
+        _, applied = await read_state(engine, target)
+        return await make_plan(engine, applied, target, pending)
 
 
-def extra_indexes(registry: Registry) -> list[str]:
-    """Indexes Piccolo cannot declare (composite ones, and unique values per organization),
-    as idempotent DDL."""
-    run = registry.workflow_run._meta.tablename
-    ddl = [
-        f'CREATE UNIQUE INDEX IF NOT EXISTS "{run}_event_workflow" ON "{run}" '
-        '("event_id", "workflow")',
-    ]
-    for entity in registry.project.entities.values():
-        table = registry.table(entity)._meta.get_formatted_tablename()
-        groups = [((f.name,), True) for f in entity.fields if f.unique]
-        groups += [(index.fields, index.unique) for index in entity.indexes]
-        for names, unique in groups:
-            columns = (("tenant_id",) if entity.tenant_scoped else ()) + tuple(names)
-            name = f"{entity.table}_{'_'.join(names)}_{'unique' if unique else 'idx'}"
-            ddl.append(
-                f'CREATE {"UNIQUE " if unique else ""}INDEX IF NOT EXISTS "{name}" ON {table} '
-                f"({', '.join(f'{c!r}'.replace(chr(39), chr(34)) for c in columns)})"
-            )
-    return ddl
-
-
-async def _ensure_schemas(registry: Registry) -> None:
-    if is_postgres(registry.engine):
-        for module in sorted({e.module for e in registry.project.entities.values()}):
-            await registry.engine.run_ddl(f'CREATE SCHEMA IF NOT EXISTS "{module}"')
-
-
-async def migrate(registry: Registry, root: Path) -> MigrateResult:
-    folder = migrations_folder(registry, root)
-    config = AppConfig(
-        app_name=APP_NAME,
-        migrations_folder_path=str(folder.resolve()),
-        table_classes=registry.all_tables(),
-    )
-    await _ensure_schemas(registry)
-    log = io.StringIO()
-    written: Path | None = None
-    with redirect_stdout(log):
-        try:
-            meta = await _create_new_migration(config, auto=True, auto_input="n")
-            written = Path(meta.migration_path)
-        except NoChanges:
-            pass
-        manager = ForwardsMigrationManager(app_name=APP_NAME)
-        await manager.create_migration_table()
-        result = await manager.run_migrations(config)
-    if not result.success:
-        raise MigrationError(result.message)
-    for ddl in extra_indexes(registry):
-        await registry.engine.run_ddl(ddl)
-    if is_postgres(registry.engine):
-        async with registry.engine.transaction():
+async def migrate(
+    registry: Registry, root: Path, *, allow_destructive: bool = False, dry_run: bool = False
+) -> MigrateResult:
+    engine = registry.engine
+    folder = files.folder_for(engine, root)
+    result = MigrateResult()
+    applied_id, applied = await read_state(engine)
+    if not dry_run:
+        await files.ensure_table()
+    pending = await files.pending_ids(engine, folder)
+    modules = files.load(folder) if pending else {}
+    for migration_id in pending:
+        target = _snapshot_of(migration_id, modules[migration_id])
+        if migration_id == applied_id:  # applied, but its bookkeeping row was never written
+            await files.record(migration_id)
+            continue
+        step = await make_plan(engine, applied, target)
+        if step.refused and not allow_destructive:
+            raise Refused(step)
+        if dry_run:
+            result.statements += step.statements(allow_destructive)
+        else:
+            await _run(engine, folder, step, migration_id)
+            result.applied.append(migration_id)
+        applied = target
+    step = await make_plan(engine, applied, describe(registry.project, engine))
+    if step.changes:
+        if step.refused and not allow_destructive:
+            raise Refused(step)
+        statements = step.statements(allow_destructive)
+        if dry_run:
+            result.statements += statements
+        else:
+            migration_id, path = write_migration(folder, step.target, statements, render_text(step))
+            try:
+                await _run(engine, folder, step, migration_id)
+            except MigrationError:
+                path.unlink()  # nothing was applied: keep no file that would fail again
+                raise
+            result.written = path
+            result.applied.append(migration_id)
+    if is_postgres(engine) and not dry_run:
+        async with engine.transaction():
             for ddl in security_ddl(registry):
-                await registry.engine.run_ddl(ddl)
-    return MigrateResult(written=written, log=log.getvalue())
+                await engine.run_ddl(ddl)
+    return result
 
 
-async def plan(registry: Registry, root: Path) -> list[str]:
-    """The statements a migration would apply now, one per line (empty: up to date)."""
-    from piccolo.apps.migrations.commands.new import AutoMigrationManager
+def _snapshot_of(migration_id: str, module: object) -> Schema:
+    snapshot = getattr(module, "SNAPSHOT", None)
+    if not isinstance(snapshot, dict):
+        raise MigrationError(
+            f"migration {migration_id} has no SNAPSHOT: it was not written by this version of "
+            "Plinth. Start from an empty database, or remove the file if it was never applied."
+        )
+    return Schema.from_json(snapshot)
 
-    config = AppConfig(
-        app_name=APP_NAME,
-        migrations_folder_path=str(migrations_folder(registry, root).resolve()),
-        table_classes=registry.all_tables(),
-    )
-    with redirect_stdout(io.StringIO()):
-        statements = await AutoMigrationManager(auto_input="n").get_alter_statements(config)
-    return [line for group in statements for line in group.statements]
+
+async def _run(engine: Engine, folder: Path, plan: Plan, migration_id: str) -> None:
+    """Apply one migration file through Piccolo; on failure, say which entity, field and how
+    many rows (the transaction was rolled back, so the counts are of the data as it is)."""
+    try:
+        success, message = await files.run(folder, migration_id)
+    except StatementFailed as failure:
+        raise MigrationError(await _explain(engine, plan, failure)) from None
+    if not success:
+        raise MigrationError(message or f"migration {migration_id} failed")
+
+
+async def _explain(engine: Engine, plan: Plan, failure: StatementFailed) -> str:
+    key = failure.statement.table
+    changes = [c for c in plan.changes if c.key == key]
+    label = changes[0].label if changes else (key or "the database")
+    found = []
+    for impact in await measure(engine, changes):
+        table = impact.change.new
+        fitted = table is not None and fit_statements(table, impact.step)
+        if impact.step.risk and impact.count and not fitted:  # what no UPDATE could fix
+            field = f".{impact.step.field}" if impact.step.field else ""
+            found.append(f"  {label}{field}: {impact.step.text} — {impact.phrase}")
+    reason = str(failure.error).strip().splitlines()[0]
+    lines = [f"migration failed at {label}: {reason}", *found]
+    lines.append(f"  statement: {failure.statement.sql.splitlines()[0]}")
+    lines.append("Nothing was changed: the transaction was rolled back.")
+    return "\n".join(lines)

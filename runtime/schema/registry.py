@@ -50,7 +50,7 @@ class Registry:
         return self.platform_tables() + list(self.entities.values())
 
 
-def _dependency_order(project: Project) -> list[Entity]:
+def dependency_order(project: Project) -> list[Entity]:
     """Entities ordered so that each comes after the entities it references."""
     done: dict[str, Entity] = {}
 
@@ -75,6 +75,6 @@ def build_registry(project: Project, engine: Engine) -> Registry:
         "Organization": platform["organization"],
     }
     entities: dict[str, type[Table]] = {}
-    for entity in _dependency_order(project):
+    for entity in dependency_order(project):
         entities[entity.name] = targets[entity.name] = build_entity_table(entity, engine, targets)
     return Registry(project=project, engine=engine, entities=entities, **platform)

@@ -1,0 +1,82 @@
+"""Migration files on disk, and Piccolo's record (its `migration` table) of those that ran.
+
+`plinth plan` only reads ids (no import: a file holds a whole schema); `plinth migrate` runs a
+file through Piccolo's ForwardsMigrationManager, imported when it is needed.
+"""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+from types import ModuleType
+
+from piccolo.engine.base import Engine
+
+from runtime.database import is_postgres
+from runtime.schema.migration_file import read_id
+
+APP_NAME = "plinth"
+
+
+def folder_for(engine: Engine, root: Path) -> Path:
+    """`<root>/sqlite` or `<root>/postgres`: the two histories differ."""
+    folder = root / engine.engine_type
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "__init__.py").touch()
+    return folder
+
+
+async def ran_ids(engine: Engine) -> set[str]:
+    if is_postgres(engine):
+        found = await engine.run_ddl("SELECT to_regclass('public.migration') AS t")
+        exists = found[0]["t"] is not None
+    else:
+        found = await engine.run_ddl(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'migration'"
+        )
+        exists = bool(found)
+    if not exists:
+        return set()
+    rows = await engine.run_ddl(f"SELECT name FROM migration WHERE app_name = '{APP_NAME}'")
+    return {r["name"] for r in rows}
+
+
+async def pending_ids(engine: Engine, folder: Path) -> list[str]:
+    """Ids of the files in `folder` that the database has not run, oldest first."""
+    ran = await ran_ids(engine)
+    ids = (read_id(path) for path in folder.glob("*.py") if path.name != "__init__.py")
+    return sorted(i for i in ids if i and i not in ran)
+
+
+def load(folder: Path) -> dict[str, ModuleType]:
+    """Every migration module of the folder, by id (Piccolo's own import)."""
+    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+
+    manager = ForwardsMigrationManager(app_name=APP_NAME)
+    return manager.get_migration_modules(str(folder.resolve()))  # type: ignore[return-value]
+
+
+async def ensure_table() -> None:
+    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+
+    await ForwardsMigrationManager(app_name=APP_NAME).create_migration_table()
+
+
+async def record(migration_id: str) -> None:
+    """Mark a migration as run (its statements were applied but the row was not written)."""
+    from piccolo.apps.migrations.tables import Migration
+
+    await Migration.insert(Migration(name=migration_id, app_name=APP_NAME)).run()
+
+
+async def run(folder: Path, migration_id: str) -> tuple[bool, str]:
+    """Run one file through Piccolo: (success, Piccolo's message)."""
+    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+    from piccolo.conf.apps import AppConfig
+
+    config = AppConfig(app_name=APP_NAME, migrations_folder_path=str(folder.resolve()))
+    manager = ForwardsMigrationManager(app_name=APP_NAME, migration_id=migration_id)
+    with redirect_stdout(io.StringIO()):
+        outcome = await manager.run_migrations(config)
+    return outcome.success, outcome.message or ""
