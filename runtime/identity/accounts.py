@@ -84,6 +84,28 @@ async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -
     await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
 
 
+async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) -> bool:
+    """Take `role` away in the organization (the membership ends with its last role).
+    False when the user did not have it."""
+    user_row = await find_user(registry, email)
+    org_row = await find_organization(registry, org_slug)
+    m = registry.membership
+    existing = (
+        await m.select()
+        .where(m.user == user_row["id"], m.organization == org_row["id"])
+        .first()
+        .run()
+    )
+    if existing is None or role not in _roles(existing["roles"]):
+        return False
+    roles = sorted(set(_roles(existing["roles"])) - {role})
+    if roles:
+        await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
+    else:
+        await m.delete().where(m.id == existing["id"]).run()
+    return True
+
+
 async def find_user(registry: Registry, email: str) -> dict:
     user = registry.user
     row = await user.select().where(user.email == normalize_email(email)).first().run()
@@ -112,6 +134,11 @@ async def authenticate(registry: Registry, email: str, password: str) -> dict | 
     if not verify_password(row["password"] if row else None, password):
         return None
     return row if row["active"] else None
+
+
+async def is_active_user(registry: Registry, user_id: uuid.UUID) -> bool:
+    user = registry.user
+    return await user.exists().where(user.id == user_id, user.active.eq(True)).run()
 
 
 def _roles(raw: Any) -> list[str]:
@@ -148,7 +175,7 @@ async def principal_for(
         return None
     chosen = None
     for membership in await memberships(registry, user_id):
-        if org is None or org in (membership["slug"], membership["organization_id"]):
+        if org is None or str(org) in (membership["slug"], str(membership["organization_id"])):
             chosen = membership
             break
     if chosen is None:
