@@ -72,6 +72,12 @@ def _list_filter(request: Request) -> dict[str, Any] | None:
     return parts[0] if len(parts) == 1 else {"and": parts}
 
 
+def _expand(request: Request) -> list[str]:
+    """`?expand=contact,company` → ["contact", "company"]."""
+    raw = request.query_params.get("expand", "")
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
 def _page(request: Request) -> tuple[int, int]:
     try:
         limit = int(request.query_params.get("limit", 50))
@@ -101,6 +107,7 @@ async def collection(request: Request) -> Response:
         principal, entity.name, filter=where, sort=sort, limit=limit + 1, offset=offset
     )
     more = len(rows) > limit
+    rows = await service.expand(principal, entity.name, rows[:limit], _expand(request))
     meta: dict[str, Any] = {
         "next_cursor": base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
         if more
@@ -108,7 +115,7 @@ async def collection(request: Request) -> Response:
     }
     if request.query_params.get("count") == "true":
         meta["count"] = await service.count(principal, entity.name, filter=where)
-    return JSONResponse({"data": rows[:limit], "meta": meta})
+    return JSONResponse({"data": rows, "meta": meta})
 
 
 async def item(request: Request) -> Response:
@@ -118,7 +125,8 @@ async def item(request: Request) -> Response:
     record_id = request.path_params["id"]
     if request.method == "GET":
         record = await service.get(principal, entity.name, record_id)
-        return JSONResponse(record, headers=_etag(record))
+        [shown] = await service.expand(principal, entity.name, [record], _expand(request))
+        return JSONResponse(shown, headers=_etag(record))
     if request.method == "PATCH":
         record = await service.update(
             principal,

@@ -87,6 +87,34 @@ class Reads(ServiceBase):
             raise NotFound(f"{entity.name} {record_id} not found")
         return self.present(principal, entity, row)
 
+    async def expand(
+        self,
+        principal: Principal,
+        entity_name: str,
+        records: list[dict[str, Any]],
+        names: list[str],
+    ) -> list[dict[str, Any]]:
+        """`records` with each reference in `names` replaced by the referenced record as the
+        caller may see it (`?expand=contact`); a record they cannot read stays an id."""
+        entity = self.entity(entity_name)
+        for name in names:
+            field = entity.field(name)
+            target = self.project.entities.get(field.to or "") if field else None
+            readable = field is not None and not field.hidden
+            if not readable or target is None or not self.can_read(principal)(entity, field):
+                message = f"{entity.name} has no reference '{name}' to expand"
+                raise BadQuery([FieldError(name, "expand", message)])
+            ids = sorted({str(r[name]) for r in records if isinstance(r.get(name), str)})
+            if not ids:
+                continue
+            found = await self.list(
+                principal, target.name, filter={"id": {"in": ids}}, limit=MAX_LIMIT
+            )
+            by_id = {row["id"]: row for row in found}
+            for record in records:
+                record[name] = by_id.get(record.get(name), record.get(name))
+        return records
+
     async def timeline(
         self, principal: Principal, entity_name: str, record_id: Any
     ) -> list[dict[str, Any]]:
