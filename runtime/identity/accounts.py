@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from runtime.access import Principal
-from runtime.identity.passwords import hash_password, verify_password
+from runtime.identity.passwords import hash_password, needs_rehash, verify_password_async
 from runtime.schema.registry import Registry
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -128,11 +128,15 @@ async def authenticate(registry: Registry, email: str, password: str) -> dict | 
     try:
         email = normalize_email(email)
     except AccountError:
-        verify_password(None, password)
+        await verify_password_async(None, password)
         return None
     row = await user.select().where(user.email == email).first().run()
-    if not verify_password(row["password"] if row else None, password):
+    if not await verify_password_async(row["password"] if row else None, password):
         return None
+    if needs_rehash(row["password"]):
+        await (
+            user.update({user.password: hash_password(password)}).where(user.id == row["id"]).run()
+        )
     return row if row["active"] else None
 
 

@@ -25,7 +25,7 @@ from piccolo.engine.base import Engine
 from piccolo.table import Table, create_table_class
 from piccolo_api.session_auth.tables import SessionsBase
 
-from runtime.identity.passwords import hash_password, verify_password
+from runtime.identity.passwords import hash_password, verify_password_async
 
 
 def _uuid_pk() -> UUID:
@@ -61,7 +61,7 @@ class PlinthUserBase(BaseUser):
             .first()
             .run()
         )
-        if not verify_password(row["password"] if row else None, password):
+        if not await verify_password_async(row["password"] if row else None, password):
             return None
         if not row["active"]:
             return None
