@@ -75,5 +75,5 @@ class KeyRing:
         header = jwt.get_unverified_header(token)
         secret = self.secrets.get(str(header.get("kid", self.signing_kid)))
         if secret is None:
-            raise jwt.InvalidKeyError("unknown kid")
+            raise jwt.InvalidTokenError("the token names an unknown kid")
         return jwt.decode(token, secret, algorithms=[ALGORITHM], **options)
