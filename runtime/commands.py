@@ -156,7 +156,7 @@ async def cmd_token(args: argparse.Namespace) -> int:
             for row in await api_tokens.list_api_tokens(registry, args.user):
                 state = "revoked" if row["revoked_at"] else "active"
                 used = row["last_used_at"].isoformat() if row["last_used_at"] else "never"
-                out.print(
+                print(  # one line per token, unwrapped, for scripts
                     f"{row['id']}  {row['name']}  {row['organization']}  {state}  last used: {used}"
                 )
     except accounts.AccountError as error:
