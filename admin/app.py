@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import piccolo_admin.endpoints as admin_endpoints
 from piccolo_admin.endpoints import OrderBy, TableConfig, create_admin
 from starlette.types import ASGIApp
 
 from admin.context import AdminContextMiddleware
 from admin.crud import TenantCRUD
+from admin.login_throttle import LoginThrottleMiddleware, NoLimit
 from runtime.definitions.model import Entity
+from runtime.identity.throttle import LoginThrottle
 from runtime.service import RecordService
 
 
@@ -26,15 +30,28 @@ def table_config(service: RecordService, entity: Entity) -> TableConfig:
     )
 
 
-def build_admin(service: RecordService, *, site_name: str, production: bool) -> ASGIApp:
-    """The admin ASGI app, to mount at /admin."""
+def build_admin(
+    service: RecordService,
+    *,
+    site_name: str,
+    production: bool,
+    throttle: LoginThrottle | None = None,
+) -> ASGIApp:
+    """The admin ASGI app, to mount at /admin. Its sessions are Plinth's (the same table and
+    cookie as POST /auth/login), last `session_ttl`, and its login is throttled like ours."""
     admin_endpoints.PiccoloCRUD = TenantCRUD  # type: ignore[misc]  # see admin/crud.py
     registry = service.registry
+    ttl = dt.timedelta(seconds=registry.project.platform.session_ttl_seconds)
     app = create_admin(
         tables=[table_config(service, e) for e in registry.project.entities.values()],
         auth_table=registry.user,
         session_table=registry.session,
+        session_expiry=ttl,
+        max_session_expiry=ttl,
+        increase_expiry=None,
+        rate_limit_provider=NoLimit(),
         site_name=site_name,
         production=production,
     )
-    return AdminContextMiddleware(app, service)
+    guarded = LoginThrottleMiddleware(app, throttle or LoginThrottle(None))
+    return AdminContextMiddleware(guarded, service)

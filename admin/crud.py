@@ -9,6 +9,10 @@ Every endpoint of PiccoloCRUD is either overridden here or reads no rows:
 - `detail` (GET/PUT/PATCH/DELETE of one row): 404 unless the service can read the row;
 - `post_single`, `put_single`, `patch_single`, `delete_single`, `delete_all`: the service;
 - `get_schema`, `get_new`, `get_references`: table metadata only.
+
+Fields the admin may not read (role `fields.read`, and `hidden` fields) are stripped from the
+rows of `get_all` and `get_single`, and refused (400, as unknown names) in filters, ordering and
+`__visible_fields` (admin/field_guard.py).
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ import json
 from typing import Any
 
 import pydantic
-from piccolo_api.crud.endpoints import PiccoloCRUD
+from piccolo.columns import Column
+from piccolo_api.crud.endpoints import ParamException, PiccoloCRUD
+from piccolo_api.crud.exceptions import MalformedQuery
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from admin.context import AdminContext, current
+from admin.field_guard import is_readable_column, strip_fields, unreadable
 from runtime.definitions.model import SYSTEM_COLUMNS
 from runtime.service import ServiceError
 
@@ -86,11 +93,30 @@ class TenantCRUD(PiccoloCRUD):
 
     # -- reads ---------------------------------------------------------------------------
 
+    def _unreadable(self) -> set[str]:
+        context = self._context()[0]
+        return unreadable(context.service, context.principal, self.table)
+
+    def _get_column(self, column_name: str) -> Column:
+        """Columns named by `__order` and `__visible_fields`: readable ones only."""
+        column = super()._get_column(column_name)
+        context = self._context()[0]
+        if not is_readable_column(context.service, context.principal, column):
+            raise ParamException(f"{column_name} isn't a valid field name.")
+        return column
+
     def _apply_filters(self, query, params):  # type: ignore[override]
+        hidden = self._unreadable()
+        for name in params.fields:
+            if name in hidden:
+                raise MalformedQuery(f"{name} isn't a valid field name.")
         return self._scoped(super()._apply_filters(query, params))
 
+    async def get_single(self, request: Request, row_id: Any) -> Response:
+        return strip_fields(await super().get_single(request, row_id), self._unreadable())
+
     async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
-        response = await super().get_all(request, params=params)
+        response = strip_fields(await super().get_all(request, params=params), self._unreadable())
         header = response.headers.get("Content-Range")
         if header:
             split = self._split_params(self._clean_data(params or {}))
@@ -182,8 +208,12 @@ class TenantCRUD(PiccoloCRUD):
         context, entity_name = self._context()
         if context.principal is None:
             return Response("Not signed in", status_code=401)
-        split = self._split_params(self._clean_data(params or {}))
-        rows = await self._apply_filters(self.table.select(self.table.id), split).run()
+        try:
+            split = self._split_params(self._clean_data(params or {}))
+            query = self._apply_filters(self.table.select(self.table.id), split)
+        except (ParamException, MalformedQuery) as exc:
+            return Response(str(exc), status_code=400)
+        rows = await query.run()
         try:
             for row in rows:
                 await context.service.delete(context.principal, entity_name, row["id"])

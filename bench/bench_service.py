@@ -40,7 +40,7 @@ def _migrate(url: str, workdir: str) -> None:
     env = {
         **os.environ,
         "PLINTH_DATABASE_URL": url,
-        "PLINTH_SECRET_KEY": "bench",
+        "PLINTH_SECRET_KEY": "bench-secret-key-at-least-32-characters",
         "PLINTH_DEFINITIONS": str(LAB),
         "PLINTH_MIGRATIONS": f"{workdir}/migrations",
     }

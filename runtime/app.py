@@ -16,6 +16,9 @@ from admin import build_admin
 from runtime.api import auth, openapi, records
 from runtime.api.problems import EXCEPTION_HANDLERS
 from runtime.database import close_engine, open_engine
+from runtime.identity.keys import KeyRing
+from runtime.identity.oidc import OidcVerifier
+from runtime.identity.throttle import LoginThrottle
 from runtime.schema.registry import Registry
 from runtime.service import RecordService
 from runtime.settings import Settings
@@ -30,15 +33,22 @@ class Plinth:
     registry: Registry
     service: RecordService
     openapi: dict
+    keys: KeyRing  # signs and verifies Plinth's access tokens
+    throttle: LoginThrottle  # failed logins, shared through Redis when configured
+    oidc: OidcVerifier | None  # platform.yaml auth.oidc
 
 
 def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True) -> Starlette:
     service = RecordService(registry)
+    oidc = registry.project.platform.oidc
     plinth = Plinth(
         settings=settings,
         registry=registry,
         service=service,
         openapi=openapi.openapi_document(registry.project),
+        keys=settings.key_ring(),
+        throttle=LoginThrottle(settings.redis_url),
+        oidc=OidcVerifier.from_settings(oidc) if oidc else None,
     )
     in_process = run_worker and settings.redis_url is None
 
@@ -53,17 +63,20 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             stop.set()
             if worker is not None:
                 await worker
+            if plinth.oidc is not None:
+                await plinth.oidc.close()
             await close_engine(registry.engine)
 
     admin = build_admin(
         service,
         site_name=registry.project.platform.name,
         production=settings.secure_cookies,
+        throttle=plinth.throttle,
     )
     app = Starlette(
         routes=[
             Route("/", lambda request: RedirectResponse("/admin/")),
-            Route("/auth/token", auth.issue_token, methods=["POST"]),
+            *auth.routes,
             *openapi.routes,
             *records.routes,
             Mount("/admin", app=admin),

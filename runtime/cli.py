@@ -64,6 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("email")
     grant.add_argument("--org", required=True, metavar="SLUG")
     grant.add_argument("--role", required=True)
+    revoke = user.add_parser("revoke", parents=[common], help="take a role away")
+    revoke.add_argument("email")
+    revoke.add_argument("--org", required=True, metavar="SLUG")
+    revoke.add_argument("--role", required=True)
+
+    token = sub.add_parser("token", help="API tokens for apps").add_subparsers(
+        dest="action", required=True
+    )
+    token_create = token.add_parser(
+        "create", parents=[common], help="create an API token (printed once)"
+    )
+    token_create.add_argument("--user", required=True, metavar="EMAIL")
+    token_create.add_argument("--org", required=True, metavar="SLUG")
+    token_create.add_argument("--name", required=True)
+    token_revoke = token.add_parser("revoke", parents=[common], help="revoke an API token")
+    token_revoke.add_argument("id")
+    token_list = token.add_parser("list", parents=[common], help="a user's API tokens")
+    token_list.add_argument("--user", required=True, metavar="EMAIL")
     return parser
 
 

@@ -153,9 +153,44 @@ async def cmd_user(args: argparse.Namespace) -> int:
     try:
         if args.action == "create":
             await _create_user(registry, args)
-        else:
+        elif args.action == "grant":
             await accounts.grant_role(registry, args.email, args.org, args.role)
             out.print(f"granted {args.role} in {args.org} to {args.email}")
+        elif await accounts.revoke_role(registry, args.email, args.org, args.role):
+            out.print(f"revoked {args.role} in {args.org} from {args.email}")
+        else:
+            raise CommandError(f"{args.email} has no role {args.role!r} in {args.org}")
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await close_engine(registry.engine)
+    return 0
+
+
+async def cmd_token(args: argparse.Namespace) -> int:
+    """`plinth token create|revoke|list`: API tokens for apps."""
+    from runtime.database import close_engine
+    from runtime.identity import accounts, api_tokens
+
+    registry = await _registry()
+    try:
+        if args.action == "create":
+            row, raw = await api_tokens.create_api_token(registry, args.user, args.org, args.name)
+            console.print(
+                f"created API token {row['id']} ({row['name']}) for {args.user} in {args.org}; "
+                "it is shown once, below: store it now"
+            )
+            print(raw)  # alone on stdout, for scripts: TOKEN=$(plinth token create ...)
+        elif args.action == "revoke":
+            row = await api_tokens.revoke_api_token(registry, args.id)
+            out.print(f"revoked API token {row['id']} ({row['name']})")
+        else:
+            for row in await api_tokens.list_api_tokens(registry, args.user):
+                state = "revoked" if row["revoked_at"] else "active"
+                used = row["last_used_at"].isoformat() if row["last_used_at"] else "never"
+                print(  # one line per token, unwrapped, for scripts
+                    f"{row['id']}  {row['name']}  {row['organization']}  {state}  last used: {used}"
+                )
     except accounts.AccountError as error:
         raise CommandError(str(error)) from None
     finally:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from runtime.identity.keys import KeyRing, SecretKeyError
+
 DEFAULT_DATABASE_URL = "sqlite:///plinth.sqlite3"
 
 
@@ -21,7 +23,7 @@ class Settings:
     redis_url: str | None
     storage_url: str
     s3_endpoint_url: str | None
-    secret_key: str
+    secret_key: str  # one secret or "kid:secret,..." (runtime/identity/keys.py)
     definitions: Path
     migrations: Path
     secure_cookies: bool  # cookies only over HTTPS: on unless embedded or turned off
@@ -30,6 +32,9 @@ class Settings:
     def is_embedded(self) -> bool:
         """SQLite: the embedded default, where a local secret key may be generated."""
         return self.database_url.startswith("sqlite")
+
+    def key_ring(self) -> KeyRing:
+        return KeyRing.parse(self.secret_key)
 
 
 def _local_secret_key(database_url: str) -> str:
@@ -60,6 +65,10 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         if not database_url.startswith("sqlite"):
             raise SettingsError("PLINTH_SECRET_KEY is required outside the embedded default")
         secret_key = _local_secret_key(database_url)
+    try:
+        KeyRing.parse(secret_key)
+    except SecretKeyError as error:
+        raise SettingsError(str(error)) from None
     return Settings(
         database_url=database_url,
         redis_url=env.get("PLINTH_REDIS_URL") or None,

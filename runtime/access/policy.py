@@ -70,9 +70,13 @@ def policy_for(project: Project, principal: Principal, entity: str) -> Policy:
     if not grants:
         return DENY_ALL
     rules = {verb: _union([getattr(g, verb) for g in grants]) for verb in VERBS}
+    # A role's field sets widen the union only for the verbs that role grants: a read-only
+    # role's default `write: "*"` must not open every field to a role it is combined with.
+    readers = [g.read_fields for g in grants if g.read is not False]
+    writers = [g.write_fields for g in grants if g.create is not False or g.update is not False]
     return Policy(
         **rules,
-        read_fields=_union_fields([g.read_fields for g in grants]),
-        write_fields=_union_fields([g.write_fields for g in grants]),
+        read_fields=_union_fields(readers),
+        write_fields=_union_fields(writers),
         transitions=frozenset(t for g in grants for t in g.transitions),
     )

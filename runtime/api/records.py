@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from runtime.api.auth import read_json, request_principal
+from runtime.api.callers import request_principal
+from runtime.api.payloads import read_json
 from runtime.api.problems import Problem
 from runtime.definitions.model import Entity
 from runtime.filters import OPERATORS

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from runtime.access import Principal
-from runtime.identity.passwords import hash_password, verify_password
+from runtime.identity.passwords import hash_password, needs_rehash, verify_password_async
 from runtime.schema.registry import Registry
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -84,6 +84,28 @@ async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -
     await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
 
 
+async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) -> bool:
+    """Take `role` away in the organization (the membership ends with its last role).
+    False when the user did not have it."""
+    user_row = await find_user(registry, email)
+    org_row = await find_organization(registry, org_slug)
+    m = registry.membership
+    existing = (
+        await m.select()
+        .where(m.user == user_row["id"], m.organization == org_row["id"])
+        .first()
+        .run()
+    )
+    if existing is None or role not in _roles(existing["roles"]):
+        return False
+    roles = sorted(set(_roles(existing["roles"])) - {role})
+    if roles:
+        await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
+    else:
+        await m.delete().where(m.id == existing["id"]).run()
+    return True
+
+
 async def find_user(registry: Registry, email: str) -> dict:
     user = registry.user
     row = await user.select().where(user.email == normalize_email(email)).first().run()
@@ -106,12 +128,21 @@ async def authenticate(registry: Registry, email: str, password: str) -> dict | 
     try:
         email = normalize_email(email)
     except AccountError:
-        verify_password(None, password)
+        await verify_password_async(None, password)
         return None
     row = await user.select().where(user.email == email).first().run()
-    if not verify_password(row["password"] if row else None, password):
+    if not await verify_password_async(row["password"] if row else None, password):
         return None
+    if needs_rehash(row["password"]):
+        await (
+            user.update({user.password: hash_password(password)}).where(user.id == row["id"]).run()
+        )
     return row if row["active"] else None
+
+
+async def is_active_user(registry: Registry, user_id: uuid.UUID) -> bool:
+    user = registry.user
+    return await user.exists().where(user.id == user_id, user.active.eq(True)).run()
 
 
 def _roles(raw: Any) -> list[str]:
@@ -148,7 +179,7 @@ async def principal_for(
         return None
     chosen = None
     for membership in await memberships(registry, user_id):
-        if org is None or org in (membership["slug"], membership["organization_id"]):
+        if org is None or str(org) in (membership["slug"], str(membership["organization_id"])):
             chosen = membership
             break
     if chosen is None:

@@ -1,4 +1,5 @@
-"""The tables Plinth itself owns: identity, timeline, outbox, workflow runs.
+"""The tables Plinth itself owns: identity (users, organizations, memberships, sessions,
+refresh and API tokens), timeline, outbox, workflow runs.
 
 Built per engine (not as module-level classes) so that one process can hold a SQLite and a
 PostgreSQL registry side by side, as the tests do.
@@ -24,7 +25,7 @@ from piccolo.engine.base import Engine
 from piccolo.table import Table, create_table_class
 from piccolo_api.session_auth.tables import SessionsBase
 
-from runtime.identity.passwords import hash_password, verify_password
+from runtime.identity.passwords import hash_password, verify_password_async
 
 
 def _uuid_pk() -> UUID:
@@ -60,7 +61,7 @@ class PlinthUserBase(BaseUser):
             .first()
             .run()
         )
-        if not verify_password(row["password"] if row else None, password):
+        if not await verify_password_async(row["password"] if row else None, password):
             return None
         if not row["active"]:
             return None
@@ -110,6 +111,35 @@ def build_platform_tables(engine: Engine) -> dict[str, type[Table]]:
         "plinth_session",
         {"user_id": UUID(null=False)},
         bases=(SessionsBase,),
+    )
+    refresh_token = table(
+        "PlinthRefreshToken",
+        "plinth_refresh_token",
+        {
+            "id": _uuid_pk(),
+            "token_hash": Varchar(length=64, unique=True),  # sha256 hex of the token
+            "family_id": UUID(index=True),  # every rotation of one login
+            "user": ForeignKey(user, on_delete=OnDelete.cascade, index=True),
+            "organization_id": UUID(null=True),
+            "created_at": Timestamptz(default=TimestamptzNow()),
+            "expires_at": Timestamptz(),
+            "used_at": Timestamptz(null=True, default=None),
+            "revoked_at": Timestamptz(null=True, default=None),
+        },
+    )
+    api_token = table(
+        "PlinthApiToken",
+        "plinth_api_token",
+        {
+            "id": _uuid_pk(),
+            "name": Varchar(length=100),
+            "token_hash": Varchar(length=64, unique=True),  # sha256 hex of the token
+            "user": ForeignKey(user, on_delete=OnDelete.cascade, index=True),
+            "organization": ForeignKey(organization, on_delete=OnDelete.cascade, index=True),
+            "created_at": Timestamptz(default=TimestamptzNow()),
+            "last_used_at": Timestamptz(null=True, default=None),
+            "revoked_at": Timestamptz(null=True, default=None),
+        },
     )
     timeline = table(
         "PlinthTimeline",
@@ -167,6 +197,8 @@ def build_platform_tables(engine: Engine) -> dict[str, type[Table]]:
         "organization": organization,
         "membership": membership,
         "session": session,
+        "refresh_token": refresh_token,
+        "api_token": api_token,
         "timeline": timeline,
         "outbox": outbox,
         "workflow_run": workflow_run,

@@ -20,6 +20,8 @@ class Registry:
     organization: type[Table]
     membership: type[Table]
     session: type[Table]
+    refresh_token: type[Table]
+    api_token: type[Table]
     timeline: type[Table]
     outbox: type[Table]
     workflow_run: type[Table]
@@ -41,6 +43,8 @@ class Registry:
             self.organization,
             self.membership,
             self.session,
+            self.refresh_token,
+            self.api_token,
             self.timeline,
             self.outbox,
             self.workflow_run,

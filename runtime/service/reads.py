@@ -31,7 +31,13 @@ class Reads(ServiceBase):
         return compile_where(self.registry.table(entity), node)
 
     def _order(self, principal: Principal, entity: Entity, sort: list[str] | None) -> list[str]:
-        keys = sort or [entity.admin.order or "-created_at"]
+        if not sort:
+            default = entity.admin.order or "-created_at"
+            name = default.removeprefix("-")
+            field = entity.field(name)
+            readable = field is None or self.can_read(principal)(entity, field)
+            return [default if readable and not (field and field.hidden) else "-created_at"]
+        keys = sort
         for key in keys:
             name = key.removeprefix("-")
             if "." in name:

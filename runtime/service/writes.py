@@ -165,13 +165,14 @@ class Writes(Reads):
         request_id: str | None = None,
     ) -> dict[str, Any]:
         entity = self.entity(entity_name)
-        self._check_writable(principal, entity, list(values))
-        clean, errors = clean_values(entity, values, is_create=False)
-        if errors:
-            raise ValidationFailed(errors)
         async with write_scope(self.registry.engine, principal):
+            # 404 before anything else for a record the caller cannot read
             old = await self._load_for_update(principal, entity, record_id, version)
             await self.allow(principal, entity, "update", old)
+            self._check_writable(principal, entity, list(values))
+            clean, errors = clean_values(entity, values, is_create=False)
+            if errors:
+                raise ValidationFailed(errors)
             new = old | clean
             if not timeline.diff(entity, old, new):
                 return self.present(principal, entity, old)

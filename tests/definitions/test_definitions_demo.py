@@ -26,7 +26,7 @@ def test_demo_definitions_have_no_problems(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_demo_has_the_expected_definitions(project: Project) -> None:
     assert list(project.entities) == ["Contact", "Ticket"]
-    assert list(project.roles) == ["agent"]
+    assert sorted(project.roles) == ["agent", "requester", "viewer"]
     assert list(project.workflows) == ["triage"]
 
 
@@ -39,7 +39,7 @@ def test_ticket_entity_derivations(project: Project) -> None:
     assert ticket.tenant_scoped is True
     assert ticket.timeline is True
     assert [f.name for f in ticket.fields] == [
-        "subject", "body", "status", "priority", "contact", "due_at",
+        "subject", "body", "status", "priority", "contact", "due_at", "internal_notes",
     ]  # fmt: skip
     assert project.entity_by_slug("tickets") is ticket
 
@@ -75,6 +75,9 @@ def test_ticket_fields(project: Project) -> None:
     assert body is not None
     assert body.max_length is None  # the 255 default is for strings only
 
+    internal = ticket.field("internal_notes")
+    assert internal is not None and internal.hidden
+
 
 def test_ticket_admin_options(project: Project) -> None:
     admin = project.entities["Ticket"].admin
@@ -88,16 +91,28 @@ def test_ticket_admin_options(project: Project) -> None:
 def test_agent_role(project: Project) -> None:
     agent = project.roles["agent"]
     assert agent.label == "Support agent"
-    assert agent.inherits == ()
+    assert agent.inherits == ("viewer",)
     ticket = agent.permissions["Ticket"]
-    assert (ticket.read, ticket.create, ticket.update, ticket.delete) == (True, True, True, False)
+    assert (ticket.read, ticket.create, ticket.delete) == (True, True, False)
+    assert ticket.update == {"created_by": {"eq": "$user.id"}}  # a row rule: own tickets
     assert ticket.read_fields is None
-    assert ticket.write_fields is None
+    assert ticket.write_fields == ("subject", "body", "priority", "contact", "due_at")
     assert ticket.transitions == ()
     contact = agent.permissions["Contact"]
     assert (contact.read, contact.create, contact.update, contact.delete) == (
         True, True, True, False,
     )  # fmt: skip
+
+
+def test_viewer_and_requester_roles(project: Project) -> None:
+    viewer = project.roles["viewer"].permissions
+    assert viewer["Ticket"].read is True and viewer["Ticket"].update is False
+    assert viewer["Ticket"].read_fields == ("subject", "status", "priority", "contact")
+    assert viewer["Contact"].read_fields == ("name",)
+    requester = project.roles["requester"].permissions
+    assert requester["Ticket"].read == {"created_by": {"eq": "$user.id"}}
+    assert requester["Ticket"].write_fields == ("subject", "body")
+    assert "Contact" not in requester
 
 
 def test_triage_workflow(project: Project) -> None:

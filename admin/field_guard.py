@@ -1,0 +1,71 @@
+"""Which columns an admin may see through piccolo-admin: the same read set as the API
+(role `fields.read`, never `hidden` fields), applied to the columns a request names (filters,
+ordering, `__visible_fields` joins) and to the rows it answers with."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from piccolo.columns import Column
+from piccolo.table import Table
+from starlette.responses import Response
+
+from runtime.access import Principal
+from runtime.definitions.model import SYSTEM_COLUMNS
+from runtime.service import RecordService
+
+# What a join may reach on the platform's own tables (never a password hash).
+PLATFORM_COLUMNS = {"plinth_user": {"id", "email"}, "plinth_organization": {"id", "slug", "name"}}
+
+
+def unreadable(service: RecordService, principal: Principal | None, table: type[Table]) -> set[str]:
+    """Field names of `table`'s entity that the principal may not see (hidden ones included)."""
+    entity = service.entity(service.registry.entity_of_table(table))
+    if principal is None:
+        return {f.name for f in entity.fields}
+    readable = service.policy(principal, entity).read_fields
+    return {
+        f.name
+        for f in entity.fields
+        if f.hidden or (readable is not None and f.name not in readable)
+    }
+
+
+def is_readable_column(service: RecordService, principal: Principal | None, column: Column) -> bool:
+    """Whether every step of a (possibly joined) column is a field the principal may read."""
+    for step in [*column._meta.call_chain, column]:
+        table, name = step._meta.table, step._meta.name
+        allowed = PLATFORM_COLUMNS.get(table._meta.tablename)
+        if allowed is not None:
+            if name not in allowed:
+                return False
+            continue
+        try:
+            hidden = unreadable(service, principal, table)
+        except KeyError:  # neither an entity nor a known platform table
+            return False
+        if name not in SYSTEM_COLUMNS and name in hidden:
+            return False
+    return True
+
+
+def strip_fields(response: Response, names: set[str]) -> Response:
+    """A JSON response of piccolo-admin (`{"rows": [...]}` or one row) without `names` and
+    their `<name>_readable` companions."""
+    if response.status_code != 200 or not names:
+        return response
+    payload = json.loads(bytes(response.body))
+    drop = names | {f"{name}_readable" for name in names}
+
+    def clean(row: Any) -> Any:
+        return {k: v for k, v in row.items() if k not in drop} if isinstance(row, dict) else row
+
+    if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
+        payload["rows"] = [clean(row) for row in payload["rows"]]
+    else:
+        payload = clean(payload)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(
+        json.dumps(payload), status_code=200, headers=headers, media_type="application/json"
+    )
