@@ -13,7 +13,7 @@ from rich.console import Console
 
 from runtime.definitions import check_project
 from runtime.definitions.report import format_problems
-from runtime.settings import SettingsError, get_settings
+from runtime.settings import SettingsError, definitions_folder, get_settings
 
 if TYPE_CHECKING:  # the database stack is imported by the commands that use it
     from runtime.schema import Registry
@@ -59,8 +59,8 @@ async def _registry() -> Registry:
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
-    settings = _settings()
-    _, problems = check_project(settings.definitions)
+    folder = definitions_folder()
+    _, problems = check_project(folder)
     if problems or args.format == "json":
         print(format_problems(problems, args.format))
     errors = sum(p.severity == "error" for p in problems)
@@ -68,7 +68,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
         if errors:
             console.print(f"[red]{errors} error(s)[/red]")
         else:
-            console.print(f"[green]definitions OK[/green] ({settings.definitions})")
+            console.print(f"[green]definitions OK[/green] ({folder})")
     return 1 if errors else 0
 
 

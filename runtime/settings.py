@@ -53,6 +53,12 @@ def sqlite_path(database_url: str) -> str:
     return database_url.removeprefix("sqlite://").removeprefix("/") or "plinth.sqlite3"
 
 
+def definitions_folder(environ: dict[str, str] | None = None) -> Path:
+    """The definitions folder alone: `plinth check` needs nothing else (no database, no key)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("PLINTH_DEFINITIONS") or "definitions")
+
+
 def read_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     database_url = env.get("PLINTH_DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -75,7 +81,7 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         storage_url=env.get("PLINTH_STORAGE_URL") or "file://./media",
         s3_endpoint_url=env.get("PLINTH_S3_ENDPOINT_URL") or None,
         secret_key=secret_key,
-        definitions=Path(env.get("PLINTH_DEFINITIONS") or "definitions"),
+        definitions=definitions_folder(env),
         migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
         secure_cookies=_flag(env, "PLINTH_SECURE_COOKIES", not database_url.startswith("sqlite")),
     )
