@@ -36,7 +36,7 @@ fields:
   id2: {type: uuid}
   en:  {type: enum, choices: [low, high]}
   j:   {type: json}
-  ref: {type: reference, to: User, on_delete: set_null}
+  owner: {type: reference, to: User, on_delete: set_null}
   doc: {type: file}
 """
 POSTGRES_TYPES = {  # field → (data_type, length, precision, scale) in information_schema
@@ -54,14 +54,14 @@ POSTGRES_TYPES = {  # field → (data_type, length, precision, scale) in informa
     "id2": ("uuid", None, None, None),
     "en": ("character varying", 255, None, None),
     "j": ("jsonb", None, None, None),
-    "ref": ("uuid", None, None, None),
+    "owner": ("uuid", None, None, None),
     "doc": ("character varying", 255, None, None),
 }
 SQLITE_TYPES = {
     "s": "VARCHAR(40)", "t": "TEXT", "i": "INTEGER", "d": "NUMERIC(10, 2)",
     "f": "DOUBLE PRECISION", "b": "BOOLEAN", "day": "DATE", "at": "TIMESTAMPTZ", "tm": "TIME",
     "e": "VARCHAR(255)", "u": "VARCHAR(255)", "id2": "UUID", "en": "VARCHAR(255)", "j": "JSON",
-    "ref": "UUID", "doc": "VARCHAR(255)",
+    "owner": "UUID", "doc": "VARCHAR(255)",
 }  # fmt: skip
 
 

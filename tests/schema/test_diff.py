@@ -19,7 +19,7 @@ from tests.conftest import PG_ADMIN_DSN
 BASE = {
     "name": "{type: string, max_length: 50}",
     "tier": "{type: enum, choices: [basic, gold]}",
-    "count": "{type: integer, min: 0, max: 10}",
+    "quantity": "{type: integer, min: 0, max: 10}",
     "notes": "{type: text}",
 }
 
@@ -57,14 +57,14 @@ def steps(tmp_path: Path, **changes: str) -> list:
             "narrowing",
             Probe("not_in", "tier", ("basic",)),
         ),
-        ({"count": "{type: integer, min: 0, max: 20}"}, "change_range", None, None),
+        ({"quantity": "{type: integer, min: 0, max: 20}"}, "change_range", None, None),
         (
-            {"count": "{type: integer, min: 1, max: 10}"},
+            {"quantity": "{type: integer, min: 1, max: 10}"},
             "change_range",
             "narrowing",
-            Probe("outside", "count", (1, 10)),
+            Probe("outside", "quantity", (1, 10)),
         ),
-        ({"count": "{type: decimal}"}, "change_type", None, None),
+        ({"quantity": "{type: decimal}"}, "change_type", None, None),
         (
             {"notes": "{type: integer}"},
             "change_type",
@@ -127,7 +127,7 @@ def test_a_unique_index_over_existing_values_counts_duplicates(tmp_path: Path) -
         ({"tier": "{type: enum, choices: [basic]}"}, True),  # the choices CHECK changes
         ({"notes": "{type: text, default: hello}"}, True),  # a default
         ({"notes": ""}, False),  # DROP COLUMN
-        ({"count": ""}, True),  # a column with a CHECK
+        ({"quantity": ""}, True),  # a column with a CHECK
     ],
 )
 def test_sqlite_rebuilds_only_what_alter_table_cannot_do(
@@ -140,7 +140,7 @@ def test_sqlite_rebuilds_only_what_alter_table_cannot_do(
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
 def test_a_snapshot_round_trips_through_json(tmp_path: Path, engine: str) -> None:
-    original = schema(tmp_path, engine, **BASE, ref="{type: reference, to: User}")
+    original = schema(tmp_path, engine, **BASE, owner="{type: reference, to: User}")
     copy = Schema.from_json(json.loads(json.dumps(original.to_json())))
     assert copy == original
     assert copy.digest() == original.digest()
