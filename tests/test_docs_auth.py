@@ -8,13 +8,42 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, REPO, Site
+from tests.conftest import (
+    PASSWORD,
+    REPO,
+    Site,
+    add_tenants,
+    module_database,
+    prepare_site,
+    start_server,
+    stop,
+)
 
 GUIDE = REPO / "docs" / "guides" / "auth.md"
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The guide is about HTTP, not the database: one SQLite server is enough."""
+    workdir = tmp_path_factory.mktemp("guide")
+    for database_url in module_database("sqlite", workdir):
+        env = prepare_site(database_url, workdir)
+        url, process = start_server(env, workdir)
+        try:
+            yield Site(url=url, env=env, workdir=workdir)
+        finally:
+            stop(process)
+
+
+@pytest.fixture
+def site(sqlite_server: Site) -> Site:
+    fresh = Site(url=sqlite_server.url, env=sqlite_server.env, workdir=sqlite_server.workdir)
+    return add_tenants(sqlite_server.env["PLINTH_DATABASE_URL"], fresh)
 
 
 def sh_blocks(text: str) -> list[str]:

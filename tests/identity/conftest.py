@@ -18,13 +18,14 @@ from tests.conftest import (
 
 
 def serve_with_platform(
-    kind: str, workdir: Path, platform_yaml: str, **extra_env: str
+    kind: str, workdir: Path, platform_yaml: str | None = None, **extra_env: str
 ) -> Iterator[Site]:
     """Iterate it (it cleans up): a Site whose definitions are the demo's plus
-    `platform_yaml`."""
+    `platform_yaml` (if any)."""
     definitions = workdir / "definitions"
     shutil.copytree(DEFINITIONS, definitions)
-    (definitions / "platform.yaml").write_text(platform_yaml)
+    if platform_yaml is not None:
+        (definitions / "platform.yaml").write_text(platform_yaml)
     for database_url in module_database(kind, workdir):
         env = prepare_site(database_url, workdir, PLINTH_DEFINITIONS=str(definitions), **extra_env)
         url, process = start_server(env, workdir)

@@ -23,8 +23,21 @@ from tests.conftest import (
     start_server,
     stop,
 )
+from tests.identity.conftest import serve_with_platform
 
 WRONG = "not the password"
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The throttle does not touch the database: one SQLite server is enough."""
+    yield from serve_with_platform("sqlite", tmp_path_factory.mktemp("throttle"))
+
+
+@pytest.fixture
+def site(sqlite_server: Site) -> Site:
+    fresh = Site(url=sqlite_server.url, env=sqlite_server.env, workdir=sqlite_server.workdir)
+    return add_tenants(sqlite_server.env["PLINTH_DATABASE_URL"], fresh)
 
 
 def _addresses() -> Iterator[str]:
