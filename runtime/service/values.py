@@ -191,7 +191,19 @@ def json_text(raw: Any) -> str:
         encoded = json.dumps(raw, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError):
         raise Invalid("type", f"expected a JSON value, got {raw!r}") from None
+    if _has_nul(raw):  # PostgreSQL's jsonb cannot hold \u0000
+        raise Invalid("type", "text cannot contain the NUL character (\\u0000)")
     return text(encoded)  # no NUL, no lone surrogate anywhere inside
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def default_value(field: Field, user_id: uuid.UUID | None) -> Any:

@@ -184,7 +184,7 @@ CASES: list[tuple[str, Any, tuple]] = [
     ("data", '{"a": 1}', ok('"{\\"a\\": 1}"')),
     ("data", float("nan"), bad("type", "expected a JSON value, got nan")),
     ("data", {"a": {1, 2}}, bad("type", "expected a JSON value, got {'a': {1, 2}}")),
-    ("data", {"a": "\x00"}, ok('{"a": "\\u0000"}')),
+    ("data", {"a": "\x00"}, bad("type", NUL)),  # PostgreSQL's jsonb cannot hold it
     ("data", ["\ud800"], bad("type", "text cannot contain a lone surrogate ('\\ud800')")),
     # string with pattern (full match) and max_length 20
     ("code", "AB-12", ok("AB-12")),
@@ -312,7 +312,6 @@ def test_json_values_keep_their_shape_in_the_database(database_url: str, tmp_pat
         "hello",
         "42",
         '{"x": 1}',
-        {"nul": "\x00"},
     ]
 
     async def run() -> list[Any]:
