@@ -68,7 +68,7 @@ def diff(old: Schema, new: Schema) -> list[TableChange]:
         before = old.tables.get(key)
         if before is None:
             changes.append(TableChange(key, None, table, steps=[_create(table)]))
-        elif before != table:
+        elif before != table and before.ordered() != table.ordered():  # order is no change
             change = _table_change(before, table)
             if change.steps:
                 changes.append(change)
@@ -126,7 +126,7 @@ def _table_change(old: Table, new: Table) -> TableChange:
         elif previous != column:
             steps.extend(_column_steps(change, previous, column))
     steps.extend(_index_steps(change, before, new))
-    if not steps and before != new:
+    if not steps and before.ordered() != new.ordered():
         steps.append(Step("alter_table", f"update the definition of table {new.name}"))
     return change
 

@@ -122,6 +122,16 @@ class Table:
         """An index as DROP INDEX names it (PostgreSQL indexes live in the table's schema)."""
         return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
 
+    def ordered(self) -> Table:
+        """This table with its columns, checks and indexes sorted by name: for comparisons
+        where the order the definitions list them in does not matter."""
+        return replace(
+            self,
+            columns=tuple(sorted(self.columns, key=lambda c: c.name)),
+            checks=tuple(sorted(self.checks, key=lambda c: c.name)),
+            indexes=tuple(sorted(self.indexes, key=lambda i: i.name)),
+        )
+
     def renamed(self, renames: dict[str, str]) -> Table:
         """This table after `ALTER TABLE RENAME COLUMN old TO new` for each pair: columns,
         checks and indexes follow the new names; constraint and index names stay."""
