@@ -150,7 +150,9 @@ async def _explain(engine: Engine, plan: Plan, failure: StatementFailed) -> str:
         if impact.step.risk and impact.count and not fitted:  # what no UPDATE could fix
             field = f".{impact.step.field}" if impact.step.field else ""
             found.append(f"  {label}{field}: {impact.step.text} — {impact.phrase}")
-    reason = str(failure.error).strip().splitlines()[0]
+    reason = (str(failure.error).strip() or type(failure.error).__name__).splitlines()[0]
+    if failure.statement.sql.startswith("SELECT"):  # SQLite's check of converted values
+        reason = f"a value does not convert to the column's new type ({reason})"
     lines = [f"migration failed at {label}: {reason}", *found]
     lines.append(f"  statement: {failure.statement.sql.splitlines()[0]}")
     lines.append("Nothing was changed: the transaction was rolled back.")
