@@ -55,7 +55,7 @@ async def forwards() -> MigrationManager:
 '''
 
 
-def sql_literal(sql: str) -> str:
+def python_string(sql: str) -> str:
     """A Python literal for a statement: triple-quoted where that reads well."""
     for quote in ('"""', "'''"):
         if quote not in sql and "\\" not in sql and not sql.endswith(quote[0]):
@@ -100,7 +100,7 @@ def write_migration(
 ) -> tuple[str, Path]:
     """Write the module; returns its migration id and path."""
     migration_id = new_id()
-    lines = [f"    ({s.table!r}, {sql_literal(s.sql)})," for s in statements]
+    lines = [f"    ({s.table!r}, {python_string(s.sql)})," for s in statements]
     plan = plan_text.replace("\\", "\\\\").replace('"""', "'''")
     first = next((line for line in plan_text.splitlines() if line.strip()), "schema change")
     text = TEMPLATE.format(

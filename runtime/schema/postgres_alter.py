@@ -14,8 +14,8 @@ from runtime.schema.ddl import (
     table_statements,
 )
 from runtime.schema.diff import TableChange
-from runtime.schema.impact import backfill_statements, fit_statements, q
-from runtime.schema.spec import Column, Schema, Table
+from runtime.schema.impact import backfill_statements, fit_statements
+from runtime.schema.spec import Column, Schema, Table, q
 
 # (table key, step) pairs whose old values are made to fit. A list: a step may hold a JSON
 # default (a dict), so steps are compared, never hashed.

@@ -24,6 +24,11 @@ def identifier(name: str) -> str:
     return f"{name.encode()[: MAX_IDENTIFIER - 9].decode(errors='ignore')}_{digest}"
 
 
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_literal(value: Any) -> str:
     """A literal for DDL: strings quoted with '' escaping, numbers and booleans bare."""
     if value is None:

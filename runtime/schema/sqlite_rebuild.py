@@ -21,9 +21,9 @@ from runtime.schema.ddl import (
     table_statements,
 )
 from runtime.schema.diff import TableChange
-from runtime.schema.impact import backfill_statements, fit_statements, q
+from runtime.schema.impact import backfill_statements, fit_statements
 from runtime.schema.postgres_alter import Fits
-from runtime.schema.spec import Column, Schema, Table
+from runtime.schema.spec import Column, Schema, Table, q
 
 REBUILD_PREFIX = "_plinth_new_"
 
