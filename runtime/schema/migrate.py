@@ -153,6 +153,11 @@ async def _explain(engine: Engine, plan: Plan, failure: StatementFailed) -> str:
     reason = (str(failure.error).strip() or type(failure.error).__name__).splitlines()[0]
     if failure.statement.sql.startswith("SELECT"):  # SQLite's check of converted values
         reason = f"a value does not convert to the column's new type ({reason})"
+    if "out of shared memory" in reason:
+        reason += (
+            " (PostgreSQL locks every table one migration creates or changes: raise "
+            "max_locks_per_transaction, or migrate fewer entities at a time)"
+        )
     lines = [f"migration failed at {label}: {reason}", *found]
     lines.append(f"  statement: {failure.statement.sql.splitlines()[0]}")
     lines.append("Nothing was changed: the transaction was rolled back.")
