@@ -99,15 +99,18 @@ async def cmd_plan(args: argparse.Namespace) -> int:
 
 
 async def cmd_migrate(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine
+    from runtime.database import close_engine, open_engine
+    from runtime.db import DB
     from runtime.schema.migrate import MigrationError, migrate
     from runtime.schema.progress import progress
 
-    registry = await _registry()
+    project = _load_project()  # Piccolo tables only on PostgreSQL, for the security DDL
+    await open_engine(DB)
     try:
         with progress(console):
             result = await migrate(
-                registry,
+                project,
+                DB,
                 _settings().migrations,
                 allow_destructive=args.allow_destructive,
                 dry_run=args.dry_run,
@@ -115,7 +118,7 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
     except MigrationError as error:
         raise CommandError(str(error)) from None
     finally:
-        await close_engine(registry.engine)
+        await close_engine(DB)
     if args.dry_run:
         for statement in result.statements:
             print(statement.sql.rstrip() + ";")
@@ -258,7 +261,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
     registry = await _registry()
     try:
-        await migrate(registry, _settings().migrations)
+        await migrate(registry.project, registry.engine, _settings().migrations)
         login = await seed(registry)
     finally:
         await close_engine(registry.engine)

@@ -119,7 +119,7 @@ async def _apply_sqlite(engine: Engine, items: list[Statement], state: tuple[str
         await connection.execute("BEGIN IMMEDIATE")
         try:
             await connection.execute(CREATE_STATE)
-            await _run_all(connection.execute, items)
+            await _run_all(lambda sql: _execute_sqlite(connection, sql), items)
             await _check_foreign_keys(connection, items)
             await connection.execute(f'DELETE FROM "{STATE_TABLE}" WHERE "app" = ?', (APP,))
             await connection.execute(
@@ -131,6 +131,13 @@ async def _apply_sqlite(engine: Engine, items: list[Statement], state: tuple[str
             await connection.execute("ROLLBACK")
             raise
         await connection.execute("COMMIT")
+
+
+async def _execute_sqlite(connection: aiosqlite.Connection, sql: str) -> None:
+    """Run one statement; a SELECT's rows are fetched, so its column converters run."""
+    async with connection.execute(sql) as cursor:
+        if sql.lstrip().upper().startswith("SELECT"):
+            await cursor.fetchall()
 
 
 async def _check_foreign_keys(connection: aiosqlite.Connection, items: list[Statement]) -> None:

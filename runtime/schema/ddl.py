@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.schema.impact import q
-from runtime.schema.spec import Check, Column, Index, Schema, Table, identifier, sql_literal
+from runtime.schema.spec import Check, Column, Index, Schema, Table, identifier, q, sql_literal
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,8 @@ from runtime.schema.spec import Column, FieldFacts, Index, Schema, Table
 
 NARROWING = "narrowing"
 DESTRUCTIVE = "destructive"
-WIDER_TYPES = {  # field type → types it converts to without loss
-    "string": {"text"},
-    "email": {"string", "text"},
-    "url": {"string", "text"},
-    "enum": {"string", "text"},
+TEXT_TYPES = {"string", "text", "email", "url", "enum"}  # stored as text: lengths matter
+WIDER_TYPES = {  # other field types → the types they convert to without loss
     "integer": {"float", "decimal"},
     "reference": {"uuid"},
 }
@@ -68,7 +65,7 @@ def diff(old: Schema, new: Schema) -> list[TableChange]:
         before = old.tables.get(key)
         if before is None:
             changes.append(TableChange(key, None, table, steps=[_create(table)]))
-        elif before != table:
+        elif before != table and before.ordered() != table.ordered():  # order is no change
             change = _table_change(before, table)
             if change.steps:
                 changes.append(change)
@@ -126,7 +123,7 @@ def _table_change(old: Table, new: Table) -> TableChange:
         elif previous != column:
             steps.extend(_column_steps(change, previous, column))
     steps.extend(_index_steps(change, before, new))
-    if not steps and before != new:
+    if not steps and before.ordered() != new.ordered():
         steps.append(Step("alter_table", f"update the definition of table {new.name}"))
     return change
 
@@ -209,14 +206,16 @@ def _column_steps(change: TableChange, old: Column, new: Column) -> list[Step]:
 
 def _type_step(name: str, source: str, a: FieldFacts, b: FieldFacts) -> Step:
     text = f"change type of {name}: {a.type} → {b.type}"
-    if b.type in WIDER_TYPES.get(a.type, ()):
+    if b.type == "enum" and a.type in TEXT_TYPES:
+        return Step("change_type", text, name, NARROWING, Probe("not_in", source, b.choices))
+    if a.type in TEXT_TYPES and b.type in TEXT_TYPES:
         if b.max_length is not None and (a.max_length is None or b.max_length < a.max_length):
             return Step(
                 "change_type", text, name, NARROWING, Probe("too_long", source, (b.max_length,))
             )
         return Step("change_type", text, name)
-    if b.type == "enum" and a.type in ("string", "text"):
-        return Step("change_type", text, name, NARROWING, Probe("not_in", source, b.choices))
+    if b.type in WIDER_TYPES.get(a.type, ()):
+        return Step("change_type", text, name)
     return Step(
         "change_type", text + " (values are converted)", name, DESTRUCTIVE, Probe("values", source)
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from contextlib import redirect_stdout
 from pathlib import Path
-from types import ModuleType
 
 from piccolo.engine.base import Engine
 
@@ -42,19 +41,11 @@ async def ran_ids(engine: Engine) -> set[str]:
     return {r["name"] for r in rows}
 
 
-async def pending_ids(engine: Engine, folder: Path) -> list[str]:
-    """Ids of the files in `folder` that the database has not run, oldest first."""
+async def pending(engine: Engine, folder: Path) -> dict[str, Path]:
+    """The files in `folder` that the database has not run, by id, oldest first."""
     ran = await ran_ids(engine)
-    ids = (read_id(path) for path in folder.glob("*.py") if path.name != "__init__.py")
-    return sorted(i for i in ids if i and i not in ran)
-
-
-def load(folder: Path) -> dict[str, ModuleType]:
-    """Every migration module of the folder, by id (Piccolo's own import)."""
-    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
-
-    manager = ForwardsMigrationManager(app_name=APP_NAME)
-    return manager.get_migration_modules(str(folder.resolve()))  # type: ignore[return-value]
+    found = {read_id(path): path for path in folder.glob("*.py") if path.name != "__init__.py"}
+    return {i: found[i] for i in sorted(i for i in found if i and i not in ran)}  # type: ignore[misc]
 
 
 async def ensure_table() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from piccolo.engine.base import Engine
 
 from runtime.schema.diff import Probe, Step, TableChange
-from runtime.schema.spec import Table, sql_literal
+from runtime.schema.spec import Table, q, sql_literal
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,6 @@ class Impact:
     @property
     def phrase(self) -> str:
         return phrase(self.step.probe, self.count) if self.step.probe else ""
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _in_list(values: tuple) -> str:

@@ -22,10 +22,10 @@ from runtime.schema.apply import StatementFailed, read_state
 from runtime.schema.ddl import Statement
 from runtime.schema.describe import describe
 from runtime.schema.impact import fit_statements, measure
-from runtime.schema.migration_file import write_migration
+from runtime.schema.migration_file import read_snapshot, write_migration
 from runtime.schema.plan import Plan, make_plan
 from runtime.schema.plan_render import refusal_lines, render_text
-from runtime.schema.registry import Registry
+from runtime.schema.registry import build_registry
 from runtime.schema.security import security_ddl
 from runtime.schema.spec import Schema
 
@@ -55,24 +55,32 @@ async def plan(project: Project, engine: Engine, root: Path) -> Plan:
     """What `migrate` would change now, measured on the live database."""
     target = describe(project, engine)
     async with engine.transaction():  # read-only; one connection for every query
-        pending = await files.pending_ids(engine, files.folder_for(engine, root))
+        pending = await files.pending(engine, files.folder_for(engine, root))
         _, applied = await read_state(engine, target)
-        return await make_plan(engine, applied, target, pending)
+        return await make_plan(engine, applied, target, list(pending))
 
 
 async def migrate(
-    registry: Registry, root: Path, *, allow_destructive: bool = False, dry_run: bool = False
+    project: Project,
+    engine: Engine,
+    root: Path,
+    *,
+    allow_destructive: bool = False,
+    dry_run: bool = False,
 ) -> MigrateResult:
-    engine = registry.engine
     folder = files.folder_for(engine, root)
     result = MigrateResult()
-    applied_id, applied = await read_state(engine)
+    defined = describe(project, engine)
+    applied_id, applied = await read_state(engine, defined)
+    if applied_id is None and await files.ran_ids(engine):
+        raise MigrationError(
+            "this database ran Piccolo migrations but holds no Plinth schema snapshot: it was "
+            "migrated by an earlier version of Plinth. Start from an empty database."
+        )
     if not dry_run:
         await files.ensure_table()
-    pending = await files.pending_ids(engine, folder)
-    modules = files.load(folder) if pending else {}
-    for migration_id in pending:
-        target = _snapshot_of(migration_id, modules[migration_id])
+    for migration_id, path in (await files.pending(engine, folder)).items():
+        target = _snapshot_of(migration_id, path)
         if migration_id == applied_id:  # applied, but its bookkeeping row was never written
             await files.record(migration_id)
             continue
@@ -85,7 +93,7 @@ async def migrate(
             await _run(engine, folder, step, migration_id)
             result.applied.append(migration_id)
         applied = target
-    step = await make_plan(engine, applied, describe(registry.project, engine))
+    step = await make_plan(engine, applied, defined)
     if step.changes:
         if step.refused and not allow_destructive:
             raise Refused(step)
@@ -98,24 +106,26 @@ async def migrate(
                 await _run(engine, folder, step, migration_id)
             except MigrationError:
                 path.unlink()  # nothing was applied: keep no file that would fail again
+                path.with_suffix(".json").unlink()
                 raise
             result.written = path
             result.applied.append(migration_id)
-    if is_postgres(engine) and not dry_run:
+    if is_postgres(engine) and not dry_run:  # the tables' names: built only on PostgreSQL
         async with engine.transaction():
-            for ddl in security_ddl(registry):
+            for ddl in security_ddl(build_registry(project, engine)):
                 await engine.run_ddl(ddl)
     return result
 
 
-def _snapshot_of(migration_id: str, module: object) -> Schema:
-    snapshot = getattr(module, "SNAPSHOT", None)
-    if not isinstance(snapshot, dict):
+def _snapshot_of(migration_id: str, path: Path) -> Schema:
+    snapshot = read_snapshot(path)
+    if snapshot is None:
         raise MigrationError(
-            f"migration {migration_id} has no SNAPSHOT: it was not written by this version of "
-            "Plinth. Start from an empty database, or remove the file if it was never applied."
+            f"migration {migration_id} ({path.name}) has no {path.with_suffix('.json').name}: "
+            "it was not written by this version of Plinth, or its snapshot was not committed "
+            "with it. Restore the file, or remove the migration if it was never applied."
         )
-    return Schema.from_json(snapshot)
+    return snapshot
 
 
 async def _run(engine: Engine, folder: Path, plan: Plan, migration_id: str) -> None:
@@ -140,7 +150,14 @@ async def _explain(engine: Engine, plan: Plan, failure: StatementFailed) -> str:
         if impact.step.risk and impact.count and not fitted:  # what no UPDATE could fix
             field = f".{impact.step.field}" if impact.step.field else ""
             found.append(f"  {label}{field}: {impact.step.text} — {impact.phrase}")
-    reason = str(failure.error).strip().splitlines()[0]
+    reason = (str(failure.error).strip() or type(failure.error).__name__).splitlines()[0]
+    if failure.statement.sql.startswith("SELECT"):  # SQLite's check of converted values
+        reason = f"a value does not convert to the column's new type ({reason})"
+    if "out of shared memory" in reason:
+        reason += (
+            " (PostgreSQL locks every table one migration creates or changes: raise "
+            "max_locks_per_transaction, or migrate fewer entities at a time)"
+        )
     lines = [f"migration failed at {label}: {reason}", *found]
     lines.append(f"  statement: {failure.statement.sql.splitlines()[0]}")
     lines.append("Nothing was changed: the transaction was rolled back.")

@@ -1,6 +1,8 @@
 """Writing a migration as a reviewable Piccolo migration module: the plan in its docstring,
-the SQL as literal statements, the schema it leads to, and a `forwards()` that Piccolo's
-ForwardsMigrationManager runs (one transaction: `apply.apply_migration`)."""
+the SQL as literal statements, and a `forwards()` that Piccolo's ForwardsMigrationManager
+runs (one transaction: `apply.apply_migration`). The schema it leads to sits beside it as
+JSON (one table a line): Piccolo imports every module of the folder each time it runs one,
+and a thousand tables' snapshot per module would make that slow."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ TEMPLATE = '''"""Plinth migration {id} ({engine}).
 {plan}
 """
 
+import json
+from pathlib import Path
+
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine.finder import engine_finder
 
@@ -33,13 +38,8 @@ STATEMENTS = [
 {statements}
 ]
 
-# The schema after this migration: `plinth plan` compares the definitions with it.
-SNAPSHOT = {{
-    "engine": {engine!r},
-    "tables": [
-{tables}
-    ],
-}}
+# The schema after this migration (`plinth plan` compares the definitions with it).
+SNAPSHOT = Path(__file__).with_suffix(".json")
 
 
 async def forwards() -> MigrationManager:
@@ -48,14 +48,14 @@ async def forwards() -> MigrationManager:
     )
 
     async def run() -> None:
-        await apply_migration(engine_finder(), ID, STATEMENTS, SNAPSHOT)
+        await apply_migration(engine_finder(), ID, STATEMENTS, json.loads(SNAPSHOT.read_text()))
 
     manager.add_raw(run)
     return manager
 '''
 
 
-def sql_literal(sql: str) -> str:
+def python_string(sql: str) -> str:
     """A Python literal for a statement: triple-quoted where that reads well."""
     for quote in ('"""', "'''"):
         if quote not in sql and "\\" not in sql and not sql.endswith(quote[0]):
@@ -63,9 +63,15 @@ def sql_literal(sql: str) -> str:
     return repr(sql)
 
 
-def _python(value: object) -> str:
-    """A JSON-like value as a Python literal (None, True, False)."""
-    return repr(json.loads(json.dumps(value)))
+def snapshot_json(schema: Schema) -> str:
+    """The schema as JSON, one table a line (so a diff between two migrations reads well)."""
+    tables = ",\n".join(json.dumps(t, ensure_ascii=False) for t in schema.to_json()["tables"])
+    return f'{{"engine": {json.dumps(schema.engine)}, "tables": [\n{tables}\n]}}\n'
+
+
+def read_snapshot(module_path: Path) -> Schema | None:
+    path = module_path.with_suffix(".json")
+    return Schema.from_json(json.loads(path.read_text())) if path.exists() else None
 
 
 _ID = re.compile(r"^ID = ['\"]([^'\"]+)['\"]", re.MULTILINE)
@@ -94,8 +100,7 @@ def write_migration(
 ) -> tuple[str, Path]:
     """Write the module; returns its migration id and path."""
     migration_id = new_id()
-    lines = [f"    ({s.table!r}, {sql_literal(s.sql)})," for s in statements]
-    tables = [f"        {_python(t)}," for t in schema.to_json()["tables"]]
+    lines = [f"    ({s.table!r}, {python_string(s.sql)})," for s in statements]
     plan = plan_text.replace("\\", "\\\\").replace('"""', "'''")
     first = next((line for line in plan_text.splitlines() if line.strip()), "schema change")
     text = TEMPLATE.format(
@@ -105,8 +110,8 @@ def write_migration(
         version=PICCOLO_VERSION,
         description=first.strip()[:200],
         statements="\n".join(lines),
-        tables="\n".join(tables),
     )
     path = folder / file_name(migration_id)
+    path.with_suffix(".json").write_text(snapshot_json(schema))
     path.write_text(text)
     return migration_id, path

@@ -31,7 +31,7 @@ class Plan:
 
     def statements(self, allow_destructive: bool) -> list[Statement]:
         """The SQL, with the UPDATEs that fit old values to narrowed rules when allowed."""
-        fits = {(i.change.key, i.step) for i in self.refused} if allow_destructive else set()
+        fits = [(i.change.key, i.step) for i in self.refused] if allow_destructive else []
         build = postgres_statements if self.engine == "postgres" else sqlite_statements
         return build(self.changes, self.target, fits)
 

@@ -14,10 +14,12 @@ from runtime.schema.ddl import (
     table_statements,
 )
 from runtime.schema.diff import TableChange
-from runtime.schema.impact import backfill_statements, fit_statements, q
-from runtime.schema.spec import Column, Schema, Table
+from runtime.schema.impact import backfill_statements, fit_statements
+from runtime.schema.spec import Column, Schema, Table, q
 
-Fits = set[tuple[str, object]]  # (table key, step) pairs whose old values are made to fit
+# (table key, step) pairs whose old values are made to fit. A list: a step may hold a JSON
+# default (a dict), so steps are compared, never hashed.
+Fits = list[tuple[str, object]]
 
 
 def postgres_statements(changes: list[TableChange], schema: Schema, fits: Fits) -> list[Statement]:

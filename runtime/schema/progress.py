@@ -36,6 +36,8 @@ def describe_statement(statement: Statement) -> str:
             what = f"rebuild table {name.removeprefix(REBUILD_PREFIX)}: create the new table"
         elif head.startswith("INSERT"):
             what = f"rebuild table {name.removeprefix(REBUILD_PREFIX)}: copy the rows"
+        elif head.startswith("SELECT"):
+            what = f"rebuild table: check the converted values of {name}"
         else:
             what = f"rebuild table: {' '.join(sql.split()[:3]).lower()}"
     elif "INDEX" in head and head.startswith("CREATE"):

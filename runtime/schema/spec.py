@@ -24,6 +24,11 @@ def identifier(name: str) -> str:
     return f"{name.encode()[: MAX_IDENTIFIER - 9].decode(errors='ignore')}_{digest}"
 
 
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_literal(value: Any) -> str:
     """A literal for DDL: strings quoted with '' escaping, numbers and booleans bare."""
     if value is None:
@@ -121,6 +126,16 @@ class Table:
     def index_name(self, name: str) -> str:
         """An index as DROP INDEX names it (PostgreSQL indexes live in the table's schema)."""
         return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    def ordered(self) -> Table:
+        """This table with its columns, checks and indexes sorted by name: for comparisons
+        where the order the definitions list them in does not matter."""
+        return replace(
+            self,
+            columns=tuple(sorted(self.columns, key=lambda c: c.name)),
+            checks=tuple(sorted(self.checks, key=lambda c: c.name)),
+            indexes=tuple(sorted(self.indexes, key=lambda i: i.name)),
+        )
 
     def renamed(self, renames: dict[str, str]) -> Table:
         """This table after `ALTER TABLE RENAME COLUMN old TO new` for each pair: columns,

@@ -21,9 +21,9 @@ from runtime.schema.ddl import (
     table_statements,
 )
 from runtime.schema.diff import TableChange
-from runtime.schema.impact import backfill_statements, fit_statements, q
+from runtime.schema.impact import backfill_statements, fit_statements
 from runtime.schema.postgres_alter import Fits
-from runtime.schema.spec import Column, Schema, Table
+from runtime.schema.spec import Column, Schema, Table, q
 
 REBUILD_PREFIX = "_plinth_new_"
 
@@ -134,12 +134,23 @@ def _in_place(before: Table, after: Table, schema: Schema) -> list[str]:
 
 def rebuild(before: Table, after: Table, schema: Schema) -> list[str]:
     """SQLite's procedure for the changes ALTER TABLE cannot make; the rows keep every column
-    the two tables share, new columns get their defaults."""
+    the two tables share, new columns get their defaults.
+
+    SQLite converts a copied value by the new column's type affinity and keeps what it cannot
+    convert ('abc' stays text in an INTEGER column). So each column whose type changed is
+    read back through Piccolo's converters (`apply.py` fetches a SELECT's rows): a value that
+    does not convert fails the migration, as PostgreSQL's cast would."""
     temporary = REBUILD_PREFIX + after.name
     shared = ", ".join(q(c.name) for c in after.columns if before.column(c.name))
+    converted = [
+        c.name
+        for c in after.columns
+        if before.column(c.name) and before.column(c.name).type != c.type  # type: ignore[union-attr]
+    ]
     return [
         create_table(after, schema, name=temporary),
         f"INSERT INTO {q(temporary)} ({shared}) SELECT {shared} FROM {before.qualified}",
+        *(f"SELECT {q(c)} FROM {q(temporary)} WHERE {q(c)} IS NOT NULL" for c in converted),
         f"DROP TABLE {before.qualified}",
         f"ALTER TABLE {q(temporary)} RENAME TO {after.qualified}",
         *(create_index(after, index) for index in after.indexes),

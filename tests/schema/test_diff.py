@@ -153,3 +153,9 @@ def test_long_names_fit_postgres_and_stay_stable() -> None:
     assert (
         len(short.encode()) <= 63 and short == identifier(name) and short != identifier(name + "x")
     )
+
+
+def test_reordering_fields_is_not_a_change(tmp_path: Path) -> None:
+    old = schema(tmp_path, **BASE)
+    new = schema(tmp_path, **dict(reversed(BASE.items())))
+    assert old != new and diff(old, new) == []

@@ -73,3 +73,28 @@ async def test_a_failing_migration_leaves_schema_and_data_as_before(
     assert await query(database_url, f"SELECT * FROM {_table(database_url)} ORDER BY id") == data
     assert h.files() == files
     assert h.run("plan").stdout == plan
+
+
+async def test_a_value_that_does_not_convert_fails_the_type_change(
+    database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL's cast refuses 'abc' as an integer; SQLite would keep it, so Plinth reads the
+    converted column back and fails the same way."""
+    h = History(database_url, tmp_path)
+    h.write_files({"customer.yaml": BEFORE})
+    h.run("migrate")
+    async with h.service() as (service, principal):
+        for code in ("12", "abc"):
+            await service.create(principal, "Customer", {"name": "x", "code": code})
+    h.write_files(
+        {"customer.yaml": BEFORE.replace("{type: string, max_length: 20}", "{type: integer}")}
+    )
+    schema = await catalog(database_url)
+    failed = h.run("migrate", "--allow-destructive", check=False)
+    message = " ".join(failed.stderr.split())
+    assert failed.returncode == 1
+    assert (
+        "Customer.code: change type of code: string → integer (values are converted) — 2 rows"
+        in message
+    )
+    assert await catalog(database_url) == schema
