@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from typing import Any
 
+import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from runtime.filters.text import fold
 from runtime.settings import sqlite_path
+
+APP_ROLE = "plinth_app"  # the role the tenant wall runs as (created by `plinth migrate`)
+POOL_SIZE = 20
 
 
 def _fold(value: object) -> object:
@@ -26,11 +32,56 @@ class PlinthSQLiteConnection(sqlite3.Connection):
         self.create_function("plinth_fold", 1, _fold, deterministic=True)
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """Pool reset: nothing beyond asyncpg's own rollback of an open transaction. Plinth keeps
+    no session state on a pooled connection that a later user could trip on (the wall's
+    settings are transaction-local; no LISTEN, advisory lock or cursor outlives a
+    transaction), so asyncpg's default reset query would cost a round trip per use."""
+
+
+class PlinthPostgresEngine(PostgresEngine):
+    """Piccolo's engine plus, while its pool runs, a second pool whose connections run as
+    `APP_ROLE` (`SET ROLE` once per connection): the tenant wall's transactions and
+    single-statement writes use it (runtime/service/tenancy.py), platform work the first."""
+
+    def __init__(self, config: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.app_pool: asyncpg.Pool | None = None
+        self._app_pool_lock = asyncio.Lock()
+
+    async def role_pool(self) -> asyncpg.Pool | None:
+        """The `APP_ROLE` pool, opened on first use; None while the main pool is not running
+        (one-off commands: their wall switches role inside each transaction instead)."""
+        if self.pool is None:
+            return None
+        if self.app_pool is None:
+            async with self._app_pool_lock:
+                if self.app_pool is None:
+                    self.app_pool = await asyncpg.create_pool(
+                        **self.config,
+                        min_size=1,
+                        max_size=POOL_SIZE,
+                        init=_as_app_role,
+                        reset=keep_session,
+                    )
+        return self.app_pool
+
+    async def close_connection_pool(self) -> None:
+        if self.app_pool is not None:
+            await self.app_pool.close()
+            self.app_pool = None
+        await super().close_connection_pool()
+
+
+async def _as_app_role(connection: asyncpg.Connection) -> None:
+    await connection.execute(f"SET ROLE {APP_ROLE}")
+
+
 def engine_from_url(url: str) -> Engine:
     """`sqlite:///file.db` → SQLiteEngine (30 s busy timeout); `postgres://…` → PostgresEngine."""
     if url.startswith("sqlite"):
         return SQLiteEngine(path=sqlite_path(url), timeout=30, factory=PlinthSQLiteConnection)
-    return PostgresEngine(config={"dsn": url})
+    return PlinthPostgresEngine(config={"dsn": url})
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -63,7 +114,7 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
 async def open_engine(engine: Engine) -> None:
     """Start-up: a pool on PostgreSQL, WAL mode on SQLite."""
     if is_postgres(engine):
-        await engine.start_connection_pool(min_size=1, max_size=20)
+        await engine.start_connection_pool(min_size=1, max_size=POOL_SIZE, reset=keep_session)
     else:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
 

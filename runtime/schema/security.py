@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
+from runtime.database import APP_ROLE
 from runtime.schema.registry import Registry
 
-APP_ROLE = "plinth_app"
 TENANT = "NULLIF(current_setting('plinth.tenant', true), '')::uuid"
 
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
+from uuid import UUID
 
 from piccolo.table import Table
+
+from runtime.database import PlinthPostgresEngine
+from runtime.service.tenancy import TENANT_SETTING
 
 
 @cache
@@ -38,6 +42,35 @@ async def insert_rows(rows: Rows) -> None:
     sql = _combined_sql(tuple((table, tuple(values)) for table, values in rows))
     args = [value for _, values in rows for value in values.values()]
     await transaction.connection.execute(sql, *args)
+
+
+async def insert_at_once(engine: PlinthPostgresEngine, tenant: UUID, rows: Rows) -> None:
+    """INSERT rows as ONE autocommit statement on a connection of the wall's role: the
+    statement's first CTE sets the tenant, and every row is selected FROM it, so the policies'
+    WITH CHECK runs only after the setting is made (`tenancy.single_statement_tenant` says
+    when a write may go this way). One round trip, atomic like any single statement."""
+    pool = await engine.role_pool()
+    assert pool is not None, "insert_at_once needs the engine's pool running"
+    sql = _walled_sql(tuple((table, tuple(values)) for table, values in rows))
+    args = [value for _, values in rows for value in values.values()]
+    async with pool.acquire() as connection:
+        await connection.execute(sql, *args, str(tenant))
+
+
+@cache
+def _walled_sql(shape: tuple[tuple[type[Table], tuple[str, ...]], ...]) -> str:
+    parts, offset = [], 0
+    for table, columns in shape:
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join(f"${offset + i}" for i in range(1, len(columns) + 1))
+        offset += len(columns)
+        parts.append(
+            f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
+            f"SELECT {marks} FROM _wall"
+        )
+    wall = f"_wall AS (SELECT set_config('{TENANT_SETTING}', ${offset + 1}, true))"
+    ctes = "".join(f", _w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
+    return f"WITH {wall}{ctes} {parts[-1]}"
 
 
 @cache

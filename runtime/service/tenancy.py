@@ -3,7 +3,10 @@
 Inside the wall a transaction runs as the `plinth_app` role (which does not bypass RLS) with
 `plinth.tenant` set, so even a query that forgot the tenant filter sees only that tenant's
 rows. `plinth migrate` creates the role, the grants and the policies
-(`runtime/schema/security.py`). On SQLite the service's own filters are the only wall.
+(`runtime/schema/security.py`). Walled transactions run on the engine's `plinth_app` pool
+(`runtime/database.py`) and still switch the role themselves, so a connection of the
+platform's pool (a caller's transaction, a one-off command) is walled the same way. On SQLite
+the service's own filters are the only wall.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from contextvars import ContextVar
 from uuid import UUID
 
 from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresTransaction
 
 from runtime.access import Principal
-from runtime.database import is_postgres, write_transaction
+from runtime.database import APP_ROLE, PlinthPostgresEngine, is_postgres, write_transaction
 
-APP_ROLE = "plinth_app"
 TENANT_SETTING = "plinth.tenant"
 
 _walled: ContextVar[tuple[int, UUID] | None] = ContextVar("plinth_walled", default=None)
@@ -32,14 +35,62 @@ def _tenant(engine: Engine, principal: Principal | None) -> UUID | None:
     return principal.tenant_id
 
 
+def _wall_sql(tenant: UUID) -> str:
+    # inlined, not bound: a UUID's text is safe, and a parameterless query may carry several
+    # statements in one round trip
+    return (
+        f"SELECT set_config('{TENANT_SETTING}', '{UUID(str(tenant))}', true), "
+        f"set_config('role', '{APP_ROLE}', true)"
+    )
+
+
+class WalledTransaction(PostgresTransaction):
+    """A Piccolo transaction inside the wall: on a connection of the `APP_ROLE` pool when the
+    engine runs one, and BEGIN with both settings in ONE round trip (asyncpg's own
+    transaction object would take two)."""
+
+    def __init__(self, engine: Engine, tenant: UUID) -> None:
+        super().__init__(engine)
+        self._begin_sql = f"BEGIN; {_wall_sql(tenant)}"
+        self._pool = None
+
+    async def get_connection(self):
+        if isinstance(self.engine, PlinthPostgresEngine):
+            self._pool = await self.engine.role_pool()
+        if self._pool is None:
+            return await self.engine.get_new_connection()
+        return await self._pool.acquire()
+
+    async def begin(self) -> None:
+        await self.connection.execute(self._begin_sql)
+
+    async def commit(self) -> None:
+        await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not (self._committed or self._rolled_back):
+                await self.commit()
+        finally:
+            if self._pool is None:
+                await self.connection.close()
+            else:
+                await self._pool.release(self.connection)
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
 async def _enter(engine: Engine, tenant: UUID) -> None:
     current = engine.current_transaction.get()
-    await current.connection.execute(  # one round trip: tenant and role together
-        "SELECT set_config($1, $2, true), set_config('role', $3, true)",
-        TENANT_SETTING,
-        str(tenant),
-        APP_ROLE,
-    )
+    await current.connection.execute(_wall_sql(tenant))  # one round trip: tenant and role
     _walled.set((id(current), tenant))
 
 
@@ -62,11 +113,23 @@ async def tenant_wall(engine: Engine, principal: Principal | None) -> AsyncItera
             await _enter(engine, tenant)
             yield
             return
-        async with engine.transaction():
-            await _enter(engine, tenant)
+        async with WalledTransaction(engine, tenant) as transaction:
+            _walled.set((id(transaction), tenant))
             yield
     finally:
         _walled.reset(token)
+
+
+async def single_statement_tenant(engine: Engine, principal: Principal) -> UUID | None:
+    """The tenant for a write that may go as ONE autocommit statement on the `APP_ROLE` pool
+    (`_rows.insert_at_once`); None when the write needs a transaction: SQLite, no wall, a
+    caller's transaction running, or no pool."""
+    tenant = _tenant(engine, principal)
+    if tenant is None or engine.current_transaction.get() is not None:
+        return None
+    if not isinstance(engine, PlinthPostgresEngine) or await engine.role_pool() is None:
+        return None
+    return tenant
 
 
 @contextlib.asynccontextmanager

@@ -259,7 +259,12 @@ def json_value(stored: Any) -> Any:
         return stored  # not JSON: written before values were checked
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values: no conversion (the write path's hot spot)
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.datetime):

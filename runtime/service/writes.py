@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 from runtime.access import Principal
-from runtime.definitions.model import Entity
+from runtime.definitions.model import Entity, Field
 from runtime.service import outbox, timeline
-from runtime.service._rows import Rows, insert_rows
+from runtime.service._rows import Rows, insert_at_once, insert_rows
 from runtime.service.errors import (
     Conflict,
     FieldError,
@@ -20,8 +20,9 @@ from runtime.service.errors import (
     UniqueConflict,
     ValidationFailed,
 )
+from runtime.service.queries import paths
 from runtime.service.reads import Reads
-from runtime.service.tenancy import write_scope
+from runtime.service.tenancy import single_statement_tenant, write_scope
 from runtime.service.values import clean_values, default_value, to_json
 
 
@@ -47,16 +48,22 @@ class Writes(Reads):
         if errors:
             raise ValidationFailed(errors)
 
+    def _references(self, entity: Entity, values: dict[str, Any]) -> list[tuple[Field, Entity]]:
+        """The reference fields given a value whose target must be checked."""
+        out = []
+        for field in entity.fields:
+            target = self.project.entities.get(field.to or "")
+            if field.type == "reference" and values.get(field.name) is not None and target:
+                out.append((field, target))
+        return out
+
     async def _check_references(
         self, principal: Principal, entity: Entity, values: dict[str, Any]
     ) -> None:
         """A reference must name a record the caller can read in the same organization."""
         errors = []
-        for field in entity.fields:
-            target_id = values.get(field.name)
-            target = self.project.entities.get(field.to or "")
-            if field.type != "reference" or target_id is None or target is None:
-                continue
+        for field, target in self._references(entity, values):
+            target_id = values[field.name]
             row = await self.fetch(
                 self.registry.table(target), self.scope(principal, target), target_id
             )
@@ -70,12 +77,8 @@ class Writes(Reads):
     async def _check_unique(self, principal: Principal, entity: Entity, row: dict) -> None:
         """Unique fields and unique indexes, per organization for tenant-scoped entities."""
         table = self.registry.table(entity)
-        groups = [(f.name,) for f in entity.fields if f.unique]
-        groups += [index.fields for index in entity.indexes if index.unique]
         errors = []
-        for names in groups:
-            if any(row.get(n) is None for n in names):
-                continue
+        for names in _unique_groups(entity, row):
             query = table.exists().where(table.id != row["id"])
             if entity.tenant_scoped:
                 query = query.where(table.tenant_id == row["tenant_id"])
@@ -135,22 +138,29 @@ class Writes(Reads):
         }
         if entity.tenant_scoped:
             row["tenant_id"] = principal.tenant_id
-        table = self.registry.table(entity)
-        async with write_scope(self.registry.engine, principal):
-            await self._check_references(principal, entity, clean)
+        rows: Rows = [(self.registry.table(entity), _stored(entity, row))]
+        rows += self._change_rows(principal, entity, row["id"], "created", {}, row, request_id)
+        engine = self.registry.engine
+        tenant = await single_statement_tenant(engine, principal)
+        if tenant is not None and not self._reads_before_create(principal, entity, row):
+            # nothing to look up first: the row, its timeline entry and its outbox event go
+            # to the database as ONE statement inside the wall
             await self.allow(principal, entity, "create", row)
-            await self._check_unique(principal, entity, row)
-            await self._record(
-                principal,
-                entity,
-                row["id"],
-                "created",
-                {},
-                row,
-                request_id,
-                along=[(table, _stored(entity, row))],
-            )
+            await insert_at_once(engine, tenant, rows)
+        else:
+            async with write_scope(engine, principal):
+                await self._check_references(principal, entity, row)
+                await self.allow(principal, entity, "create", row)
+                await self._check_unique(principal, entity, row)
+                await insert_rows(rows)
         return self.present(principal, entity, row)
+
+    def _reads_before_create(self, principal: Principal, entity: Entity, row: dict) -> bool:
+        """Whether a create must read before it writes: a reference to check, a unique value
+        to look for, or a create rule that goes through references."""
+        rule = self.rule(principal, entity, "create")
+        through = not isinstance(rule, bool) and bool(paths(rule))
+        return through or bool(self._references(entity, row) or _unique_groups(entity, row))
 
     # -- update ----------------------------------------------------------------------------
 
@@ -326,12 +336,28 @@ class Writes(Reads):
         new: dict[str, Any],
         request_id: str | None,
         transition: str | None = None,
-        along: Rows = (),  # type: ignore[assignment]
     ) -> None:
-        """Write the timeline entry and the outbox event of one change (with `along`, the
-        rows the change itself inserts), inside the change's transaction."""
+        """Write the timeline entry and the outbox event of one change, inside the change's
+        transaction."""
+        rows = self._change_rows(
+            principal, entity, record_id, event, old, new, request_id, transition
+        )
+        await insert_rows(rows)
+
+    def _change_rows(
+        self,
+        principal: Principal,
+        entity: Entity,
+        record_id: uuid.UUID,
+        event: str,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        request_id: str | None,
+        transition: str | None = None,
+    ) -> Rows:
+        """The timeline entry (when the entity keeps one) and the outbox event of a change."""
         changes = timeline.diff(entity, old, new)
-        rows: Rows = list(along)
+        rows: Rows = []
         if entity.timeline:
             entry = timeline.entry(
                 principal=principal,
@@ -356,7 +382,14 @@ class Writes(Reads):
             },
         )
         rows.append((self.registry.outbox, message))
-        await insert_rows(rows)
+        return rows
+
+
+def _unique_groups(entity: Entity, row: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Unique fields and unique indexes whose values are all given in `row`."""
+    groups = [(f.name,) for f in entity.fields if f.unique]
+    groups += [tuple(index.fields) for index in entity.indexes if index.unique]
+    return [names for names in groups if all(row.get(n) is not None for n in names)]
 
 
 def _stored(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:

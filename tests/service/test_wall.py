@@ -3,9 +3,14 @@ append-only timeline — proven with the service's own tenant filter bypassed.""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import pytest
 
+from runtime.service import writes
+from runtime.service._rows import insert_at_once
+from runtime.service.errors import UniqueConflict
 from runtime.service.tenancy import tenant_wall
 from tests.service.lab import open_lab
 
@@ -71,3 +76,54 @@ async def test_timeline_rows_cannot_be_updated_or_deleted(lab_pg_url: str) -> No
                 await query.run()
         entries = await lab.service.timeline(lab.a, "Sample", sample["id"])
         assert [e["actor"] for e in entries] == ["owner-0"]
+
+
+async def test_a_single_statement_create_is_inside_the_wall(lab_pg_url: str) -> None:
+    """The one-statement create (row + timeline + outbox, the tenant set by its first CTE)
+    is held to the policies like any walled write: a row of another tenant is refused and
+    nothing of the statement stays."""
+    async with open_lab(lab_pg_url) as lab:
+        service, engine = lab.service, lab.registry.engine
+        entity = service.entity("Sample")
+        mine = await service.create(lab.a, "Sample", {"title": "mine"})
+        row = {"id": uuid.uuid4(), "tenant_id": lab.b.tenant_id, "title": "smuggled", "version": 1}
+        rows = [(lab.registry.table(entity), row)]
+        rows += service._change_rows(lab.a, entity, row["id"], "created", {}, row, None)
+        counts = [await t.count().run() for t in (lab.registry.table(entity), *_logs(lab))]
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="row-level"):
+            await insert_at_once(engine, lab.a.tenant_id, rows)
+        assert [await t.count().run() for t in (lab.registry.table(entity), *_logs(lab))] == counts
+        async with tenant_wall(engine, lab.a):
+            assert [r["title"] for r in await service.list(lab.a, "Sample")] == ["mine"]
+        assert (await service.get(lab.a, "Sample", mine["id"]))["title"] == "mine"
+
+
+async def test_creates_take_one_statement_only_when_nothing_must_be_read_first(
+    lab_pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_lab(lab_pg_url) as lab:
+        at_once = []
+
+        async def spy(engine, tenant, rows):
+            first = rows[0][1]
+            at_once.append(first.get("title") or first.get("name"))
+            await insert_at_once(engine, tenant, rows)
+
+        monkeypatch.setattr(writes, "insert_at_once", spy)
+        s = lab.service
+        await s.create(lab.a, "Sample", {"title": "plain"})
+        await s.create(lab.a, "Sample", {"title": "unique", "code": "AB-1"})  # looks for AB-1
+        company = await s.create(lab.a, "Company", {"name": "Acme"})
+        contact = await s.create(lab.a, "Contact", {"name": "Ann", "company": company["id"]})
+        await s.create(lab.a, "Sample", {"title": "referring", "contact": contact["id"]})
+        async with lab.registry.engine.transaction():  # the caller's transaction: a savepoint
+            await s.create(lab.a, "Sample", {"title": "nested"})
+        assert at_once == ["plain", "Acme"]
+        titles = [r["title"] for r in await s.list(lab.a, "Sample")]
+        assert sorted(titles) == ["nested", "plain", "referring", "unique"]
+        with pytest.raises(UniqueConflict, match="another Sample has code = 'AB-1'"):
+            await s.create(lab.a, "Sample", {"title": "again", "code": "AB-1"})
+
+
+def _logs(lab):
+    return lab.registry.timeline, lab.registry.outbox
