@@ -109,9 +109,13 @@ class Entity:
     indexes: tuple[Index, ...] = ()
     states: StateMachine | None = None
     admin: AdminOptions = field(default_factory=AdminOptions)
+    by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
 
     def field(self, name: str) -> Field | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self.by_name.get(name)
 
 
 @dataclass(frozen=True, slots=True)

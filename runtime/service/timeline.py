@@ -19,7 +19,7 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
     changes: dict[str, dict[str, Any]] = {}
     for field in entity.fields:
         before, after = old.get(field.name), new.get(field.name)
-        if to_json(before) == to_json(after):
+        if before is after or to_json(before) == to_json(after):
             continue
         if field.hidden:
             changes[field.name] = {"old": MASK, "new": MASK}

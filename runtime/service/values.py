@@ -225,9 +225,8 @@ def clean_values(
     """Coerce and check every given field; on create also `required`. All errors at once."""
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
-    known = {f.name: f for f in entity.fields}
     for name, given in raw.items():
-        field = known.get(name)
+        field = entity.field(name)
         if field is None:
             visible = [f.name for f in entity.fields if not f.hidden]
             close = get_close_matches(str(name), visible, n=1)
@@ -238,13 +237,15 @@ def clean_values(
             values[name] = coerce(field, given)
         except Invalid as error:
             errors.append(FieldError(name, error.code, str(error)))
+    refused = {e.field for e in errors}
     for field in entity.fields:
+        if not field.required or field.name in refused:
+            continue
         value = values.get(field.name)
         blank = value is None or (field.type in TEXTUAL and not value.strip())
         missing = blank and (is_create or field.name in raw)
-        already = any(e.field == field.name for e in errors)
         defaulted = is_create and field.has_default and field.name not in raw
-        if field.required and missing and not defaulted and not already:
+        if missing and not defaulted:
             errors.append(FieldError(field.name, "required", "this field is required"))
     return values, errors
 
