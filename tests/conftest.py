@@ -260,8 +260,12 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """One migrated database and `plinth serve` per test module and database kind."""
-    workdir = tmp_path_factory.mktemp("site")
-    for database_url in module_database(request.param, workdir):
+    yield from serve_site(request.param, tmp_path_factory.mktemp("site"))
+
+
+def serve_site(kind: str, workdir: Path) -> Iterator[Site]:
+    """A migrated database of `kind` and `plinth serve` on it (iterate it: it cleans up)."""
+    for database_url in module_database(kind, workdir):
         env = prepare_site(database_url, workdir)
         url, process = start_server(env, workdir)
         try:
@@ -270,7 +274,12 @@ def server(
             stop(process)
 
 
-@pytest.fixture
-def site(server: Site) -> Site:
+def with_tenants(server: Site) -> Site:
+    """The module's server with two fresh organizations and their users (see add_tenants)."""
     fresh = Site(url=server.url, env=server.env, workdir=server.workdir)
     return add_tenants(server.env["PLINTH_DATABASE_URL"], fresh)
+
+
+@pytest.fixture
+def site(server: Site) -> Site:
+    return with_tenants(server)

@@ -13,16 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
-    PASSWORD,
-    REPO,
-    Site,
-    add_tenants,
-    module_database,
-    prepare_site,
-    start_server,
-    stop,
-)
+from tests.conftest import PASSWORD, REPO, Site, serve_site, with_tenants
 
 GUIDE = REPO / "docs" / "guides" / "auth.md"
 
@@ -30,20 +21,12 @@ GUIDE = REPO / "docs" / "guides" / "auth.md"
 @pytest.fixture(scope="module")
 def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The guide is about HTTP, not the database: one SQLite server is enough."""
-    workdir = tmp_path_factory.mktemp("guide")
-    for database_url in module_database("sqlite", workdir):
-        env = prepare_site(database_url, workdir)
-        url, process = start_server(env, workdir)
-        try:
-            yield Site(url=url, env=env, workdir=workdir)
-        finally:
-            stop(process)
+    yield from serve_site("sqlite", tmp_path_factory.mktemp("guide"))
 
 
 @pytest.fixture
 def site(sqlite_server: Site) -> Site:
-    fresh = Site(url=sqlite_server.url, env=sqlite_server.env, workdir=sqlite_server.workdir)
-    return add_tenants(sqlite_server.env["PLINTH_DATABASE_URL"], fresh)
+    return with_tenants(sqlite_server)
 
 
 def sh_blocks(text: str) -> list[str]:

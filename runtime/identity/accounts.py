@@ -62,12 +62,12 @@ async def create_user(
     return row
 
 
-async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -> None:
+async def _membership(
+    registry: Registry, email: str, org_slug: str
+) -> tuple[dict, dict, dict | None]:
+    """The user, the organization and the user's membership in it (None: not a member)."""
     user_row = await find_user(registry, email)
     org_row = await find_organization(registry, org_slug)
-    if role != "owner" and role not in registry.project.roles:
-        known = ", ".join(["owner", *sorted(registry.project.roles)])
-        raise AccountError(f"no role {role!r} (roles: {known})")
     m = registry.membership
     existing = (
         await m.select()
@@ -75,6 +75,15 @@ async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -
         .first()
         .run()
     )
+    return user_row, org_row, existing
+
+
+async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -> None:
+    user_row, org_row, existing = await _membership(registry, email, org_slug)
+    if role != "owner" and role not in registry.project.roles:
+        known = ", ".join(["owner", *sorted(registry.project.roles)])
+        raise AccountError(f"no role {role!r} (roles: {known})")
+    m = registry.membership
     if existing is None:
         await m.insert(
             m(user=user_row["id"], organization=org_row["id"], roles=json.dumps([role]))
@@ -87,15 +96,8 @@ async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -
 async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) -> bool:
     """Take `role` away in the organization (the membership ends with its last role).
     False when the user did not have it."""
-    user_row = await find_user(registry, email)
-    org_row = await find_organization(registry, org_slug)
+    _, _, existing = await _membership(registry, email, org_slug)
     m = registry.membership
-    existing = (
-        await m.select()
-        .where(m.user == user_row["id"], m.organization == org_row["id"])
-        .first()
-        .run()
-    )
     if existing is None or role not in _roles(existing["roles"]):
         return False
     roles = sorted(set(_roles(existing["roles"])) - {role})

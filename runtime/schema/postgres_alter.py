@@ -3,6 +3,8 @@ the whole list runs in one transaction (`apply.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from runtime.schema.ddl import (
     Statement,
     check_clause,
@@ -42,9 +44,17 @@ def postgres_statements(changes: list[TableChange], schema: Schema, fits: Fits) 
             deferred += [_add_fk(table, table.column(n), schema) for n in sorted(later)]  # type: ignore[arg-type]
             created.add(table.key)
     out += deferred
+    return out + altered_then_dropped(changes, lambda change: _alter(change, schema, fits))
+
+
+def altered_then_dropped(
+    changes: list[TableChange], alter: Callable[[TableChange], list[Statement]]
+) -> list[Statement]:
+    """The statements of changed tables (`alter`), then DROP TABLE of removed ones."""
+    out: list[Statement] = []
     for change in changes:
         if change.old is not None and change.new is not None:
-            out += _alter(change, schema, fits)
+            out += alter(change)
     for change in changes:
         if change.new is None and change.old is not None:
             out.append(Statement(change.key, f"DROP TABLE {change.old.qualified}"))

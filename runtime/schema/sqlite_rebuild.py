@@ -22,7 +22,7 @@ from runtime.schema.ddl import (
 )
 from runtime.schema.diff import TableChange
 from runtime.schema.impact import backfill_statements, fit_statements
-from runtime.schema.postgres_alter import Fits
+from runtime.schema.postgres_alter import Fits, altered_then_dropped
 from runtime.schema.spec import Column, Schema, Table, q
 
 REBUILD_PREFIX = "_plinth_new_"
@@ -34,13 +34,7 @@ def sqlite_statements(changes: list[TableChange], schema: Schema, fits: Fits) ->
     for change in changes:
         if change.old is None and change.new is not None:
             out += table_statements(change.new, schema)
-    for change in changes:
-        if change.old is not None and change.new is not None:
-            out += _alter(change, schema, fits)
-    for change in changes:
-        if change.new is None and change.old is not None:
-            out.append(Statement(change.key, f"DROP TABLE {change.old.qualified}"))
-    return out
+    return out + altered_then_dropped(changes, lambda change: _alter(change, schema, fits))
 
 
 def _physical(column: Column) -> tuple:

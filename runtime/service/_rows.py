@@ -1,6 +1,6 @@
-"""Lean INSERTs for the write path: SQL built once per table and column set, run on the
-current transaction's connection. Piccolo's query builder costs more Python time than the
-database spends on these single-row inserts (bench/bench_service.py)."""
+"""Lean INSERTs for the write path: SQL built once per table and column set. Piccolo's query
+builder costs more Python time than the database spends on these single-row inserts
+(bench/bench_service.py)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,8 @@ from piccolo.table import Table
 from runtime.database import PlinthPostgresEngine
 from runtime.service.tenancy import TENANT_SETTING
 
-
-@cache
-def _insert_sql(table: type[Table], columns: tuple[str, ...], dialect: str) -> str:
-    names = ", ".join(f'"{c}"' for c in columns)
-    if dialect == "postgres":
-        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    else:
-        marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) VALUES ({marks})"
-
-
 Rows = list[tuple[type[Table], dict[str, Any]]]
+Shape = tuple[tuple[type[Table], tuple[str, ...]], ...]
 
 
 async def insert_rows(rows: Rows) -> None:
@@ -36,12 +26,10 @@ async def insert_rows(rows: Rows) -> None:
         raise RuntimeError("insert_rows runs inside a write transaction")
     if engine.engine_type != "postgres":
         for table, values in rows:
-            sql = _insert_sql(table, tuple(values), "sqlite")
+            sql = _sqlite_sql(table, tuple(values))
             await transaction.connection.execute(sql, tuple(values.values()))
         return
-    sql = _combined_sql(tuple((table, tuple(values)) for table, values in rows))
-    args = [value for _, values in rows for value in values.values()]
-    await transaction.connection.execute(sql, *args)
+    await transaction.connection.execute(_postgres_sql(_shape(rows), walled=False), *_args(rows))
 
 
 async def insert_at_once(engine: PlinthPostgresEngine, tenant: UUID, rows: Rows) -> None:
@@ -51,39 +39,38 @@ async def insert_at_once(engine: PlinthPostgresEngine, tenant: UUID, rows: Rows)
     when a write may go this way). One round trip, atomic like any single statement."""
     pool = await engine.role_pool()
     assert pool is not None, "insert_at_once needs the engine's pool running"
-    sql = _walled_sql(tuple((table, tuple(values)) for table, values in rows))
-    args = [value for _, values in rows for value in values.values()]
+    sql = _postgres_sql(_shape(rows), walled=True)
     async with pool.acquire() as connection:
-        await connection.execute(sql, *args, str(tenant))
+        await connection.execute(sql, *_args(rows), str(tenant))
+
+
+def _shape(rows: Rows) -> Shape:
+    return tuple((table, tuple(values)) for table, values in rows)
+
+
+def _args(rows: Rows) -> list[Any]:
+    return [value for _, values in rows for value in values.values()]
 
 
 @cache
-def _walled_sql(shape: tuple[tuple[type[Table], tuple[str, ...]], ...]) -> str:
+def _sqlite_sql(table: type[Table], columns: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) VALUES ({marks})"
+
+
+@cache
+def _postgres_sql(shape: Shape, *, walled: bool) -> str:
+    """One INSERT per table, all but the last as data-modifying CTEs. `walled`: each row is
+    SELECTed FROM a first CTE that sets the tenant (the last parameter)."""
     parts, offset = [], 0
     for table, columns in shape:
         names = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join(f"${offset + i}" for i in range(1, len(columns) + 1))
         offset += len(columns)
-        parts.append(
-            f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
-            f"SELECT {marks} FROM _wall"
-        )
-    wall = f"_wall AS (SELECT set_config('{TENANT_SETTING}', ${offset + 1}, true))"
-    ctes = "".join(f", _w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
-    return f"WITH {wall}{ctes} {parts[-1]}"
-
-
-@cache
-def _combined_sql(shape: tuple[tuple[type[Table], tuple[str, ...]], ...]) -> str:
-    parts, offset = [], 0
-    for table, columns in shape:
-        names = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join(f"${offset + i}" for i in range(1, len(columns) + 1))
-        offset += len(columns)
-        parts.append(
-            f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) VALUES ({marks})"
-        )
-    if len(parts) == 1:
-        return parts[0]
-    ctes = ", ".join(f"_w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
-    return f"WITH {ctes} {parts[-1]}"
+        source = f"SELECT {marks} FROM _wall" if walled else f"VALUES ({marks})"
+        parts.append(f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) {source}")
+    ctes = [f"_w{i} AS ({sql})" for i, sql in enumerate(parts[:-1])]
+    if walled:
+        ctes.insert(0, f"_wall AS (SELECT set_config('{TENANT_SETTING}', ${offset + 1}, true))")
+    return f"WITH {', '.join(ctes)} {parts[-1]}" if ctes else parts[-1]

@@ -7,7 +7,6 @@ import json
 import uuid
 from typing import Any
 
-from runtime.access import Principal
 from runtime.definitions.model import Entity
 from runtime.service.values import to_json
 
@@ -30,24 +29,17 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
 
 def entry(
     *,
-    principal: Principal,
-    entity: Entity,
-    record_id: uuid.UUID,
-    event: str,
+    change: dict[str, Any],
+    actor_id: uuid.UUID | None,
     changes: dict[str, Any],
-    transition: str | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """The timeline row of one change (the service writes it with the change)."""
+    """The timeline row of one change (`change`: the columns it shares with the outbox
+    event); the service writes it with the change."""
     return {
         "id": uuid.uuid4(),
-        "tenant_id": principal.tenant_id if entity.tenant_scoped else None,
-        "entity": entity.name,
-        "record_id": record_id,
-        "actor_id": principal.user_id,
-        "actor": principal.actor,
-        "event": event,
-        "transition": transition,
+        **change,
+        "actor_id": actor_id,
         "changes": json.dumps(changes),
         "request_id": request_id,
         "at": dt.datetime.now(dt.UTC),

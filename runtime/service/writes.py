@@ -190,7 +190,9 @@ class Writes(Reads):
             await self.allow(principal, entity, "update", new)
             await self._check_unique(principal, entity, new)
             new = await self._write(principal, entity, old, clean)
-            await self._record(principal, entity, old["id"], "updated", old, new, request_id)
+            await insert_rows(
+                self._change_rows(principal, entity, old["id"], "updated", old, new, request_id)
+            )
         return self.present(principal, entity, new)
 
     async def _write(
@@ -253,8 +255,10 @@ class Writes(Reads):
                     f"{', '.join(repr(s) for s in step.sources)} to '{step.target}'"
                 )
             new = await self._write(principal, entity, old, {machine.field: step.target})
-            await self._record(
-                principal, entity, old["id"], "transition", old, new, request_id, name
+            await insert_rows(
+                self._change_rows(
+                    principal, entity, old["id"], "transition", old, new, request_id, name
+                )
             )
         return self.present(principal, entity, new)
 
@@ -292,7 +296,9 @@ class Writes(Reads):
         )
         if not deleted:
             raise StaleVersion(_stale(entity, None, old["version"]))
-        await self._record(principal, entity, old["id"], "deleted", old, {}, request_id)
+        await insert_rows(
+            self._change_rows(principal, entity, old["id"], "deleted", old, {}, request_id)
+        )
 
     async def _follow(
         self,
@@ -322,27 +328,11 @@ class Writes(Reads):
                 await self._delete_row(principal, other, row, request_id)
             else:  # set_null
                 new = await self._write(principal, other, row, {name: None})
-                await self._record(principal, other, row["id"], "updated", row, new, request_id)
+                await insert_rows(
+                    self._change_rows(principal, other, row["id"], "updated", row, new, request_id)
+                )
 
     # -- timeline + outbox -----------------------------------------------------------------
-
-    async def _record(
-        self,
-        principal: Principal,
-        entity: Entity,
-        record_id: uuid.UUID,
-        event: str,
-        old: dict[str, Any],
-        new: dict[str, Any],
-        request_id: str | None,
-        transition: str | None = None,
-    ) -> None:
-        """Write the timeline entry and the outbox event of one change, inside the change's
-        transaction."""
-        rows = self._change_rows(
-            principal, entity, record_id, event, old, new, request_id, transition
-        )
-        await insert_rows(rows)
 
     def _change_rows(
         self,
@@ -355,33 +345,29 @@ class Writes(Reads):
         request_id: str | None,
         transition: str | None = None,
     ) -> Rows:
-        """The timeline entry (when the entity keeps one) and the outbox event of a change."""
+        """The timeline entry (when the entity keeps one) and the outbox event of a change,
+        which the caller inserts with the change."""
         changes = timeline.diff(entity, old, new)
+        change = {
+            "tenant_id": principal.tenant_id if entity.tenant_scoped else None,
+            "entity": entity.name,
+            "record_id": record_id,
+            "actor": principal.actor,
+            "event": event,
+            "transition": transition,
+        }
         rows: Rows = []
         if entity.timeline:
             entry = timeline.entry(
-                principal=principal,
-                entity=entity,
-                record_id=record_id,
-                event=event,
-                changes=changes,
-                transition=transition,
-                request_id=request_id,
+                change=change, actor_id=principal.user_id, changes=changes, request_id=request_id
             )
             rows.append((self.registry.timeline, entry))
-        message = outbox.event(
-            principal=principal,
-            entity=entity,
-            record_id=record_id,
-            event=event,
-            transition=transition,
-            payload={
-                "record": {k: to_json(v) for k, v in (new or old).items()},
-                "old": {k: to_json(v) for k, v in old.items()} if old and new else None,
-                "changed": sorted(changes),
-            },
-        )
-        rows.append((self.registry.outbox, message))
+        payload = {
+            "record": {k: to_json(v) for k, v in (new or old).items()},
+            "old": {k: to_json(v) for k, v in old.items()} if old and new else None,
+            "changed": sorted(changes),
+        }
+        rows.append((self.registry.outbox, outbox.event(change=change, payload=payload)))
         return rows
 
 

@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from runtime.identity.oidc import OidcError, OidcVerifier
-from tests.conftest import Site, add_tenants
+from tests.conftest import Site, with_tenants
 from tests.identity.conftest import serve_with_platform
 from tests.identity.oidc_issuer import AUDIENCE, Issuer
 
@@ -34,8 +34,7 @@ def oidc_server(issuer: Issuer, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture
 def site(oidc_server: Site) -> Site:
-    fresh = Site(url=oidc_server.url, env=oidc_server.env, workdir=oidc_server.workdir)
-    return add_tenants(oidc_server.env["PLINTH_DATABASE_URL"], fresh)
+    return with_tenants(oidc_server)
 
 
 def _me(site: Site, token: str, **headers: str) -> httpx.Response:

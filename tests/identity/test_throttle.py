@@ -22,6 +22,7 @@ from tests.conftest import (
     prepare_site,
     start_server,
     stop,
+    with_tenants,
 )
 from tests.identity.conftest import serve_with_platform
 
@@ -36,8 +37,7 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture
 def site(sqlite_server: Site) -> Site:
-    fresh = Site(url=sqlite_server.url, env=sqlite_server.env, workdir=sqlite_server.workdir)
-    return add_tenants(sqlite_server.env["PLINTH_DATABASE_URL"], fresh)
+    return with_tenants(sqlite_server)
 
 
 def _addresses() -> Iterator[str]:

@@ -16,7 +16,7 @@ import pytest
 from runtime.database import engine_from_url
 from runtime.definitions import load_project
 from runtime.schema import build_registry
-from tests.conftest import PASSWORD, Site, add_tenants, plinth
+from tests.conftest import PASSWORD, Site, plinth, with_tenants
 from tests.identity.conftest import serve_with_platform
 from tests.identity.world import bearer_client, run, session_client
 
@@ -35,8 +35,7 @@ def short_server(
 
 @pytest.fixture
 def site(short_server: Site) -> Site:
-    fresh = Site(url=short_server.url, env=short_server.env, workdir=short_server.workdir)
-    return add_tenants(short_server.env["PLINTH_DATABASE_URL"], fresh)
+    return with_tenants(short_server)
 
 
 def _registry(site: Site):
