@@ -321,3 +321,35 @@ def test_other_tenants_ticket_is_not_reachable_by_url(site: Site, admin: AdminPa
     with site.client(site.b) as client:
         ticket = client.get(f"/api/tickets/{theirs['id']}").json()
     assert (ticket["subject"], ticket["version"]) == (theirs["subject"], theirs["version"])
+
+
+def test_an_enum_field_is_chosen_from_its_choices(site: Site, admin: AdminPage) -> None:
+    """Ticket.status (enum: new, open, closed) is a drop-down of its choices, and the choice
+    saved lands through the service."""
+    mine, _ = _tickets(site)
+    target = mine[0]
+    admin.sign_in(site.a)
+    page = admin.page
+    admin.budget.step("edit page")
+    page.goto(f"{site.url}/admin/#/ticket/{target['id']}/")
+    status = page.locator('select[name="status"]')
+    expect(status).to_have_value("new")
+    options = status.locator("option").evaluate_all("els => els.map(e => e.value)")
+    assert options == ["null", "new", "open", "closed"]  # "null": the column is nullable
+
+    admin.budget.step("save")
+    status.select_option("closed")
+    with page.expect_response(
+        lambda r: (
+            f"/admin/api/tables/ticket/{target['id']}/" in r.url
+            and r.request.method in ("PATCH", "PUT")
+        )
+    ) as saved:
+        page.click('button[data-uitest="save_button"]')
+    assert saved.value.status in (200, 204), saved.value.text()
+    page.get_by_text("Successfully saved row").wait_for()
+    with site.client(site.a) as client:
+        record = client.get(f"/api/tickets/{target['id']}").json()
+        timeline = client.get(f"/api/tickets/{target['id']}/timeline").json()["data"]
+    assert record["status"] == "closed"
+    assert timeline[0]["changes"] == {"status": {"old": "new", "new": "closed"}}

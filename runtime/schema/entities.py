@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from decimal import Decimal
 
@@ -22,6 +23,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.choices import Choice
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.engine.base import Engine
@@ -43,6 +45,12 @@ def _literal_default(field: Field):
     return None
 
 
+def _choices(field: Field) -> type[enum.Enum]:
+    """An enum field's choices as Piccolo wants them: an Enum of `Choice(value, label)`."""
+    members = {f"c{i}": Choice(value, label) for i, (value, label) in enumerate(field.choices)}
+    return enum.Enum(f"{field.name}_choices", members)  # type: ignore[return-value]
+
+
 def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine) -> Column:
     """The Piccolo column for one field (docs/reference/columns.md has the table). Every
     column is nullable in the database: `required` is enforced by the service, so that adding
@@ -55,6 +63,7 @@ def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine) 
             length = field.max_length or 255
             if field.type == "enum":  # a CHECK constraint holds the choices
                 length = max(255, *(len(v) for v in field.choice_values))
+                common["choices"] = _choices(field)  # the admin's form offers them
             return Varchar(length=length, **common)
         case "text":
             return Text(**common)
