@@ -23,27 +23,33 @@ from runtime.service.errors import (
 from runtime.service.queries import paths
 from runtime.service.reads import Reads
 from runtime.service.tenancy import single_statement_tenant, write_scope
-from runtime.service.values import clean_values, default_value, to_json
+from runtime.service.values import Invalid, clean_values, coerce, default_value, to_json
 
 
 class Writes(Reads):
     # -- checks ----------------------------------------------------------------------------
 
+    def _refusal(self, principal: Principal, entity: Entity, field: Field) -> str | None:
+        """Why the caller may not write `field` ("state", "read_only", "forbidden"), or None."""
+        if entity.states and field.name == entity.states.field:
+            return "state"
+        if field.read_only and not principal.is_system:
+            return "read_only"
+        allowed = self.policy(principal, entity).write_fields
+        return "forbidden" if allowed is not None and field.name not in allowed else None
+
     def _check_writable(self, principal: Principal, entity: Entity, names: list[str]) -> None:
-        policy = self.policy(principal, entity)
-        state = entity.states.field if entity.states else None
         errors = []
         for name in names:
             field = entity.field(name)
-            if field is None:
-                continue
-            if name == state:
+            refusal = self._refusal(principal, entity, field) if field else None
+            if refusal == "state":
                 errors.append(
                     FieldError(name, "state", f"'{name}' changes only through a transition")
                 )
-            elif field.read_only and not principal.is_system:
+            elif refusal == "read_only":
                 errors.append(FieldError(name, "read_only", "this field is read-only"))
-            elif policy.write_fields is not None and name not in policy.write_fields:
+            elif refusal == "forbidden":
                 raise Forbidden(f"you may not write the field '{name}' of {entity.name}")
         if errors:
             raise ValidationFailed(errors)
@@ -55,6 +61,27 @@ class Writes(Reads):
             target = self.project.entities.get(field.to or "")
             if field.type == "reference" and values.get(field.name) is not None and target:
                 out.append((field, target))
+        return out
+
+    def _echoed(
+        self, principal: Principal, entity: Entity, old: dict, values: dict[str, Any]
+    ) -> set[str]:
+        """The given fields the caller may read but not write (`_refusal`) that hold their
+        current value already."""
+        readable = self.policy(principal, entity).read_fields
+        out = set()
+        for name, given in values.items():
+            field = entity.field(name)
+            if field is None or field.hidden or (readable is not None and name not in readable):
+                continue  # no "unchanged" answer for what the caller cannot see
+            if self._refusal(principal, entity, field) is None:
+                continue
+            try:
+                value = coerce(field, given)
+            except Invalid:
+                continue
+            if to_json(value) == to_json(old.get(name)):
+                out.add(name)
         return out
 
     async def _check_references(
@@ -179,6 +206,10 @@ class Writes(Reads):
             # 404 before anything else for a record the caller cannot read
             old = await self._load_for_update(principal, entity, record_id, version)
             await self.allow(principal, entity, "update", old)
+            # a whole record sent back (the admin's form, a PUT-style client) repeats fields
+            # the caller may read but not write: unchanged, they are no attempt to write them
+            echoed = self._echoed(principal, entity, old, values)
+            values = {k: v for k, v in values.items() if k not in echoed}
             self._check_writable(principal, entity, list(values))
             clean, errors = clean_values(entity, values, is_create=False)
             if errors:
