@@ -62,7 +62,11 @@ class WalledTransaction(PostgresTransaction):
         return await self._pool.acquire()
 
     async def begin(self) -> None:
-        await self.connection.execute(self._begin_sql)
+        try:
+            await self.connection.execute(self._begin_sql)
+        except BaseException:  # __aexit__ will not run: give the connection back here
+            await self._release()
+            raise
 
     async def commit(self) -> None:
         await self.connection.execute("COMMIT")
@@ -80,12 +84,15 @@ class WalledTransaction(PostgresTransaction):
             elif not (self._committed or self._rolled_back):
                 await self.commit()
         finally:
-            if self._pool is None:
-                await self.connection.close()
-            else:
-                await self._pool.release(self.connection)
+            await self._release()
             self.engine.current_transaction.reset(self.context)
         return exception is None
+
+    async def _release(self) -> None:
+        if self._pool is None:
+            await self.connection.close()
+        else:
+            await self._pool.release(self.connection)
 
 
 async def _enter(engine: Engine, tenant: UUID) -> None:
