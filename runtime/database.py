@@ -17,7 +17,7 @@ from runtime.filters.text import fold
 from runtime.settings import sqlite_path
 
 APP_ROLE = "plinth_app"  # the role the tenant wall runs as (created by `plinth migrate`)
-POOL_SIZE = 20
+POOL_SIZE = 20  # the default of PLINTH_DB_POOL_SIZE
 
 
 def _fold(value: object) -> object:
@@ -44,8 +44,9 @@ class PlinthPostgresEngine(PostgresEngine):
     `APP_ROLE` (`SET ROLE` once per connection): the tenant wall's transactions and
     single-statement writes use it (runtime/service/tenancy.py), platform work the first."""
 
-    def __init__(self, config: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, config: dict[str, Any], pool_size: int = POOL_SIZE, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
+        self.pool_size = pool_size
         self.app_pool: asyncpg.Pool | None = None
         self._app_pool_lock = asyncio.Lock()
 
@@ -60,7 +61,7 @@ class PlinthPostgresEngine(PostgresEngine):
                     self.app_pool = await asyncpg.create_pool(
                         **self.config,
                         min_size=1,
-                        max_size=POOL_SIZE,
+                        max_size=self.pool_size,
                         init=_as_app_role,
                         reset=keep_session,
                     )
@@ -77,11 +78,12 @@ async def _as_app_role(connection: asyncpg.Connection) -> None:
     await connection.execute(f"SET ROLE {APP_ROLE}")
 
 
-def engine_from_url(url: str) -> Engine:
-    """`sqlite:///file.db` → SQLiteEngine (30 s busy timeout); `postgres://…` → PostgresEngine."""
+def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine:
+    """`sqlite:///file.db` → SQLiteEngine (30 s busy timeout); `postgres://…` → PostgresEngine
+    whose two pools hold up to `pool_size` connections each."""
     if url.startswith("sqlite"):
         return SQLiteEngine(path=sqlite_path(url), timeout=30, factory=PlinthSQLiteConnection)
-    return PlinthPostgresEngine(config={"dsn": url})
+    return PlinthPostgresEngine(config={"dsn": url}, pool_size=pool_size)
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -114,7 +116,8 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
 async def open_engine(engine: Engine) -> None:
     """Start-up: a pool on PostgreSQL, WAL mode on SQLite."""
     if is_postgres(engine):
-        await engine.start_connection_pool(min_size=1, max_size=POOL_SIZE, reset=keep_session)
+        size = getattr(engine, "pool_size", POOL_SIZE)
+        await engine.start_connection_pool(min_size=1, max_size=size, reset=keep_session)
     else:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
 

@@ -3,7 +3,8 @@
 from runtime.database import engine_from_url
 from runtime.settings import get_settings
 
-DB = engine_from_url(get_settings().database_url)
+_settings = get_settings()
+DB = engine_from_url(_settings.database_url, pool_size=_settings.pool_size)
 
 
 def __getattr__(name: str):

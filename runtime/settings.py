@@ -27,6 +27,7 @@ class Settings:
     definitions: Path
     migrations: Path
     secure_cookies: bool  # cookies only over HTTPS: on unless embedded or turned off
+    pool_size: int  # PostgreSQL connections per pool (a process has two pools)
 
     @property
     def is_embedded(self) -> bool:
@@ -84,7 +85,17 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         definitions=definitions_folder(env),
         migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
         secure_cookies=_flag(env, "PLINTH_SECURE_COOKIES", not database_url.startswith("sqlite")),
+        pool_size=_count(env, "PLINTH_DB_POOL_SIZE", 20),
     )
+
+
+def _count(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number of at least 1")
+    return int(raw)
 
 
 def _flag(env, name: str, default: bool) -> bool:
