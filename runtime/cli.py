@@ -82,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     token_revoke.add_argument("id")
     token_list = token.add_parser("list", parents=[common], help="a user's API tokens")
     token_list.add_argument("--user", required=True, metavar="EMAIL")
+
+    workflow = sub.add_parser("workflow", help="workflow runs").add_subparsers(
+        dest="action", required=True
+    )
+    runs = workflow.add_parser("runs", parents=[common], help="list workflow runs")
+    runs.add_argument("--status", help="only runs of this status (dead, failed, ...)")
+    runs.add_argument("--org", metavar="SLUG", help="only runs of this organization")
+    retry = workflow.add_parser("retry", parents=[common], help="attempt a dead run once more")
+    retry.add_argument("id")
     return parser
 
 

@@ -201,6 +201,39 @@ async def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_workflow(args: argparse.Namespace) -> int:
+    """`plinth workflow runs|retry`: see workflow runs, retry a dead one by hand."""
+    from runtime.database import close_engine
+    from runtime.identity import accounts
+    from runtime.service import RecordService
+    from runtime.workflows import runs
+
+    registry = await _registry()
+    service = RecordService(registry)
+    try:
+        if args.action == "retry":
+            run = await runs.retry_run(service, args.id)
+            line = f"workflow run {run['id']} ({run['workflow']}): {run['status']}"
+            if run["status"] not in ("succeeded", "skipped"):
+                raise CommandError(f"{line}: {run['last_error']}")
+            out.print(line)
+            return 0
+        tenant = None
+        if args.org:
+            tenant = (await accounts.find_organization(registry, args.org))["id"]
+        for run in await runs.list_runs(service, status=args.status, tenant_id=tenant):
+            print(  # one line per run, unwrapped, for scripts
+                f"{run['id']}  {run['workflow']}  {run['status']}  attempts: {run['attempts']}  "
+                f"event: {run['event_id']}  updated: {run['updated_at'].isoformat()}"
+                + (f"  error: {run['last_error']}" if run["last_error"] else "")
+            )
+    except (runs.RunError, accounts.AccountError) as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await close_engine(registry.engine)
+    return 0
+
+
 async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
     from runtime.identity import accounts
 

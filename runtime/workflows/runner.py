@@ -32,7 +32,7 @@ def matching_workflows(service: RecordService, event: dict[str, Any]) -> list[Wo
     ]
 
 
-def _payload(event: dict[str, Any]) -> dict[str, Any]:
+def payload_of(event: dict[str, Any]) -> dict[str, Any]:
     payload = event["payload"]
     return json.loads(payload) if isinstance(payload, str) else payload
 
@@ -82,49 +82,54 @@ async def _claim_run(service: RecordService, event: dict, workflow: Workflow) ->
 
 async def run_event(service: RecordService, event: dict[str, Any]) -> None:
     """Run every workflow `event` triggers. Raises when one fails (the caller retries)."""
-    payload = _payload(event)
-    runs = service.registry.workflow_run
+    payload = payload_of(event)
     failures: list[str] = []
     for workflow in matching_workflows(service, event):
         run = await _claim_run(service, event, workflow)
         if run is None:
             continue
-        attempts = run["attempts"] + 1
-        try:
-            async with write_transaction(service.registry.engine):
-                matches = workflow.when is None or evaluate(
-                    parse_filter(workflow.when), payload["record"]
-                )
-                if matches:
-                    await _do_actions(service, workflow, event, payload)
-                await (
-                    runs.update(
-                        {
-                            runs.status: "succeeded" if matches else "skipped",
-                            runs.attempts: attempts,
-                            runs.last_error: None,
-                            runs.updated_at: dt.datetime.now(dt.UTC),
-                        }
-                    )
-                    .where(runs.id == run["id"])
-                    .run()
-                )
-        except Exception as error:  # recorded on the run, then retried by the worker
-            log.exception("workflow %s failed on event %s", workflow.name, event["id"])
-            last = attempts >= workflow.retry.attempts
-            await (
-                runs.update(
-                    {
-                        runs.status: "dead" if last else "failed",
-                        runs.attempts: attempts,
-                        runs.last_error: f"{type(error).__name__}: {error}",
-                        runs.updated_at: dt.datetime.now(dt.UTC),
-                    }
-                )
-                .where(runs.id == run["id"])
-                .run()
-            )
-            if not last:
-                failures.append(workflow.name)
+        status = await attempt(service, workflow, event, payload, run)
+        if status == "failed":
+            failures.append(workflow.name)
     if failures:
         raise RuntimeError(f"workflows {', '.join(failures)} failed on event {event['id']}")
+
+
+async def attempt(
+    service: RecordService,
+    workflow: Workflow,
+    event: dict[str, Any],
+    payload: dict[str, Any],
+    run: dict[str, Any],
+) -> str:
+    """One attempt of one run: `when`, then the actions and the run's new status in one
+    transaction. Returns the status: succeeded, skipped, failed (to retry) or dead."""
+    runs = service.registry.workflow_run
+    attempts = run["attempts"] + 1
+    try:
+        async with write_transaction(service.registry.engine):
+            matches = workflow.when is None or evaluate(
+                parse_filter(workflow.when), payload["record"]
+            )
+            if matches:
+                await _do_actions(service, workflow, event, payload)
+            status = "succeeded" if matches else "skipped"
+            await _record_run(runs, run["id"], status, attempts, None)
+        return status
+    except Exception as error:  # recorded on the run, then retried by the worker
+        log.exception("workflow %s failed on event %s", workflow.name, event["id"])
+        status = "dead" if attempts >= workflow.retry.attempts else "failed"
+        await _record_run(runs, run["id"], status, attempts, f"{type(error).__name__}: {error}")
+        return status
+
+
+async def _record_run(
+    runs: Any, run_id: uuid.UUID, status: str, attempts: int, error: str | None
+) -> None:
+    values = {
+        runs.status: status,
+        runs.attempts: attempts,
+        runs.last_error: error,
+        runs.updated_at: dt.datetime.now(dt.UTC),
+    }
+    await runs.update(values).where(runs.id == run_id).run()
