@@ -122,6 +122,19 @@ class AdminPage:
         page.wait_for_url("**/admin/#/ticket/")
         page.wait_for_selector("#result_count")
 
+    def save_ticket(self, ticket_id: str) -> None:
+        """Click Save on a ticket's edit page; the API takes it and the UI reports success."""
+        page = self.page
+        with page.expect_response(
+            lambda r: (
+                f"/admin/api/tables/ticket/{ticket_id}/" in r.url
+                and r.request.method in ("PATCH", "PUT")
+            )
+        ) as saved:
+            page.click('button[data-uitest="save_button"]')
+        assert saved.value.status in (200, 204), saved.value.text()
+        page.get_by_text("Successfully saved row").wait_for()
+
     def row_ids(self) -> set[str]:
         links = self.page.locator('.table_wrapper tbody a[href^="#/ticket/"]')
         return {
@@ -231,15 +244,7 @@ def test_admin_lists_own_tickets_and_an_edit_lands_in_timeline_and_outbox(
     # Change the subject and save; the UI reports success.
     admin.budget.step("save")
     subject.fill(new_subject)
-    with page.expect_response(
-        lambda r: (
-            f"/admin/api/tables/ticket/{target['id']}/" in r.url
-            and r.request.method in ("PATCH", "PUT")
-        )
-    ) as saved:
-        page.click('button[data-uitest="save_button"]')
-    assert saved.value.status in (200, 204), saved.value.text()
-    page.get_by_text("Successfully saved row").wait_for()
+    admin.save_ticket(target["id"])
     assert admin.dialogs == []
 
     # The REST API's timeline: the newest entry is A's edit of the subject.
@@ -339,15 +344,7 @@ def test_an_enum_field_is_chosen_from_its_choices(site: Site, admin: AdminPage) 
 
     admin.budget.step("save")
     status.select_option("closed")
-    with page.expect_response(
-        lambda r: (
-            f"/admin/api/tables/ticket/{target['id']}/" in r.url
-            and r.request.method in ("PATCH", "PUT")
-        )
-    ) as saved:
-        page.click('button[data-uitest="save_button"]')
-    assert saved.value.status in (200, 204), saved.value.text()
-    page.get_by_text("Successfully saved row").wait_for()
+    admin.save_ticket(target["id"])
     with site.client(site.a) as client:
         record = client.get(f"/api/tickets/{target['id']}").json()
         timeline = client.get(f"/api/tickets/{target['id']}/timeline").json()["data"]

@@ -4,6 +4,7 @@ values, read-only fields, timeline and outbox per change."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -21,6 +22,15 @@ async def _events(lab: Lab, record_id: str) -> list[tuple[str, str | None]]:
         .run()
     )
     return [(r["event"], r["transition"]) for r in rows]
+
+
+async def _clerk(lab: Lab, email: str) -> tuple[uuid.UUID, Principal]:
+    """A new user, and that user as a clerk of organization A."""
+    user = lab.registry.user
+    rows = await user.insert(user(username=email, email=email, password="x")).returning(user.id)
+    uid = rows[0]["id"]
+    roles = frozenset({"clerk"})
+    return uid, Principal(tenant_id=lab.a.tenant_id, actor="clerk", user_id=uid, roles=roles)
 
 
 async def test_a_state_field_moves_only_through_allowed_transitions(lab_url: str) -> None:
@@ -62,15 +72,7 @@ async def test_a_record_sent_back_whole_may_repeat_what_the_caller_cannot_write(
 
 async def test_a_field_outside_the_write_fields_may_be_repeated_unchanged(lab_url: str) -> None:
     async with open_lab(lab_url) as lab:
-        user = lab.registry.user
-        uid = (
-            await user.insert(user(username="w@x.test", email="w@x.test", password="x"))
-            .returning(user.id)
-            .run()
-        )[0]["id"]
-        clerk = Principal(
-            tenant_id=lab.a.tenant_id, actor="clerk", user_id=uid, roles=frozenset({"clerk"})
-        )
+        uid, clerk = await _clerk(lab, "w@x.test")
         sample = await lab.service.create(lab.a, "Sample", {"title": "t", "code": "AB-1"})
         sample = await lab.service.update(lab.a, "Sample", sample["id"], {"owner": str(uid)})
         whole = {"title": "t2", "code": "AB-1", "owner": str(uid)}
@@ -147,15 +149,7 @@ async def test_read_only_and_hidden_fields(lab_url: str) -> None:
 
 async def test_row_rules_limit_updates(lab_url: str) -> None:
     async with open_lab(lab_url) as lab:
-        user = lab.registry.user
-        uid = (
-            await user.insert(user(username="c@x.test", email="c@x.test", password="x"))
-            .returning(user.id)
-            .run()
-        )[0]["id"]
-        clerk = Principal(
-            tenant_id=lab.a.tenant_id, actor="clerk", user_id=uid, roles=frozenset({"clerk"})
-        )
+        uid, clerk = await _clerk(lab, "c@x.test")
         mine = await lab.service.create(clerk, "Sample", {"title": "mine", "owner": str(uid)})
         theirs = await lab.service.create(lab.a, "Sample", {"title": "theirs"})
         await lab.service.update(clerk, "Sample", mine["id"], {"title": "renamed"})
