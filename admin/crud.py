@@ -52,14 +52,20 @@ def _error(exc: ServiceError) -> Response:
 class TenantCRUD(PiccoloCRUD):
     @property
     def pydantic_model(self) -> type[pydantic.BaseModel]:
-        """The create/edit form: without the system columns, which the service stamps."""
+        """The create/edit form: without the system columns, which the service stamps, and
+        (inside a request) without the fields the caller cannot read."""
         from piccolo.utils.pydantic import create_pydantic_model
 
-        system = [c for c in self.table._meta.columns if c._meta.name in SYSTEM_COLUMNS]
+        hidden = self._unreadable() if current.get() is not None else set()
+        excluded = [
+            c
+            for c in self.table._meta.columns
+            if c._meta.name in SYSTEM_COLUMNS or c._meta.name in hidden
+        ]
         return create_pydantic_model(
             self.table,
             model_name=f"{self.table.__name__}In",
-            exclude_columns=tuple(system),
+            exclude_columns=tuple(excluded),
             json_schema_extra={"extra": self.schema_extra},
         )
 
@@ -83,13 +89,18 @@ class TenantCRUD(PiccoloCRUD):
         return query
 
     def _values(self, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-        """Form data → typed values for the entity's fields (system columns dropped)."""
-        cleaned = self._clean_data(data)
+        """Form data → typed values for the entity's fields the caller may read.
+
+        System columns and fields the caller cannot see (hidden ones, those outside its read
+        set) are dropped: the form never showed them, so what it sends for them (null) is not
+        the user's choice and must never overwrite the stored value."""
+        hidden = self._unreadable()
+        cleaned = {k: v for k, v in self._clean_data(data).items() if k not in hidden}
         model_class = self.pydantic_model_optional if partial else self.pydantic_model
         model = model_class(**cleaned)
         entity = self._context()[0].service.entity(self._context()[1])
-        names = {f.name for f in entity.fields}
-        return {k: _naive_to_utc(getattr(model, k)) for k in data if k in names}
+        names = {f.name for f in entity.fields} - hidden
+        return {k: _naive_to_utc(getattr(model, k)) for k in cleaned if k in names}
 
     # -- reads ---------------------------------------------------------------------------
 

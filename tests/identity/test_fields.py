@@ -143,3 +143,24 @@ def test_writing_a_field_outside_the_write_set_is_refused_naming_it(world: World
     assert response.status_code == 403, response.text
     assert "'status'" in response.text
     assert agent.get(path).json()["status"] == "new"
+
+
+def test_an_admin_save_never_writes_a_field_the_caller_cannot_read(world: World) -> None:
+    """The edit form sends every field back; a hidden field it sends as null (the form never
+    had its value) must keep its stored value, and the timeline names only what changed."""
+    owner = world.client("owner", "jwt")
+    ticket = owner.post(
+        "/api/tickets", json={"subject": "keep", "internal_notes": "SECRET-KEEP"}
+    ).json()
+    form = {"subject": "keep, edited", "body": None, "status": "new", "priority": 3,
+            "contact": None, "due_at": None, "internal_notes": None}  # fmt: skip
+    with closing(admin_client(world.site.url, world.users["owner"].email)) as admin:
+        saved = admin.put(f"/api/tables/ticket/{ticket['id']}/", json=form)
+        assert saved.status_code < 300, saved.text
+        patched = admin.patch(f"/api/tables/ticket/{ticket['id']}/", json={"internal_notes": ""})
+        assert patched.status_code < 300, patched.text
+    stored = _stored(world, ticket["id"])
+    assert stored["internal_notes"] == "SECRET-KEEP"
+    assert stored["subject"] == "keep, edited"
+    timeline = owner.get(f"/api/tickets/{ticket['id']}/timeline").json()["data"]
+    assert timeline[0]["changes"] == {"subject": {"old": "keep", "new": "keep, edited"}}
