@@ -21,12 +21,13 @@ class Policy:
     read_fields: frozenset[str] | None  # None: every field
     write_fields: frozenset[str] | None
     transitions: frozenset[str]
+    actions: frozenset[str] = frozenset()  # manual workflows; {"*"}: every one
 
     def rule(self, verb: str) -> Rule:
         return getattr(self, verb)
 
 
-ALLOW_ALL = Policy(True, True, True, True, None, None, frozenset({"*"}))
+ALLOW_ALL = Policy(True, True, True, True, None, None, frozenset({"*"}), frozenset({"*"}))
 DENY_ALL = Policy(False, False, False, False, frozenset(), frozenset(), frozenset())
 
 
@@ -79,4 +80,5 @@ def policy_for(project: Project, principal: Principal, entity: str) -> Policy:
         read_fields=_union_fields(readers),
         write_fields=_union_fields(writers),
         transitions=frozenset(t for g in grants for t in g.transitions),
+        actions=frozenset(a for g in grants for a in g.actions),
     )

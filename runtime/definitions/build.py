@@ -160,6 +160,7 @@ def _permission(raw: dict[str, Any]) -> Permission:
         read_fields=_field_set(fields.get("read", "*")),
         write_fields=_field_set(fields.get("write", "*")),
         transitions=tuple(raw.get("transitions", ())),
+        actions=tuple(raw.get("actions", ())),
     )
 
 

@@ -129,6 +129,7 @@ class Permission:
     read_fields: tuple[str, ...] | None = None  # None: every field ("*")
     write_fields: tuple[str, ...] | None = None
     transitions: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()  # manual workflows this role may run
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,18 +37,28 @@ def humanize(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_SIBILANT = ("s", "x", "z", "ch", "sh")
+
+
 def pluralize(label: str) -> str:
-    """The default plural: the label plus "s" (`"Ticket"` → `"Tickets"`)."""
+    """The English plural of a label's last word: `"Ticket"` → `"Tickets"`, `"Company"` →
+    `"Companies"`, `"Address"` → `"Addresses"`, `"Day"` → `"Days"`."""
+    lower = label.lower()
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return label[:-1] + "ies"
+    if lower.endswith(_SIBILANT):
+        return label + "es"
     return label + "s"
 
 
 def entity_slug(name: str, plural: str | None) -> str:
-    """The API collection: snake_case plural (`"SupportTicket"` → `"support_tickets"`).
+    """The API collection: snake_case plural (`"SupportTicket"` → `"support_tickets"`,
+    `"Company"` → `"companies"`).
 
     From an explicit `plural:` when given (`"People"` → `"people"`), else from the name, so a
     relabelled entity keeps its API address.
     """
-    return snake_case(plural) if plural else snake_case(name) + "s"
+    return snake_case(plural) if plural else snake_case(pluralize(name))
 
 
 def snake_case_hint(name: str) -> str:

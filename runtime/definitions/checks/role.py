@@ -56,6 +56,7 @@ def _check_permission(entity: str, permission: dict[str, Any], catalog: Catalog)
                 problem = resolve_path(catalog.tables, entity, name, where=where)
                 if problem:
                     yield Issue(path, problem)
+    yield from _check_actions(catalog, entity, permission.get("actions", ()), base)
     transitions = permission.get("transitions", ())
     states = catalog.states_of(entity)
     if transitions and states is None:
@@ -71,6 +72,31 @@ def _check_permission(entity: str, permission: dict[str, Any], catalog: Catalog)
             yield Issue(
                 (*base, "transitions", number),
                 f"permissions on '{entity}': {entity} has no transition '{transition}'{hint}",
+            )
+
+
+def _manual_workflows(catalog: Catalog, entity: str) -> list[str]:
+    """The workflows a button on `entity` runs: `on: {event: manual, entity: <entity>}`."""
+    names = []
+    for name, doc in catalog.workflows.items():
+        trigger = doc.data.get("on") if isinstance(doc.data, dict) else None
+        is_manual = isinstance(trigger, dict) and trigger.get("event") == "manual"
+        if is_manual and trigger.get("entity") == entity:
+            names.append(name)
+    return names
+
+
+def _check_actions(
+    catalog: Catalog, entity: str, actions: Any, base: tuple[Any, ...]
+) -> Iterator[Issue]:
+    """Each action a role grants names a manual workflow on that entity."""
+    known = _manual_workflows(catalog, entity)
+    for number, action in enumerate(actions):
+        if action not in known:
+            hint = did_you_mean(action, known)
+            yield Issue(
+                (*base, "actions", number),
+                f"permissions on '{entity}': no manual workflow '{action}' on {entity}{hint}",
             )
 
 
