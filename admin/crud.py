@@ -149,7 +149,7 @@ class TenantCRUD(PiccoloCRUD):
         )
         search = request.query_params.get("search")
         names = entity.admin.search or tuple(
-            f.name for f in entity.fields if field_type(f.type).admin_search
+            f.name for f in entity.fields if field_type(f.type).default_search
         )
         if search and names:
             clause = None

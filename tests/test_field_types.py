@@ -118,18 +118,20 @@ ACCEPTS = {  # the filter operators of each type (SPEC §1.3)
     **dict.fromkeys(("boolean", "reference"), _EQUALITY),
     **dict.fromkeys(("json", "file"), frozenset({"isnull"})),
 }
-ADMIN = {  # how piccolo-admin's form shows the field (the widget of its schema), and whether
-    # the reference picker searches it when the entity names no `admin.search`
-    **dict.fromkeys(("string", "email"), ("input", True)),
-    "text": ("text-area", True),
-    **dict.fromkeys(("integer", "decimal", "float", "boolean", "date", "time"), ("input", False)),
-    **dict.fromkeys(("url", "uuid", "file"), ("input", False)),
-    "datetime": ("timestamptz", False),
-    "enum": ("choices", False),
-    "json": ("json", False),
-    "reference": ("foreign-key", False),
+ADMIN = {  # how piccolo-admin's form shows the field (the widget of its schema)
+    **dict.fromkeys(FIELD_TYPES, "input"),
+    "text": "text-area",
+    "datetime": "timestamptz",
+    "enum": "choices",
+    "json": "json",
+    "reference": "foreign-key",
 }
-FACETS = [GOOD, BAD, COLUMNS, OPENAPI, ACCEPTS, ADMIN]
+SEARCH = {  # whether `admin.search` may name it, and whether it is searched when that is unset
+    **dict.fromkeys(FIELD_TYPES, (False, False)),
+    **dict.fromkeys(("string", "text", "email"), (True, True)),
+    **dict.fromkeys(("url", "enum"), (True, False)),
+}
+FACETS = [GOOD, BAD, COLUMNS, OPENAPI, ACCEPTS, ADMIN, SEARCH]
 
 
 @pytest.fixture(scope="module")
@@ -241,5 +243,20 @@ def test_admin_display(kind: str, thing: tuple[Path, Project, Entity]) -> None:
         shown = "choices"
     else:
         shown = extra.get("widget", "input")
-    assert (shown, TYPES[kind].admin_search) == ADMIN[kind]
-    assert TYPES[kind].admin == shown
+    assert TYPES[kind].admin == shown == ADMIN[kind]
+
+
+def test_search(thing: tuple[Path, Project, Entity]) -> None:
+    """`plinth check` warns about an `admin.search` field search cannot match."""
+    folder = thing[0]
+    names = ", ".join(f"f_{kind}" for kind in FIELD_TYPES)
+    (folder / "thing.yaml").write_text(f"{THING}admin: {{search: [{names}]}}\n")
+    try:
+        _, problems = check_project(folder)
+    finally:
+        (folder / "thing.yaml").write_text(THING)
+    pattern = r"field 'f_(\w+)' in admin search: search only matches text"
+    warned = {m.group(1) for p in problems if (m := re.search(pattern, str(p)))}
+    assert warned == {kind for kind in FIELD_TYPES if not SEARCH[kind][0]}
+    found = {kind: (TYPES[kind].searchable, TYPES[kind].default_search) for kind in FIELD_TYPES}
+    assert found == SEARCH

@@ -45,7 +45,8 @@ class FieldType:
     pg_column: str | None = None
     pg_sql: str | None = None
     admin: str = "input"  # the widget piccolo-admin shows the column with
-    admin_search: bool = False  # searched by the admin's reference picker by default
+    searchable: bool = False  # `admin.search` may name it: search matches its text
+    default_search: bool = False  # searched when `admin.search` names nothing (API, picker)
 
 
 def max_length(field: Field) -> int | None:
@@ -110,9 +111,10 @@ def _decimal_rules(field: Field, value: Any) -> None:
 _STRING = {"type": "string"}
 _ROWS = (
     FieldType("string", v.text, "Varchar", "VARCHAR({length})", _STRING, ANY_OPERATOR,
-              _text_rules, text_like=True, length=DEFAULT_LENGTH, admin_search=True),
+              _text_rules, text_like=True, length=DEFAULT_LENGTH, searchable=True,
+              default_search=True),
     FieldType("text", v.text, "Text", "TEXT", _STRING, ANY_OPERATOR, _text_rules,
-              text_like=True, admin="text-area", admin_search=True),
+              text_like=True, admin="text-area", searchable=True, default_search=True),
     FieldType("integer", v.integer, "Integer", "INTEGER", {"type": "integer"}, NO_TEXT,
               _number_rules),
     FieldType("decimal", v.decimal, "Numeric", "NUMERIC({digits}, {places})",
@@ -128,14 +130,14 @@ _ROWS = (
               NO_TEXT),
     FieldType("email", v.text, "Varchar", "VARCHAR({length})",
               {"type": "string", "format": "email"}, ANY_OPERATOR, _email_rules,
-              text_like=True, length=DEFAULT_LENGTH, admin_search=True),
+              text_like=True, length=DEFAULT_LENGTH, searchable=True, default_search=True),
     FieldType("url", v.text, "Varchar", "VARCHAR({length})", {"type": "string", "format": "uri"},
-              ANY_OPERATOR, _url_rules, text_like=True, length=DEFAULT_LENGTH),
+              ANY_OPERATOR, _url_rules, text_like=True, length=DEFAULT_LENGTH, searchable=True),
     FieldType("uuid", v.uuid_value, "UUID", "UUID", {"type": "string", "format": "uuid"},
               NO_TEXT),
     # An enum orders and matches as its text; its values are the field's choices.
     FieldType("enum", v.text, "Varchar", "VARCHAR({length})", {}, ANY_OPERATOR, _enum_rules,
-              length=DEFAULT_LENGTH, admin="choices"),
+              length=DEFAULT_LENGTH, admin="choices", searchable=True),
     FieldType("json", v.json_text, "JSON", "JSON", {}, NULL_ONLY, pg_column="JSONB",
               pg_sql="JSONB", admin="json"),
     FieldType("reference", v.uuid_value, "ForeignKey", "UUID",
