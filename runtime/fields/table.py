@@ -22,8 +22,8 @@ DEFAULT_DIGITS, DEFAULT_PLACES = 12, 2  # a decimal without digits / places
 # The operators of SPEC §1.3 a type accepts: every one (text), all but the text ones (ordered
 # values), equality, or only isnull. A set: each reader lists them in its grammar's order.
 EQUALITY = frozenset({"eq", "ne", "in", "nin", "isnull"})
-NO_TEXT = EQUALITY | {"gt", "gte", "lt", "lte", "between"}
-ANY_OPERATOR = NO_TEXT | {"contains", "icontains", "startswith", "endswith"}
+ORDERED = EQUALITY | {"gt", "gte", "lt", "lte", "between"}  # numbers, dates, times, UUIDs
+ANY_OPERATOR = ORDERED | {"contains", "icontains", "startswith", "endswith"}
 NULL_ONLY = frozenset({"isnull"})
 
 
@@ -115,26 +115,26 @@ _ROWS = (
               default_search=True),
     FieldType("text", v.text, "Text", "TEXT", _STRING, ANY_OPERATOR, _text_rules,
               text_like=True, admin="text-area", searchable=True, default_search=True),
-    FieldType("integer", v.integer, "Integer", "INTEGER", {"type": "integer"}, NO_TEXT,
+    FieldType("integer", v.integer, "Integer", "INTEGER", {"type": "integer"}, ORDERED,
               _number_rules),
     FieldType("decimal", v.decimal, "Numeric", "NUMERIC({digits}, {places})",
-              {"type": "string", "format": "decimal"}, NO_TEXT, _decimal_rules),
+              {"type": "string", "format": "decimal"}, ORDERED, _decimal_rules),
     FieldType("float", v.floating, "DoublePrecision", "DOUBLE PRECISION", {"type": "number"},
-              NO_TEXT, _number_rules),
+              ORDERED, _number_rules),
     FieldType("boolean", v.strict_boolean, "Boolean", "BOOLEAN", {"type": "boolean"}, EQUALITY),
     FieldType("date", v.date_value, "Date", "DATE", {"type": "string", "format": "date"},
-              NO_TEXT),
+              ORDERED),
     FieldType("datetime", v.datetime_value, "Timestamptz", "TIMESTAMPTZ",
-              {"type": "string", "format": "date-time"}, NO_TEXT, admin="timestamptz"),
+              {"type": "string", "format": "date-time"}, ORDERED, admin="timestamptz"),
     FieldType("time", v.time_value, "Time", "TIME", {"type": "string", "format": "time"},
-              NO_TEXT),
+              ORDERED),
     FieldType("email", v.text, "Varchar", "VARCHAR({length})",
               {"type": "string", "format": "email"}, ANY_OPERATOR, _email_rules,
               text_like=True, length=DEFAULT_LENGTH, searchable=True, default_search=True),
     FieldType("url", v.text, "Varchar", "VARCHAR({length})", {"type": "string", "format": "uri"},
               ANY_OPERATOR, _url_rules, text_like=True, length=DEFAULT_LENGTH, searchable=True),
     FieldType("uuid", v.uuid_value, "UUID", "UUID", {"type": "string", "format": "uuid"},
-              NO_TEXT),
+              ORDERED),
     # An enum orders and matches as its text; its values are the field's choices.
     FieldType("enum", v.text, "Varchar", "VARCHAR({length})", {}, ANY_OPERATOR, _enum_rules,
               length=DEFAULT_LENGTH, admin="choices", searchable=True),
