@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from admin.context import AdminContext, current
 from admin.field_guard import is_readable_column, strip_fields, unreadable
 from runtime.definitions.model import SYSTEM_COLUMNS
+from runtime.fields import field_type
 from runtime.service import ServiceError
 
 
@@ -148,7 +149,7 @@ class TenantCRUD(PiccoloCRUD):
         )
         search = request.query_params.get("search")
         names = entity.admin.search or tuple(
-            f.name for f in entity.fields if f.type in ("string", "text", "email")
+            f.name for f in entity.fields if field_type(f.type).default_search
         )
         if search and names:
             clause = None

@@ -13,25 +13,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from runtime.definitions.model import Entity, Field, Project
+from runtime.fields import openapi_schema
 
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
-_TYPES: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"},
-    "text": {"type": "string"},
-    "integer": {"type": "integer"},
-    "decimal": {"type": "string", "format": "decimal"},
-    "float": {"type": "number"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "datetime": {"type": "string", "format": "date-time"},
-    "time": {"type": "string", "format": "time"},
-    "email": {"type": "string", "format": "email"},
-    "url": {"type": "string", "format": "uri"},
-    "uuid": {"type": "string", "format": "uuid"},
-    "reference": {"type": "string", "format": "uuid"},
-    "file": {"type": "string"},
-    "json": {},
-}
 _SYSTEM: dict[str, dict[str, Any]] = {
     "id": {"type": "string", "format": "uuid"},
     "tenant_id": {"type": "string", "format": "uuid"},
@@ -44,11 +28,7 @@ _SYSTEM: dict[str, dict[str, Any]] = {
 
 
 def field_schema(field: Field) -> dict[str, Any]:
-    schema: dict[str, Any] = dict(_TYPES.get(field.type, {}))
-    if field.type == "enum":
-        schema = {"enum": list(field.choice_values)}
-    if field.type in ("string", "email", "url"):
-        schema["maxLength"] = field.max_length or 255
+    schema = openapi_schema(field)  # the type's schema, choices and length: runtime.fields
     if field.min_length is not None:
         schema["minLength"] = field.min_length
     if field.pattern:

@@ -24,9 +24,9 @@ from runtime.definitions.model import (
 )
 from runtime.definitions.naming import entity_slug, humanize, pluralize, snake_case
 from runtime.definitions.units import parse_duration, parse_size
+from runtime.fields import default_max_length
 
 DEFAULT_MODULE = "app"
-DEFAULT_MAX_LENGTH = 255
 _FIELD_OPTIONS = (
     "required",
     "unique",
@@ -98,8 +98,8 @@ def build_entity(doc: Document) -> Entity:
 def _field(doc: Document, name: str, spec: dict[str, Any]) -> Field:
     kind = spec["type"]
     options = {key: spec[key] for key in _FIELD_OPTIONS if key in spec}
-    if kind == "string":
-        options.setdefault("max_length", DEFAULT_MAX_LENGTH)
+    if default_max_length(kind) is not None:  # string, email, url: 255 (runtime.fields)
+        options.setdefault("max_length", default_max_length(kind))
     choices = spec.get("choices", ())
     pairs = tuple(choices.items()) if isinstance(choices, dict) else tuple((c, c) for c in choices)
     return Field(

@@ -6,23 +6,7 @@ import enum
 import uuid
 from decimal import Decimal
 
-from piccolo.columns import (
-    JSON,
-    JSONB,
-    UUID,
-    Boolean,
-    Column,
-    Date,
-    DoublePrecision,
-    ForeignKey,
-    Integer,
-    Numeric,
-    OnDelete,
-    Text,
-    Time,
-    Timestamptz,
-    Varchar,
-)
+from piccolo.columns import UUID, Column, ForeignKey, Integer, OnDelete, Timestamptz
 from piccolo.columns.choices import Choice
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
@@ -31,6 +15,7 @@ from piccolo.table import Table, create_table_class
 
 from runtime.database import is_postgres
 from runtime.definitions.model import Entity, Field
+from runtime.fields.columns import column_class, column_options
 
 ON_DELETE = {
     "restrict": OnDelete.restrict,
@@ -52,50 +37,30 @@ def _choices(field: Field) -> type[enum.Enum]:
 
 
 def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine) -> Column:
-    """The Piccolo column for one field (docs/reference/columns.md has the table). Every
-    column is nullable in the database: `required` is enforced by the service, so that adding
-    a required field never breaks old rows."""
+    """The Piccolo column for one field: its class and length from runtime.fields (the table
+    of docs/reference/columns.md). Every column is nullable in the database: `required` is
+    enforced by the service, so that adding a required field never breaks old rows."""
+    try:
+        kind = column_class(field.type, is_postgres(engine))
+    except ValueError:
+        raise ValueError(f"field {field.name!r}: unknown type {field.type!r}") from None
+    if kind is ForeignKey:
+        return ForeignKey(
+            targets.get(field.to or "", "self"),  # absent: the entity itself
+            on_delete=ON_DELETE[field.on_delete],
+            null=True,
+            index=True,
+        )
     default = _literal_default(field)
     # Uniqueness is per organization: a (tenant_id, field) index that `migrate` adds.
     common = {"null": True, "default": default, "index": field.index, "secret": field.hidden}
-    match field.type:
-        case "string" | "email" | "url" | "enum" | "file":
-            length = field.max_length or 255
-            if field.type == "enum":  # a CHECK constraint holds the choices
-                length = max(255, *(len(v) for v in field.choice_values))
-                common["choices"] = _choices(field)  # the admin's form offers them
-            return Varchar(length=length, **common)
-        case "text":
-            return Text(**common)
-        case "integer":
-            return Integer(**common)
-        case "decimal":
-            digits = (field.digits or 12, field.places if field.places is not None else 2)
-            common["default"] = Decimal(str(default)) if default is not None else None
-            return Numeric(digits=digits, **common)
-        case "float":
-            return DoublePrecision(**common)
-        case "boolean":
-            return Boolean(**common)
-        case "date":
-            return Date(**common)
-        case "datetime":
-            return Timestamptz(**common)
-        case "time":
-            return Time(**common)
-        case "uuid":
-            return UUID(**common)
-        case "json":
-            kind = JSONB if is_postgres(engine) else JSON
-            return kind(**{**common, "default": default if default is not None else "null"})
-        case "reference":
-            return ForeignKey(
-                targets.get(field.to or "", "self"),  # absent: the entity itself
-                on_delete=ON_DELETE[field.on_delete],
-                null=True,
-                index=True,
-            )
-    raise ValueError(f"field {field.name!r}: unknown type {field.type!r}")
+    if field.type == "enum":
+        common["choices"] = _choices(field)  # the admin's form offers them
+    elif field.type == "decimal":
+        common["default"] = Decimal(str(default)) if default is not None else None
+    elif field.type == "json":
+        common["default"] = default if default is not None else "null"
+    return kind(**common, **column_options(field))
 
 
 def system_columns(entity: Entity) -> dict[str, Column]:

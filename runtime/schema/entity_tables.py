@@ -12,32 +12,29 @@ import json
 from decimal import Decimal
 
 from runtime.definitions.model import Entity, Field
+from runtime.fields import decimal_digits, field_type, max_length
+from runtime.fields.columns import sql_type
 from runtime.schema.spec import Check, Column, FieldFacts, Index, Table, identifier, sql_literal
 
-TEXT_TYPES = ("string", "text", "email", "url")
 NUMBER_TYPES = ("integer", "float", "decimal")
-DEFAULT_LENGTH = 255  # string, email, url and file fields without max_length
 
 
 def facts(field: Field) -> FieldFacts:
     default = field.default if field.has_default else None
     if isinstance(default, str) and default.startswith("$"):
         default = None  # $now, $today, $user: filled in by the service
-    max_length = field.max_length
-    if field.type in ("string", "email", "url") and max_length is None:
-        max_length = DEFAULT_LENGTH
-    decimal = field.type == "decimal"
+    digits, places = decimal_digits(field) if field.type == "decimal" else (None, None)
     return FieldFacts(
         type=field.type,
         required=field.required,
         default=default,
-        max_length=max_length,
+        max_length=max_length(field),
         min_length=field.min_length,
         min=field.min,
         max=field.max,
         choices=field.choice_values,
-        digits=(field.digits or 12) if decimal else None,
-        places=(field.places if field.places is not None else 2) if decimal else None,
+        digits=digits,
+        places=places,
         unique=field.unique,
         to=field.to,
         on_delete=field.on_delete if field.type == "reference" else None,
@@ -80,33 +77,7 @@ def _system_columns(entity: Entity, postgres: bool) -> list[Column]:
     return columns
 
 
-SQL_TYPES = {
-    "text": "TEXT",
-    "integer": "INTEGER",
-    "float": "DOUBLE PRECISION",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "TIMESTAMPTZ",
-    "time": "TIME",
-    "uuid": "UUID",
-    "reference": "UUID",
-}
 PLATFORM_KEYS = {"User": "PlinthUser", "Organization": "PlinthOrganization"}
-
-
-def _sql_type(field: Field, postgres: bool) -> str:
-    """The type Piccolo declares for the column `entities.field_column` makes."""
-    match field.type:
-        case "string" | "email" | "url" | "file":
-            return f"VARCHAR({field.max_length or DEFAULT_LENGTH})"
-        case "enum":
-            return f"VARCHAR({max(DEFAULT_LENGTH, *(len(v) for v in field.choice_values))})"
-        case "decimal":
-            places = field.places if field.places is not None else 2
-            return f"NUMERIC({field.digits or 12}, {places})"
-        case "json":
-            return "JSONB" if postgres else "JSON"
-    return SQL_TYPES[field.type]
 
 
 def _sql_default(field: Field, default: object) -> str:
@@ -125,7 +96,7 @@ def _field_column(field: Field, postgres: bool) -> Column:
     target = PLATFORM_KEYS.get(field.to or "", field.to) if reference else None
     return Column(
         name=field.name,
-        type=_sql_type(field, postgres),
+        type=sql_type(field, postgres),  # what Piccolo declares for entities.field_column
         default="null" if reference else _sql_default(field, known.default),
         references=target,
         on_delete=field.on_delete.replace("_", " ").upper() if reference else None,
@@ -148,8 +119,8 @@ def _checks(entity: Entity, engine: str) -> list[Check]:
             checks.append(
                 Check(identifier(f"{name}_range"), field.name, "range", (field.min, field.max))
             )
-        if field.type in TEXT_TYPES:
-            longest = field.max_length or (DEFAULT_LENGTH if field.type != "text" else None)
+        if field_type(field.type).text_like:
+            longest = max_length(field)
             if engine == "postgres" and field.type != "text":
                 longest = None  # VARCHAR(n) enforces it
             if field.min_length or longest is not None:

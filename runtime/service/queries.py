@@ -8,6 +8,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Project
+from runtime.fields import field_type
 from runtime.filters import And, Cond, FilterError, Node, Not, Or, Var, parse_filter
 from runtime.filters.ast import resolve
 from runtime.service.errors import FieldError, ValidationFailed
@@ -103,15 +104,12 @@ def coerce_operand(field: Field, op: str, value: Any, path: str | None = None) -
 
 
 def _check_operator(field: Field, path: str, op: str) -> None:
-    ordered = ("integer", "decimal", "float", "date", "datetime", "time", "string", "text",
-               "email", "url", "enum", "uuid")  # fmt: skip
-    textual = ("string", "text", "email", "url", "enum")
-    if op in ("contains", "icontains", "startswith", "endswith") and field.type not in textual:
+    """The operators of the field's type in the field-type table (runtime.fields)."""
+    if op in field_type(field.type).operators:
+        return
+    if op in ("contains", "icontains", "startswith", "endswith"):
         raise BadQuery([FieldError(path, "operator", f"'{op}' applies to text, not {field.type}")])
-    if op in ("gt", "gte", "lt", "lte", "between") and field.type not in ordered:
-        raise BadQuery([FieldError(path, "operator", f"'{op}' does not apply to {field.type}")])
-    if field.type in ("json", "file") and op not in ("isnull",):
-        raise BadQuery([FieldError(path, "operator", f"'{op}' does not apply to {field.type}")])
+    raise BadQuery([FieldError(path, "operator", f"'{op}' does not apply to {field.type}")])
 
 
 def typed(

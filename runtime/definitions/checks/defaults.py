@@ -1,7 +1,7 @@
 """Whether a field's `default` fits the field: its type, choices and bounds.
 
-The rules follow what the record service accepts as input (runtime.service.values), so a
-default that passes here is never refused when a record is created.
+The rules follow what the record service accepts as input (runtime.fields), so a default
+that passes here is never refused when a record is created.
 """
 
 from __future__ import annotations
@@ -13,16 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from runtime.definitions._wording import a_field, did_you_mean, one_of, show_value
+from runtime.fields import EMAIL, URL, default_max_length
 
 SPECIAL_DEFAULTS = {
     "$now": ("datetime", "date", "time"),
     "$today": ("date",),
     "$user": ("reference",),
 }
-DEFAULT_MAX_LENGTH = {"string": 255, "email": 255, "url": 255}
 _TEXT_TYPES = ("string", "text", "email", "url", "uuid")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _ISO_EXAMPLES = {
     "date": ("'2024-01-31'", "'$today'"),
     "datetime": ("'2024-01-31T09:30:00Z'", "'$now'"),
@@ -89,7 +87,7 @@ def _text_problem(kind: str, default: Any, spec: dict[str, Any]) -> str | None:
     if not isinstance(default, str):
         return f"default must be text, got {show_value(default)}"
     shown = show_value(default)
-    longest = spec.get("max_length", DEFAULT_MAX_LENGTH.get(kind))
+    longest = spec.get("max_length", default_max_length(kind))
     if longest is not None and len(default) > longest:
         return f"default {shown} is longer than 'max_length' ({longest})"
     if len(default) < spec.get("min_length", 0):
@@ -100,9 +98,9 @@ def _text_problem(kind: str, default: Any, spec: dict[str, Any]) -> str | None:
             return f"default {shown} does not match 'pattern' ({pattern})"
     except re.error:
         return None  # the pattern itself is reported
-    if kind == "email" and not _EMAIL.match(default):
+    if kind == "email" and not EMAIL.match(default):
         return f"default {shown} is not an email address"
-    if kind == "url" and not _URL.match(default):
+    if kind == "url" and not URL.match(default):
         return f"default {shown} is not an http(s) URL"
     if kind == "uuid":
         try:

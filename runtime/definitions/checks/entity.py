@@ -12,8 +12,7 @@ from runtime.definitions.checks.templates import read_template
 from runtime.definitions.errors import Issue
 from runtime.definitions.naming import SNAKE_CASE, entity_slug, snake_case_hint
 from runtime.definitions.paths import field_ref, resolve_path
-
-SEARCHABLE_TYPES = ("string", "text", "email", "url", "enum")
+from runtime.fields import TYPES
 
 
 def check_entity(data: dict[str, Any], catalog: Catalog) -> Iterator[Issue]:
@@ -145,10 +144,11 @@ def _check_admin(entity: str, admin: dict[str, Any], catalog: Catalog) -> Iterat
                 yield Issue(("admin", key, number), problem)
             elif key == "search":
                 ref = field_ref(catalog.tables, entity, path)
-                if ref is not None and ref.type not in SEARCHABLE_TYPES and ref.type is not None:
+                kind = TYPES.get(ref.type or "") if ref is not None else None
+                if kind is not None and not kind.searchable:  # runtime.fields
                     message = (
                         f"field '{path}' in admin search: search only matches text, "
-                        f"and this is {a_field(ref.type)}"
+                        f"and this is {a_field(kind.name)}"
                     )
                     yield Issue(("admin", key, number), message, severity="warning")
     order = admin.get("order")

@@ -22,25 +22,12 @@ from runtime.definitions.paths import (
     field_ref,
     resolve_path,
 )
+from runtime.fields import TYPES
 
-_EQUALITY = ("eq", "ne", "in", "nin", "isnull")
-_ORDER = ("gt", "gte", "lt", "lte", "between")
 _TEXT = ("contains", "icontains", "startswith", "endswith")
-_BY_KIND = {
-    "text": _EQUALITY + _ORDER + _TEXT,
-    "ordered": _EQUALITY + _ORDER,
-    "equality": _EQUALITY,
-    "null": ("isnull",),
-}
-_KIND_OF_TYPE = {
-    **dict.fromkeys(("string", "text", "email", "url"), "text"),
-    **dict.fromkeys(("integer", "decimal", "float", "date", "datetime", "time"), "ordered"),
-    **dict.fromkeys(("boolean", "enum", "uuid", "reference"), "equality"),
-    **dict.fromkeys(("json", "file"), "null"),
-}
+# What each type accepts: the field-type table's, in the grammar's order.
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    kind: tuple(op for op in OPERATORS if op in _BY_KIND[group])
-    for kind, group in _KIND_OF_TYPE.items()
+    name: tuple(op for op in OPERATORS if op in kind.operators) for name, kind in TYPES.items()
 }
 _ISO = {"date": date.fromisoformat, "time": time.fromisoformat, "datetime": datetime.fromisoformat}
 
@@ -133,10 +120,10 @@ class _Condition:
         elif arg is None and op in ("eq", "ne"):
             what = "{isnull: true}" if op == "eq" else "{isnull: false}"
             yield Issue(path, f"field '{self.field}' in filter: compare with null using {what}")
-        else:
-            yield from self._value(arg, path)
+        else:  # a text operator's operand is a piece of text, not a value of the field
+            yield from self._value(arg, path, "text" if op in _TEXT else self.type)
 
-    def _value(self, value: Any, path: NodePath) -> Iterator[Issue]:
+    def _value(self, value: Any, path: NodePath, kind: str | None = None) -> Iterator[Issue]:
         if isinstance(value, str) and value.startswith("$"):
             problem = check_variable(
                 value, tables=self.tables, entity=self.entity, scope=self.scope
@@ -144,7 +131,7 @@ class _Condition:
             if problem:
                 yield Issue(path, problem)
             return
-        problem = literal_problem(self.type, self.choices, value)
+        problem = literal_problem(kind or self.type, self.choices, value)
         if problem:
             yield Issue(path, f"field '{self.field}' in filter: {problem}")
 
