@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
-from tests.conftest import PASSWORD
+from runtime.database import close_engine, engine_from_url, open_engine
+from runtime.definitions import load_project
+from runtime.schema import build_registry
+from tests.conftest import DEFINITIONS, PASSWORD, Site
 
 
 def admin_client(base_url: str, email: str) -> httpx.Client:
@@ -18,3 +23,21 @@ def admin_client(base_url: str, email: str) -> httpx.Client:
     assert response.status_code == 200, response.text
     client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
     return client
+
+
+def membership_id(site: Site, email: str) -> str:
+    """The id of `email`'s membership in their organization, read from the database."""
+
+    async def read() -> str:
+        registry = build_registry(
+            load_project(DEFINITIONS), engine_from_url(site.env["PLINTH_DATABASE_URL"])
+        )
+        await open_engine(registry.engine)
+        try:
+            m = registry.membership
+            row = await m.select(m.id).where(m.user.email == email).first().run()
+            return str(row["id"])
+        finally:
+            await close_engine(registry.engine)
+
+    return asyncio.run(read())
