@@ -30,11 +30,12 @@ def change_password(pages: AccountPages):
         try:
             user = await signed_in_user(request)
             body = await check_csrf(request)
-            current_pw, new, again = (
+            fields = [
                 body.get(k) for k in ("current_password", "new_password", "confirm_new_password")
-            )
-            if not all(isinstance(v, str) and v for v in (current_pw, new, again)):
+            ]
+            if not all(isinstance(v, str) and v for v in fields):
                 raise Refused(422, "Form is invalid. Missing one or more fields.")
+            current_pw, new, again = (str(v) for v in fields)
             if new != again:
                 raise Refused(422, "Passwords do not match.")
             await check_throttle(pages, request, user["email"])

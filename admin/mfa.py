@@ -73,7 +73,7 @@ def routes(pages: AccountPages) -> list[BaseRoute]:
 
 
 async def _status_page(
-    pages: AccountPages, request: Request, user: dict, **extra: object
+    pages: AccountPages, request: Request, user: dict, message: str | None = None
 ) -> Response:
     registry = pages.service.registry
     enrolled = await totp.is_enrolled(registry, user["id"])
@@ -82,7 +82,7 @@ async def _status_page(
         step="enrolled" if enrolled else "start",
         codes_left=await totp.recovery_codes_left(registry, user["id"]),
         csrftoken=request.cookies.get("csrftoken", ""),
-        **extra,
+        message=message,
     )
 
 

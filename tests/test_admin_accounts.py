@@ -13,7 +13,8 @@ import httpx
 import pyotp
 import pytest
 
-from tests.admin_session import membership_id
+from runtime.identity import accounts
+from tests.admin_session import membership_id, on_database
 from tests.conftest import PASSWORD, Site
 
 NEW_PASSWORD = "a new and longer passphrase"
@@ -232,6 +233,23 @@ def test_another_organizations_owner_cannot_see_or_change_a_membership(site: Sit
         "/members/", data={"action": "deactivate"}, headers={"X-CSRFToken": ""}
     )
     assert missing_csrf.status_code == 403
+
+
+def test_a_superuser_manages_every_organization(site: Site, ip: str) -> None:
+    root = f"root-{uuid.uuid4().hex[:6]}@plinth.test"
+    on_database(site, lambda r: accounts.create_user(r, root, PASSWORD, superuser=True))
+    client = admin_client(site, ip, root)
+    for email, slug in site.orgs.items():
+        page = client.get("/members/", params={"org": slug})
+        assert page.status_code == 200 and email in page.text
+        assert all(other not in page.text for other in site.orgs if other != email)
+    b_slug, b_member = site.orgs[site.b], membership_id(site, site.b)
+    granted = form(
+        client, "/members/", action="grant", org=b_slug, membership_id=b_member, role="agent"
+    )
+    assert granted.status_code == 200, granted.text
+    with site.client(site.b) as owner_b:
+        assert owner_b.get("/auth/me").json()["roles"] == ["agent", "owner"]
 
 
 # -- the throttle ----------------------------------------------------------------------------

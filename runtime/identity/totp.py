@@ -67,7 +67,9 @@ async def is_enrolled(registry: Registry, user_id: uuid.UUID) -> bool:
 async def start_enrolment(registry: Registry, user_id: uuid.UUID, *, issuer: str) -> Enrolment:
     """A new, unconfirmed secret for the user (replacing any unconfirmed one)."""
     table, user = registry.totp, registry.user
-    email = (await user.select(user.email).where(user.id == user_id).first().run())["email"]
+    row = await user.select(user.email).where(user.id == user_id).first().run()
+    if row is None:
+        raise LookupError(f"no user {user_id}")
     await table.delete().where(table.user == user_id, table.confirmed_at.is_null()).run()
     secret = pyotp.random_base32()
     codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
@@ -82,7 +84,7 @@ async def start_enrolment(registry: Registry, user_id: uuid.UUID, *, issuer: str
             confirmed_at=None,
         )
     ).run()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=row["email"], issuer_name=issuer)
     return Enrolment(enrolment_id=row_id, secret=secret, uri=uri, recovery_codes=codes)
 
 
