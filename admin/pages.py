@@ -105,8 +105,16 @@ async def confirm_password(
         raise Refused(422, "the password is wrong")
 
 
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",  # recovery codes, member lists: never from a cache
+    "Content-Security-Policy": "frame-ancestors 'none'",  # no clickjacking of the forms
+    "X-Frame-Options": "DENY",
+}
+
+
 def html_page(name: str, *, status: int = 200, **context: object) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+    body = templates.get_template(name).render(**context)
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
 
 def parse_uuid(value: object) -> uuid.UUID | None:

@@ -1,5 +1,6 @@
-"""Acceptance in headless Chromium: change password from the admin's user menu, and the members
-page (an owner adds an agent; the agent is refused the page). Screenshots of the members page
+"""Acceptance in headless Chromium: change password and MFA setup from the admin's user menu
+(then the login asks for the code), and the members page (an owner adds an agent; agents and
+viewers are refused the page). Screenshots of the members page
 for each role land in artifacts/screenshots/ (CI keeps them; docs/guides/admin.md shows them).
 
 The front-end's addresses and selectors this relies on (piccolo-admin 1.14), besides those of
@@ -12,11 +13,13 @@ custom links (`sidebar_links`) as plain `<a href>`.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -120,3 +123,45 @@ def test_an_owner_adds_an_agent_on_the_members_page(site: Site, browser: object)
             screenshot(tab, f"members-{role}")
         finally:
             tab.close()
+
+
+def test_mfa_setup_from_the_user_menu_then_the_login_asks_for_the_code(
+    site: Site, browser: object
+) -> None:
+    tab = AdminPage(browser, site)
+    try:
+        tab.sign_in(site.a)
+        page = tab.page
+        tab.budget.step("MFA setup")
+        page.click('a[data-uitest="nav_dropdown_button"]')
+        page.click('#drop_down_menu a:has-text("MFA Setup")')
+        page.wait_for_url("**/admin/api/mfa-setup/")
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[data-uitest="mfa_start"]')
+        secret = page.locator('code[data-uitest="mfa_secret"]').inner_text()
+        assert page.locator('[data-uitest="mfa_recovery_codes"] li').count() == 10
+        screenshot(tab, "mfa-setup")
+        app = pyotp.TOTP(secret)
+        page.fill('input[name="code"]', app.now())
+        page.click('button[data-uitest="mfa_confirm"]')
+        page.locator('[data-uitest="mfa_on"]').wait_for()
+    finally:
+        tab.close()
+
+    tab = AdminPage(browser, site)
+    try:
+        page = tab.page
+        page.goto(f"{site.url}/admin/")
+        page.wait_for_url("**/admin/#/login/**")
+        page.fill('input[name="username"]', site.a)
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[data-uitest="login_button"]')
+        code = page.locator('input[placeholder="123456"]')
+        code.wait_for()
+        code.fill(app.at(time.time() + 30))  # the next step: the current one was used
+        with page.expect_response(lambda r: r.url.endswith("/admin/public/login/")) as login:
+            page.click('button[data-uitest="login_button"]')
+        assert login.value.status == 200, login.value.text()
+        page.wait_for_selector('.sidebar a[href="#/ticket/"]')
+    finally:
+        tab.close()

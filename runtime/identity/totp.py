@@ -119,7 +119,7 @@ async def verify(registry: Registry, user_id: uuid.UUID, code: str) -> bool:
     if row is None:
         return False
     code = _normal(code)
-    if code.isdigit():
+    if len(code) == 6 and code.isdigit():
         return await _claim_step(registry, row, code)
     return await _use_recovery_code(registry, row, code)
 
