@@ -60,7 +60,6 @@ def build_admin(
         site_name=site_name,
         production=production,
         mfa_providers=[TotpProvider(registry)],
-        sidebar_links={"Members": "./members/"},
     )
     guarded = LoginThrottleMiddleware(app, throttle)
     pages = AccountPages(service=service, throttle=throttle, site_name=site_name)

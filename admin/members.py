@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from admin.context import current
@@ -29,13 +29,19 @@ async def _organization(registry: Registry, principal: Principal, asked: object)
         for org in orgs:
             if org["slug"] == asked:
                 return org
-    may_manage = principal.is_superuser or "owner" in principal.roles
     for org in orgs:
-        if org["id"] == principal.tenant_id and may_manage:
+        if org["id"] == principal.tenant_id and _may_manage(principal):
             return org
     if principal.is_superuser and orgs:
         return orgs[0]
     raise Refused(403, "only an organization's owners manage its members")
+
+
+SIDEBAR_LINKS = {"Members": "./members/"}  # relative to /admin/
+
+
+def _may_manage(principal: Principal | None) -> bool:
+    return principal is not None and (principal.is_superuser or "owner" in principal.roles)
 
 
 def _principal() -> Principal:
@@ -99,4 +105,13 @@ def routes(pages: AccountPages) -> list[BaseRoute]:
             csrftoken=request.cookies.get("csrftoken", ""),
         )
 
-    return [Route("/members/", page, methods=["GET", "POST"])]
+    async def links(request: Request) -> Response:
+        """piccolo-admin's sidebar links (GET /api/links/): Members for those who may use it."""
+        context = current.get()
+        principal = context.principal if context is not None else None
+        return JSONResponse(SIDEBAR_LINKS if _may_manage(principal) else {})
+
+    return [
+        Route("/members/", page, methods=["GET", "POST"]),
+        Route("/api/links/", links, methods=["GET"]),
+    ]

@@ -189,7 +189,10 @@ def test_an_owner_adds_a_member_who_then_acts_as_agent(site: Site, ip: str) -> N
         ticket = agent.post("/api/tickets", json={"subject": "by the new agent"})
         assert ticket.status_code == 201, ticket.text
         assert agent.delete(f"/api/tickets/{ticket.json()['id']}").status_code in (403, 404)
-    assert admin_client(site, ip, new).get("/members/").status_code == 403  # agents don't manage
+    as_agent = admin_client(site, ip, new)
+    assert as_agent.get("/members/").status_code == 403  # agents don't manage members
+    assert as_agent.get("/api/links/").json() == {}  # nor see the sidebar link
+    assert owner.get("/api/links/").json() == {"Members": "./members/"}
 
     member = membership_id(site, new)
     assert form(owner, "/members/", action="grant", membership_id=member, role="viewer").is_success
