@@ -6,11 +6,15 @@ import datetime as dt
 
 import piccolo_admin.endpoints as admin_endpoints
 from piccolo_admin.endpoints import OrderBy, TableConfig, create_admin
+from starlette.routing import Mount, Router
 from starlette.types import ASGIApp
 
+from admin.accounts import account_routes
 from admin.context import AdminContextMiddleware
 from admin.crud import TenantCRUD
 from admin.login_throttle import LoginThrottleMiddleware, NoLimit
+from admin.mfa import TotpProvider
+from admin.pages import AccountPages
 from runtime.definitions.model import Entity
 from runtime.identity.throttle import LoginThrottle
 from runtime.service import RecordService
@@ -38,9 +42,12 @@ def build_admin(
     throttle: LoginThrottle | None = None,
 ) -> ASGIApp:
     """The admin ASGI app, to mount at /admin. Its sessions are Plinth's (the same table and
-    cookie as POST /auth/login), last `session_ttl`, and its login is throttled like ours."""
+    cookie as POST /auth/login), last `session_ttl`, and its login is throttled like ours
+    and asks enrolled users for a TOTP code. Our account pages (admin/accounts.py) answer
+    before piccolo-admin's routes."""
     admin_endpoints.PiccoloCRUD = TenantCRUD  # type: ignore[misc]  # see admin/crud.py
     registry = service.registry
+    throttle = throttle or LoginThrottle(None)
     ttl = dt.timedelta(seconds=registry.project.platform.session_ttl_seconds)
     app = create_admin(
         tables=[table_config(service, e) for e in registry.project.entities.values()],
@@ -52,6 +59,9 @@ def build_admin(
         rate_limit_provider=NoLimit(),
         site_name=site_name,
         production=production,
+        mfa_providers=[TotpProvider(registry)],
     )
-    guarded = LoginThrottleMiddleware(app, throttle or LoginThrottle(None))
-    return AdminContextMiddleware(guarded, service)
+    guarded = LoginThrottleMiddleware(app, throttle)
+    pages = AccountPages(service=service, throttle=throttle, site_name=site_name)
+    front = Router(routes=[*account_routes(pages), Mount("", app=guarded)])
+    return AdminContextMiddleware(front, service)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from runtime.identity.throttle import LoginThrottle
 
 LOGIN_PATHS = ("/public/login/", "/public/login")
+MFA_REQUIRED = b'"MFA code required"'  # piccolo-api's answer to a right password alone
 
 
 class NoLimit(RateLimitProvider):
@@ -42,7 +43,8 @@ async def _username(scope: Scope, body: bytes) -> str:
 
 class LoginThrottleMiddleware:
     """Refuses a login with 429 (Retry-After) while the account or IP is over the limit,
-    and counts every login that did not start a session as a failure."""
+    and counts every login that did not start a session as a failure, except piccolo-admin's
+    "MFA code required" (the password was right; a wrong code then counts)."""
 
     def __init__(self, app: ASGIApp, throttle: LoginThrottle) -> None:
         self.app = app
@@ -61,6 +63,7 @@ class LoginThrottleMiddleware:
             await _too_many(send, wait)
             return
         outcome: dict[str, object] = {}
+        answer = bytearray()
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -69,10 +72,13 @@ class LoginThrottleMiddleware:
                     name.lower() == b"set-cookie" and value.startswith(b"id=")
                     for name, value in message.get("headers", [])
                 )
+            elif message["type"] == "http.response.body" and len(answer) < 1024:
+                answer.extend(message.get("body", b""))
             await send(message)
 
         await self.app(scope, _replay(body), watch)
-        if outcome.get("status") in (200, 401) and not outcome.get("session"):
+        asks_code = outcome.get("status") == 401 and MFA_REQUIRED in answer
+        if outcome.get("status") in (200, 401) and not outcome.get("session") and not asks_code:
             await self.throttle.failed(username, ip)
 
 

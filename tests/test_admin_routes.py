@@ -17,7 +17,7 @@ from runtime.database import engine_from_url
 from runtime.definitions import load_project
 from runtime.schema import build_registry
 from runtime.service import RecordService
-from tests.admin_session import admin_client
+from tests.admin_session import admin_client, membership_id
 from tests.conftest import DEFINITIONS, Site
 
 
@@ -159,6 +159,33 @@ def forms(probe: Probe, method: str, path: str) -> None:
     probe.shows_nothing_of_b(response)
 
 
+def members_page(probe: Probe, method: str, path: str) -> None:
+    """A's owner sees and changes A's members only, whatever organization or membership id
+    the request names; B's owner keeps B's organization."""
+    site, c = probe.site, probe.client
+    b_slug, b_member = site.orgs[site.b], membership_id(site, site.b)
+    if method == "GET":
+        for params in ({}, {"org": b_slug}):
+            response = c.get(path, params=params)
+            probe.shows_nothing_of_b(response)
+            assert response.status_code == 200 and site.b not in response.text
+        return
+    for action in ("grant", "revoke", "deactivate"):
+        fields = {"action": action, "membership_id": b_member, "role": "viewer", "org": b_slug}
+        response = c.post(path, data={"csrftoken": c.cookies["csrftoken"], **fields})
+        probe.shows_nothing_of_b(response)
+        assert response.status_code == 422 and "no such member" in response.text
+    with site.client(site.b) as client:
+        assert client.get("/auth/me").json()["roles"] == ["owner"]
+
+
+def shadowed(probe: Probe, method: str, path: str) -> None:
+    """piccolo-admin's own endpoint under a prefix that ours (listed separately) takes over:
+    no path under it reaches piccolo-admin's."""
+    response = probe.client.get(f"{path}/anything/")
+    assert response.status_code == 404, response.text
+
+
 def not_applicable(probe: Probe, method: str, path: str) -> None:
     """Touches no entity rows (static files, login, the signed-in user's own account)."""
 
@@ -180,6 +207,11 @@ CHECKS: dict[tuple[str, str], Callable[[Probe, str, str], None]] = {
     ("POST", "/api/forms/{form_slug:str}/"): forms,
     ("GET", "/api/user/"): metadata_only,
     ("POST", "/api/change-password/"): not_applicable,
+    ("GET", "/api/mfa-setup/"): metadata_only,
+    ("POST", "/api/mfa-setup/"): not_applicable,
+    ("MOUNT", "/api/mfa-setup"): shadowed,
+    ("GET", "/members/"): members_page,
+    ("POST", "/members/"): members_page,
     ("POST", "/api/media/"): not_applicable,
     ("POST", "/api/media/generate-file-url/"): not_applicable,
     ("GET", "/public/docs/"): metadata_only,

@@ -22,12 +22,15 @@ from runtime.api.callers import (
 )
 from runtime.api.payloads import read_json
 from runtime.api.problems import Problem
-from runtime.identity import accounts, refresh, sessions, tokens
+from runtime.identity import accounts, refresh, sessions, tokens, totp
+
+MFA_REQUIRED = "two-factor login is on: send 'mfa_code' (the app's code or a recovery code)"
 
 
 async def _password_login(request: Request, body: dict[str, Any]) -> Principal:
-    """Check email and password (throttled per account and IP): the Principal in the
-    organization asked for (`X-Organization` or `organization`), else the first one."""
+    """Check email and password, and `mfa_code` when the user turned two-factor login on
+    (throttled per account and IP): the Principal in the organization asked for
+    (`X-Organization` or `organization`), else the first one."""
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise Problem(400, "Bad request", "send a JSON object with 'email' and 'password'")
@@ -45,6 +48,13 @@ async def _password_login(request: Request, body: dict[str, Any]) -> Principal:
     if user is None:
         await plinth.throttle.failed(email, ip)
         raise unauthorized("wrong email or password")
+    if await totp.is_enrolled(plinth.registry, user["id"]):
+        code = body.get("mfa_code")
+        if not isinstance(code, str) or not code:
+            raise unauthorized(MFA_REQUIRED)
+        if not await totp.verify(plinth.registry, user["id"], code):
+            await plinth.throttle.failed(email, ip)
+            raise unauthorized("wrong mfa_code")
     org = requested_org(request) or body.get("organization")
     if org is not None and not isinstance(org, str):
         raise Problem(400, "Bad request", "'organization' must be an organization slug")
@@ -52,8 +62,8 @@ async def _password_login(request: Request, body: dict[str, Any]) -> Principal:
 
 
 async def login(request: Request) -> Response:
-    """POST /auth/login {email, password}: a session cookie (HttpOnly, SameSite=Lax) and the
-    CSRF token that unsafe requests with it must send as X-CSRFToken."""
+    """POST /auth/login {email, password[, mfa_code]}: a session cookie (HttpOnly,
+    SameSite=Lax) and the CSRF token that unsafe requests with it must send as X-CSRFToken."""
     principal = await _password_login(request, await read_json(request))
     plinth = request.app.state.plinth
     ttl = plinth.registry.project.platform.session_ttl_seconds
@@ -108,7 +118,7 @@ async def _token_response(
 
 
 async def issue_token(request: Request) -> Response:
-    """POST /auth/token {email, password} (+ X-Organization: SLUG) → an access JWT and a
+    """POST /auth/token {email, password[, mfa_code]} (+ X-Organization: SLUG) → an access JWT and a
     refresh token (a new login: a new refresh-token family)."""
     principal = await _password_login(request, await read_json(request))
     plinth = request.app.state.plinth

@@ -7,15 +7,29 @@ import re
 import uuid
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+
 from runtime.access import Principal
-from runtime.identity.passwords import hash_password, needs_rehash, verify_password_async
+from runtime.identity import refresh, sessions
+from runtime.identity.passwords import (
+    MAX_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password_async,
+)
 from runtime.schema.registry import Registry
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+MIN_NEW_PASSWORD_LENGTH = 8  # NIST SP 800-63B's minimum for a password the user chooses
 
 
 class AccountError(ValueError):
     """A command's input is wrong; the message says which and why."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to confirm a change is not the user's (count it as a
+    failed login)."""
 
 
 def normalize_email(email: str) -> str:
@@ -89,7 +103,7 @@ async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -
             m(user=user_row["id"], organization=org_row["id"], roles=json.dumps([role]))
         ).run()
         return
-    roles = sorted(set(_roles(existing["roles"])) | {role})
+    roles = sorted(set(roles_of(existing["roles"])) | {role})
     await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
 
 
@@ -98,9 +112,9 @@ async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) 
     False when the user did not have it."""
     _, _, existing = await _membership(registry, email, org_slug)
     m = registry.membership
-    if existing is None or role not in _roles(existing["roles"]):
+    if existing is None or role not in roles_of(existing["roles"]):
         return False
-    roles = sorted(set(_roles(existing["roles"])) - {role})
+    roles = sorted(set(roles_of(existing["roles"])) - {role})
     if roles:
         await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
     else:
@@ -142,12 +156,42 @@ async def authenticate(registry: Registry, email: str, password: str) -> dict | 
     return row if row["active"] else None
 
 
+async def change_password(
+    registry: Registry,
+    user_id: uuid.UUID,
+    current: str,
+    new: str,
+    *,
+    keep_session: str | None = None,
+) -> None:
+    """Replace the user's password (argon2) once `current` is confirmed, and end every other
+    login of theirs: sessions but `keep_session`, and refresh-token families (their JWTs).
+
+    Raises WrongPassword when `current` is not theirs, AccountError when `new` is refused."""
+    if not MIN_NEW_PASSWORD_LENGTH <= len(new) <= MAX_PASSWORD_LENGTH:
+        raise AccountError(
+            f"the new password must have {MIN_NEW_PASSWORD_LENGTH} to "
+            f"{MAX_PASSWORD_LENGTH} characters"
+        )
+    if new == current:
+        raise AccountError("the new password is the current one: choose another")
+    user = registry.user
+    row = await user.select(user.password).where(user.id == user_id).first().run()
+    if not await verify_password_async(row["password"] if row else None, current):
+        raise WrongPassword("the current password is wrong")
+    hashed = await run_in_threadpool(hash_password, new)
+    await user.update({user.password: hashed}).where(user.id == user_id).run()
+    await sessions.end_other_sessions(registry, user_id, keep=keep_session)
+    await refresh.revoke_user(registry, user_id)
+
+
 async def is_active_user(registry: Registry, user_id: uuid.UUID) -> bool:
     user = registry.user
     return await user.exists().where(user.id == user_id, user.active.eq(True)).run()
 
 
-def _roles(raw: Any) -> list[str]:
+def roles_of(raw: Any) -> list[str]:
+    """A membership's `roles` column as a list (JSON text on SQLite, decoded on PostgreSQL)."""
     return json.loads(raw) if isinstance(raw, str) else list(raw or [])
 
 
@@ -165,7 +209,7 @@ async def memberships(registry: Registry, user_id: uuid.UUID) -> list[dict]:
         .order_by(m.organization.slug)
         .run()
     )
-    return [row | {"roles": _roles(row["roles"])} for row in rows]
+    return [row | {"roles": roles_of(row["roles"])} for row in rows]
 
 
 async def principal_for(

@@ -97,6 +97,16 @@ async def revoke_family(registry: Registry, family_id: uuid.UUID) -> None:
     )
 
 
+async def revoke_user(registry: Registry, user_id: uuid.UUID) -> None:
+    """Ends every refresh-token login of the user (their access JWTs stop working too)."""
+    table = registry.refresh_token
+    await (
+        table.update({table.revoked_at: _now()})
+        .where(table.user == user_id, table.revoked_at.is_null())
+        .run()
+    )
+
+
 async def family_of(registry: Registry, raw: str) -> uuid.UUID | None:
     """The family (login) of a refresh token, used or not; None for an unknown token."""
     table = registry.refresh_token

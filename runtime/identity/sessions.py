@@ -36,5 +36,14 @@ async def end_session(registry: Registry, token: str) -> None:
     await registry.session.remove_session(token)  # type: ignore[attr-defined]
 
 
+async def end_other_sessions(registry: Registry, user_id: uuid.UUID, *, keep: str | None) -> None:
+    """Ends every session of the user but `keep` (the caller's own, if any)."""
+    table = registry.session
+    query = table.delete().where(table.user_id == user_id)  # type: ignore[attr-defined]
+    if keep:
+        query = query.where(table.token != keep)  # type: ignore[attr-defined]
+    await query.run()
+
+
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)

@@ -192,6 +192,19 @@ def build_platform_tables(engine: Engine) -> dict[str, type[Table]]:
             "updated_at": Timestamptz(default=TimestamptzNow()),
         },
     )
+    totp = table(
+        "PlinthTotp",
+        "plinth_totp",
+        {
+            "id": _uuid_pk(),
+            "user": ForeignKey(user, on_delete=OnDelete.cascade, index=True),
+            "secret": Varchar(length=64),  # base32 (RFC 6238), see runtime/identity/totp.py
+            "recovery_codes": Text(default=""),  # sha256 digests of the unused ones
+            "last_step": Integer(default=0),  # the time step of the last code accepted
+            "created_at": Timestamptz(default=TimestamptzNow()),
+            "confirmed_at": Timestamptz(null=True, default=None),
+        },
+    )
     return {
         "user": user,
         "organization": organization,
@@ -202,4 +215,5 @@ def build_platform_tables(engine: Engine) -> dict[str, type[Table]]:
         "timeline": timeline,
         "outbox": outbox,
         "workflow_run": workflow_run,
+        "totp": totp,
     }

@@ -25,6 +25,7 @@ class Registry:
     timeline: type[Table]
     outbox: type[Table]
     workflow_run: type[Table]
+    totp: type[Table]
     entities: dict[str, type[Table]]
 
     def table(self, entity: Entity | str) -> type[Table]:
@@ -48,6 +49,7 @@ class Registry:
             self.timeline,
             self.outbox,
             self.workflow_run,
+            self.totp,
         ]
 
     def all_tables(self) -> list[type[Table]]:

@@ -1,0 +1,116 @@
+"""Two-factor login in the admin: piccolo-admin's MFA hook backed by runtime/identity/totp.py,
+and the "MFA Setup" page of its user menu (/api/mfa-setup/).
+
+piccolo_api's own AuthenticatorProvider keeps its secrets in a table keyed by an integer user
+id (ours are UUIDs), hashes recovery codes with PBKDF2 and turns MFA on before the user has
+proved the app works; so the provider here only answers piccolo-admin's login questions, and
+the setup page is ours: password, then QR code and recovery codes, then a first code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo_api.mfa.provider import MFAProvider
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from admin.pages import (
+    AccountPages,
+    Refused,
+    check_csrf,
+    check_throttle,
+    confirm_password,
+    count_failure,
+    html_page,
+    parse_uuid,
+    signed_in_user,
+)
+from runtime.identity import totp
+from runtime.schema.registry import Registry
+
+
+class TotpProvider(MFAProvider):
+    """For piccolo-admin's login: an enrolled user must send `mfa_code` (a TOTP or recovery
+    code). A wrong code answers 401 without a session, which the login throttle counts."""
+
+    def __init__(self, registry: Registry) -> None:
+        super().__init__(name="Authenticator app")
+        self.registry = registry
+
+    async def authenticate_user(self, user: Any, code: str) -> bool:
+        return isinstance(code, str) and await totp.verify(self.registry, user.id, code)
+
+    async def is_user_enrolled(self, user: Any) -> bool:
+        return await totp.is_enrolled(self.registry, user.id)
+
+    async def send_code(self, user: Any) -> bool:
+        return False  # the code is in the user's app
+
+    async def get_registration_html(self, user: Any) -> str:
+        raise NotImplementedError("enrolment is admin/mfa.py's setup page")
+
+    async def get_registration_json(self, user: Any) -> dict:
+        raise NotImplementedError("enrolment is admin/mfa.py's setup page")
+
+    async def delete_registration(self, user: Any) -> None:
+        await totp.disable(self.registry, user.id)
+
+
+def routes(pages: AccountPages) -> list[BaseRoute]:
+    async def setup(request: Request) -> Response:
+        try:
+            user = await signed_in_user(request)
+            if request.method == "GET":
+                return await _status_page(pages, request, user)
+            return await _act(pages, request, user, await check_csrf(request))
+        except Refused as refused:
+            return html_page("mfa.html", status=refused.status, error=str(refused), step="error")
+
+    # a Mount, so that no path under it reaches piccolo-admin's own MFA endpoint (whose
+    # "revoke" would turn MFA off with the password alone)
+    return [Mount("/api/mfa-setup", routes=[Route("/", setup, methods=["GET", "POST"])])]
+
+
+async def _status_page(
+    pages: AccountPages, request: Request, user: dict, message: str | None = None
+) -> Response:
+    registry = pages.service.registry
+    enrolled = await totp.is_enrolled(registry, user["id"])
+    return html_page(
+        "mfa.html",
+        step="enrolled" if enrolled else "start",
+        codes_left=await totp.recovery_codes_left(registry, user["id"]),
+        csrftoken=request.cookies.get("csrftoken", ""),
+        message=message,
+    )
+
+
+async def _act(pages: AccountPages, request: Request, user: dict, form: dict) -> Response:
+    registry = pages.service.registry
+    action = form.get("action")
+    csrf = request.cookies.get("csrftoken", "")
+    if action == "start":
+        await confirm_password(pages, request, user, str(form.get("password", "")))
+        if await totp.is_enrolled(registry, user["id"]):
+            raise Refused(409, "two-factor login is already on: turn it off first")
+        enrolment = await totp.start_enrolment(registry, user["id"], issuer=pages.site_name)
+        return html_page("mfa.html", step="confirm", enrolment=enrolment, csrftoken=csrf)
+    if action == "confirm":
+        enrolment_id = parse_uuid(form.get("enrolment_id"))
+        code = str(form.get("code", ""))
+        await check_throttle(pages, request, user["email"])
+        if enrolment_id is None or not await totp.confirm_enrolment(
+            registry, user["id"], enrolment_id, code
+        ):
+            await count_failure(pages, request, user["email"])
+            raise Refused(422, "that code is not the app's current one: start again")
+        return await _status_page(pages, request, user, message="Two-factor login is on.")
+    if action == "disable":
+        await confirm_password(pages, request, user, str(form.get("password", "")))
+        if not await totp.verify(registry, user["id"], str(form.get("code", ""))):
+            await count_failure(pages, request, user["email"])
+            raise Refused(422, "the code is wrong")
+        await totp.disable(registry, user["id"])
+        return await _status_page(pages, request, user, message="Two-factor login is off.")
+    raise Refused(400, "unknown action")

@@ -1,0 +1,124 @@
+"""What the admin's own pages share (admin/accounts.py, mfa.py, members.py): the signed-in
+user, the CSRF check, the login throttle, HTML templates.
+
+These pages run behind AdminContextMiddleware (the signed-in user comes from the session
+cookie) but in front of piccolo-admin's CSRF middleware, so each unsafe request checks the
+double-submit token itself (`check_csrf`)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from admin.context import SESSION_COOKIE, current
+from runtime.identity import accounts
+from runtime.identity.digests import same_secret
+from runtime.identity.throttle import LoginThrottle
+from runtime.service import RecordService
+
+CSRF_COOKIE = "csrftoken"  # piccolo-api's CSRFMiddleware
+CSRF_HEADER = "x-csrftoken"
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+)
+
+
+@dataclass(frozen=True)
+class AccountPages:
+    """What the account routes share: the service, the login throttle, the site's name."""
+
+    service: RecordService
+    throttle: LoginThrottle
+    site_name: str
+
+
+class Refused(Exception):
+    """An account request refused before it did anything; `status` and the message say why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def signed_in_user(request: Request) -> dict:
+    """The active user of the request's admin session (Refused 401 without one)."""
+    context = current.get()
+    token = request.cookies.get(SESSION_COOKIE)
+    if context is None or not token:
+        raise Refused(401, "sign in first")
+    registry = context.service.registry
+    user_id = await registry.session.get_user_id(token)  # type: ignore[attr-defined]
+    user = registry.user
+    row = await user.select().where(user.id == user_id).first().run() if user_id else None
+    if row is None or not row["active"]:
+        raise Refused(401, "sign in first")
+    return row
+
+
+async def check_csrf(request: Request) -> dict:
+    """The form of an unsafe request whose CSRF token (header or `csrftoken` form field)
+    matches the cookie; JSON bodies come back as the form too. Refused 403 otherwise."""
+    body: dict = {}
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            parsed = await request.json()
+        except ValueError:
+            raise Refused(400, "the body is not JSON") from None
+        body = parsed if isinstance(parsed, dict) else {}
+    else:
+        body = dict(await request.form())
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER) or body.get("csrftoken") or ""
+    if not cookie or not isinstance(sent, str) or not same_secret(cookie, sent):
+        raise Refused(403, "the CSRF token is missing or wrong: reload the page")
+    return body
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def check_throttle(pages: AccountPages, request: Request, email: str) -> None:
+    """Refused 429 while the account or the client's IP is over the failed-login limit."""
+    wait = await pages.throttle.retry_after(email, _ip(request))
+    if wait is not None:
+        raise Refused(429, f"too many failed attempts: try again in {wait} seconds")
+
+
+async def count_failure(pages: AccountPages, request: Request, email: str) -> None:
+    """A wrong password or code, counted like a failed login (runtime/identity/throttle.py)."""
+    await pages.throttle.failed(email, _ip(request))
+
+
+async def confirm_password(
+    pages: AccountPages, request: Request, user: dict, password: str
+) -> None:
+    """Refused (429 or 422) unless `password` is the user's, throttled like a login."""
+    await check_throttle(pages, request, user["email"])
+    if await accounts.authenticate(pages.service.registry, user["email"], password) is None:
+        await count_failure(pages, request, user["email"])
+        raise Refused(422, "the password is wrong")
+
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",  # recovery codes, member lists: never from a cache
+    "Content-Security-Policy": "frame-ancestors 'none'",  # no clickjacking of the forms
+    "X-Frame-Options": "DENY",
+}
+
+
+def html_page(name: str, *, status: int = 200, **context: object) -> HTMLResponse:
+    body = templates.get_template(name).render(**context)
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
