@@ -7,34 +7,18 @@ maps to None, and paths through it are not checked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runtime.definitions._wording import a_field, did_you_mean
+from runtime.filters.ast import RECORD_VARIABLES  # followed by .<field path>
+from runtime.filters.parse import MAX_DEPTH as MAX_REFERENCE_DEPTH
+from runtime.filters.parse import OPERATORS as OPERATORS  # the one list, for the checks
+from runtime.filters.parse import VARIABLE as _VARIABLE
 
-MAX_REFERENCE_DEPTH = 3  # a path may go through at most this many references
-OPERATORS = (
-    "eq",
-    "ne",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "in",
-    "nin",
-    "between",
-    "contains",
-    "icontains",
-    "startswith",
-    "endswith",
-    "isnull",
-)
 LOGICAL = ("and", "or", "not")
 USER_VARIABLES = ("$user.id", "$user.email", "$user.roles", "$tenant.id", "$now", "$today")
-RECORD_VARIABLES = ("$record", "$old")  # followed by .<field path>
 WORKFLOW_VARIABLES = ("$record", "$old", "$changed")
-_VARIABLE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 @dataclass(frozen=True, slots=True)

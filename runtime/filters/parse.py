@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from difflib import get_close_matches
 from typing import Any
 
 from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Var, kind_of
+from runtime.suggest import did_you_mean
 
 OPERATORS = (
     "eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "between",
@@ -17,11 +17,6 @@ TEXT_OPERATORS = ("contains", "icontains", "startswith", "endswith")
 MAX_DEPTH = 3  # references a path may go through: a.b.c.d
 # What looks like a variable (the definitions' checks use the same rule).
 VARIABLE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_.]*$")
-
-
-def _suggest(word: str, options: tuple[str, ...]) -> str:
-    close = get_close_matches(word, options, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def is_variable(raw: Any) -> bool:
@@ -73,7 +68,7 @@ def _condition(field: str, spec: Any, path: tuple[str | int, ...]) -> Node:
     for op, raw in spec.items():
         here = (*path, op)
         if op not in OPERATORS:
-            raise FilterError(here, f"unknown operator '{op}'{_suggest(str(op), OPERATORS)}")
+            raise FilterError(here, f"unknown operator '{op}'{did_you_mean(str(op), OPERATORS)}")
         conds.append(Cond(field, op, _operand(op, raw, here)))
     return conds[0] if len(conds) == 1 else And(tuple(conds))
 

@@ -4,7 +4,6 @@ may read, values coerced to their field's type, variables bound, references load
 from __future__ import annotations
 
 from collections.abc import Callable
-from difflib import get_close_matches
 from typing import Any
 
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Project
@@ -13,6 +12,7 @@ from runtime.filters import And, Cond, FilterError, Node, Not, Or, Var, parse_fi
 from runtime.filters.ast import resolve
 from runtime.service.errors import FieldError, ValidationFailed
 from runtime.service.values import Invalid, boolean, parse, text
+from runtime.suggest import did_you_mean
 
 _SYSTEM_TYPES = {
     "id": "uuid", "tenant_id": "uuid", "created_by": "uuid", "updated_by": "uuid",
@@ -50,11 +50,6 @@ def _visible(entity: Entity | str, can_read: CanRead | None) -> list[str]:
     return names
 
 
-def _suggest(word: str, names: list[str]) -> str:
-    close = get_close_matches(word, names, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def resolve_path(
     project: Project, entity: Entity, path: str, can_read: CanRead | None = None
 ) -> Field:
@@ -75,7 +70,7 @@ def resolve_path(
                     field = None
         if field is None:
             owner = current if isinstance(current, str) else current.name
-            hint = _suggest(name, _visible(current, can_read))
+            hint = did_you_mean(name, _visible(current, can_read))
             message = f"{owner} has no field '{name}'{hint}"
             raise BadQuery([FieldError(path, "unknown_field", message)])
         last = step == path.count(".")
