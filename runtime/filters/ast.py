@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +118,7 @@ def resolve(value: Any, variables: dict[str, Any]) -> Any:
     raise FilterError((), f"variable {name} is not available here")
 
 
-def walk(node: Node):
+def walk(node: Node) -> Iterator[Cond]:
     """Every Cond of a filter, depth first."""
     match node:
         case And(children) | Or(children):

@@ -50,11 +50,11 @@ class _Parser:
 
     def operand(self, field: str, op: str, raw: Any, here: Path, written: bool = True) -> Any:
         """`written` False: the shorthand `{field: value}`, an `eq` not written as such."""
+        shown = op if written else None
 
         def fail(code: str, message: str) -> FilterError:
             return FilterError(here, message, code=code, value=raw, field=field, op=shown)
 
-        shown = op if written else None
         if op in LIST_OPERATORS or op == "between":
             if is_variable(raw):
                 return Var(raw)
