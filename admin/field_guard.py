@@ -13,10 +13,14 @@ from starlette.responses import Response
 
 from runtime.access import Principal
 from runtime.definitions.model import SYSTEM_COLUMNS
+from runtime.definitions.paths import BUILTIN_TABLES
 from runtime.service import RecordService
 
-# What a join may reach on the platform's own tables (never a password hash).
-PLATFORM_COLUMNS = {"plinth_user": {"id", "email"}, "plinth_organization": {"id", "slug", "name"}}
+# What a join may reach on the platform's own tables: what a path may (never a password hash).
+PLATFORM_COLUMNS = {
+    "plinth_user": set(BUILTIN_TABLES["User"]),
+    "plinth_organization": set(BUILTIN_TABLES["Organization"]),
+}
 
 
 def unreadable(service: RecordService, principal: Principal | None, table: type[Table]) -> set[str]:

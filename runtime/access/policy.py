@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from runtime.access.principal import Principal
 from runtime.definitions.model import Permission, Project
-from runtime.filters import Node, Or, parse_filter
+from runtime.filters import Node, Or
 
 VERBS = ("read", "create", "update", "delete")
 Rule = bool | Node  # True: every row of the tenant; False: none; a Node: the rows it matches
@@ -44,10 +44,10 @@ def _roles_with_inherited(project: Project, names: frozenset[str]) -> list[str]:
     return seen
 
 
-def _union(rules: list[bool | dict]) -> Rule:
+def _union(rules: list[Rule]) -> Rule:
     if any(rule is True for rule in rules):
         return True
-    nodes = [parse_filter(rule) for rule in rules if isinstance(rule, dict)]
+    nodes = [rule for rule in rules if not isinstance(rule, bool)]  # parsed with the Model
     if not nodes:
         return False
     return nodes[0] if len(nodes) == 1 else Or(tuple(nodes))

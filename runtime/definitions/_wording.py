@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
+
+from runtime.suggest import did_you_mean as did_you_mean  # the checks word everything from here
 
 if TYPE_CHECKING:
     from runtime.definitions.loader import NodePath
@@ -121,19 +122,6 @@ def type_phrase(types: str | list[str]) -> str:
     names = [types] if isinstance(types, str) else list(types)
     phrases = [_TYPE_PHRASES.get(t, t) for t in names]
     return phrases[0] if len(phrases) == 1 else ", or ".join([", ".join(phrases[:-1]), phrases[-1]])
-
-
-def did_you_mean(word: Any, options: Iterable[Any]) -> str:
-    """` (did you mean 'max_length'?)`, or "" when nothing is close."""
-    candidates = [str(o) for o in options]
-    if not isinstance(word, str) or not candidates:
-        return ""
-    match = get_close_matches(word, candidates, n=1, cutoff=0.6)
-    if not match:
-        lowered = {c.lower(): c for c in candidates}
-        match = get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-        match = [lowered[m] for m in match]
-    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def one_of(values: Iterable[Any]) -> str:

@@ -25,6 +25,8 @@ from runtime.definitions.model import (
 from runtime.definitions.naming import entity_slug, humanize, pluralize, snake_case
 from runtime.definitions.units import parse_duration, parse_size
 from runtime.fields import default_max_length
+from runtime.filters.ast import Node
+from runtime.filters.parse import parse_filter
 
 DEFAULT_MODULE = "app"
 _FIELD_OPTIONS = (
@@ -146,17 +148,24 @@ def build_role(doc: Document) -> Role:
         loc=doc.loc(("role",)),
         label=data.get("label") or humanize(name),
         inherits=tuple(data.get("inherits", ())),
-        permissions={e: _permission(p) for e, p in data.get("permissions", {}).items()},
+        permissions={e: _permission(e, p) for e, p in data.get("permissions", {}).items()},
     )
 
 
-def _permission(raw: dict[str, Any]) -> Permission:
+def _permission(entity: str, raw: dict[str, Any]) -> Permission:
     fields = raw.get("fields", {})
+
+    def rule(verb: str) -> bool | Node:
+        value = raw.get(verb, False)
+        if isinstance(value, bool):
+            return value
+        return parse_filter(value, ("permissions", entity, verb))
+
     return Permission(
-        read=raw.get("read", False),
-        create=raw.get("create", False),
-        update=raw.get("update", False),
-        delete=raw.get("delete", False),
+        read=rule("read"),
+        create=rule("create"),
+        update=rule("update"),
+        delete=rule("delete"),
         read_fields=_field_set(fields.get("read", "*")),
         write_fields=_field_set(fields.get("write", "*")),
         transitions=tuple(raw.get("transitions", ())),
@@ -183,7 +192,7 @@ def build_workflow(doc: Document) -> Workflow:
             cron=trigger.get("cron"),
             label=trigger.get("label"),
         ),
-        when=data.get("when"),
+        when=parse_filter(data["when"], ("when",)) if data.get("when") is not None else None,
         actions=tuple(
             Action(kind, args, doc.loc(("do", number)))
             for number, action in enumerate(data["do"])

@@ -7,7 +7,10 @@ read-only facts about the project.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runtime.filters import Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +123,13 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Permission:
-    """One role's rights on one entity. A rule is True, False or a filter (a row rule)."""
+    """One role's rights on one entity. A rule is True, False or a row rule: a filter, parsed
+    once when the definitions load."""
 
-    read: bool | dict[str, Any] = False
-    create: bool | dict[str, Any] = False
-    update: bool | dict[str, Any] = False
-    delete: bool | dict[str, Any] = False
+    read: bool | Node = False
+    create: bool | Node = False
+    update: bool | Node = False
+    delete: bool | Node = False
     read_fields: tuple[str, ...] | None = None  # None: every field ("*")
     write_fields: tuple[str, ...] | None = None
     transitions: tuple[str, ...] = ()
@@ -170,7 +174,7 @@ class Workflow:
     name: str
     loc: Loc
     on: Trigger
-    when: dict[str, Any] | None = None
+    when: Node | None = None  # a filter, parsed once when the definitions load
     actions: tuple[Action, ...] = ()
     retry: Retry = field(default_factory=Retry)
     label: str = ""  # default: from the name; the button text of a manual workflow

@@ -7,34 +7,19 @@ maps to None, and paths through it are not checked.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from runtime.definitions._wording import a_field, did_you_mean
+from runtime.filters.ast import RECORD_VARIABLES  # followed by .<field path>
+from runtime.filters.parse import MAX_DEPTH as MAX_REFERENCE_DEPTH
+from runtime.filters.parse import OPERATORS as OPERATORS  # the one list, for the checks
+from runtime.filters.parse import VARIABLE as _VARIABLE
 
-MAX_REFERENCE_DEPTH = 3  # a path may go through at most this many references
-OPERATORS = (
-    "eq",
-    "ne",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "in",
-    "nin",
-    "between",
-    "contains",
-    "icontains",
-    "startswith",
-    "endswith",
-    "isnull",
-)
 LOGICAL = ("and", "or", "not")
 USER_VARIABLES = ("$user.id", "$user.email", "$user.roles", "$tenant.id", "$now", "$today")
-RECORD_VARIABLES = ("$record", "$old")  # followed by .<field path>
 WORKFLOW_VARIABLES = ("$record", "$old", "$changed")
-_VARIABLE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +34,75 @@ class FieldRef:
 
 Tables = Mapping[str, Mapping[str, FieldRef] | None]
 
+# System columns: plain values, not references (their columns are UUIDs, not foreign keys).
 SYSTEM_FIELDS: dict[str, FieldRef] = {
     "id": FieldRef("uuid"),
-    "tenant_id": FieldRef("reference", "Organization"),
+    "tenant_id": FieldRef("uuid"),
     "created_at": FieldRef("datetime"),
     "updated_at": FieldRef("datetime"),
-    "created_by": FieldRef("reference", "User"),
-    "updated_by": FieldRef("reference", "User"),
+    "created_by": FieldRef("uuid"),
+    "updated_by": FieldRef("uuid"),
     "version": FieldRef("integer"),
 }
+# What a path may reach on the platform's own tables (never a password hash): the one list
+# that `plinth check`, the API's filters and the admin's joins read.
 BUILTIN_TABLES: dict[str, dict[str, FieldRef]] = {
-    "User": {"id": FieldRef("uuid"), "email": FieldRef("email"), "name": FieldRef("string")},
-    "Organization": {"id": FieldRef("uuid"), "name": FieldRef("string")},
+    "User": {"id": FieldRef("uuid"), "email": FieldRef("email")},
+    "Organization": {
+        "id": FieldRef("uuid"),
+        "slug": FieldRef("string"),
+        "name": FieldRef("string"),
+    },
 }
+
+
+class Step(Protocol):
+    """What following a path needs of a field: a `FieldRef` here, a Model `Field` in the API."""
+
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def to(self) -> str | None: ...
+
+
+S = TypeVar("S", bound=Step)
+
+
+@dataclass(frozen=True, slots=True)
+class Stop(Generic[S]):
+    """Where a path breaks: segment `index`, on `owner`, whose fields are `fields`; `field` is
+    what the segment names when it is not a reference (None: `owner` has no such field)."""
+
+    owner: str
+    index: int
+    fields: Mapping[str, S]
+    field: S | None = None
+
+
+def follow(
+    fields_of: Callable[[str], Mapping[str, S] | None], entity: str, path: str
+) -> S | Stop[S] | None:
+    """The field `path` ends on, the Stop where it breaks, or None when it runs into an entity
+    or a field whose definition is broken (reported where that is defined).
+
+    The one resolver of paths: `plinth check` follows the catalog's tables (`tables.get`), the
+    API what the caller may read."""
+    segments = path.split(".")
+    current: str | None = entity
+    ref: S | None = None
+    for index, segment in enumerate(segments):
+        fields = fields_of(current) if current is not None else None
+        if fields is None:
+            return None
+        ref = fields.get(segment)
+        if ref is None:
+            return Stop(current or entity, index, fields)
+        if ref.type is None:
+            return None
+        if index < len(segments) - 1 and ref.type != "reference":
+            return Stop(current or entity, index, fields, ref)
+        current = ref.to
+    return ref
 
 
 def resolve_path(tables: Tables, entity: str, path: str, *, where: str) -> str | None:
@@ -78,36 +119,23 @@ def resolve_path(tables: Tables, entity: str, path: str, *, where: str) -> str |
             f"field '{path}' in {where}: a path may go through at most "
             f"{MAX_REFERENCE_DEPTH} references"
         )
-    current: str | None = entity
-    for number, segment in enumerate(segments):
-        fields = tables.get(current) if current is not None else None
-        if fields is None:
-            return None  # unknown target: reported where the reference is defined
-        ref = fields.get(segment)
-        if ref is None:
-            hint = did_you_mean(segment, fields)
-            if len(segments) == 1:
-                return f"field '{path}' in {where}: no such field on {current}{hint}"
-            return f"field '{path}' in {where}: no field '{segment}' on {current}{hint}"
-        if ref.type is None:
-            return None  # a broken field: reported where it is defined
-        if number < len(segments) - 1 and ref.type != "reference":
-            return f"field '{path}' in {where}: '{segment}' is {a_field(ref.type)}, not a reference"
-        current = ref.to
-    return None
+    stop = follow(tables.get, entity, path)
+    if not isinstance(stop, Stop):
+        return None
+    segment = segments[stop.index]
+    if stop.field is not None:
+        kind = a_field(stop.field.type or "")
+        return f"field '{path}' in {where}: '{segment}' is {kind}, not a reference"
+    hint = did_you_mean(segment, stop.fields)
+    if len(segments) == 1:
+        return f"field '{path}' in {where}: no such field on {stop.owner}{hint}"
+    return f"field '{path}' in {where}: no field '{segment}' on {stop.owner}{hint}"
 
 
 def field_ref(tables: Tables, entity: str, path: str) -> FieldRef | None:
     """The field `path` ends on, or None when it does not resolve."""
-    current: str | None = entity
-    ref: FieldRef | None = None
-    for segment in path.split("."):
-        fields = tables.get(current) if current is not None else None
-        ref = fields.get(segment) if fields is not None else None
-        if ref is None:
-            return None
-        current = ref.to
-    return ref
+    found = follow(tables.get, entity, path)
+    return found if isinstance(found, FieldRef) else None
 
 
 def check_variable(value: str, *, tables: Tables, entity: str | None, scope: str) -> str | None:

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+Path = tuple[str | int, ...]  # keys and list indexes from the filter's root
+
 
 class FilterError(ValueError):
-    """A filter is malformed; `path` locates the offending part inside the filter."""
+    """A filter is malformed; `path` locates the offending part inside the filter.
 
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+    `code` says what is wrong, `value` is the offending part, `field` and `op` the condition
+    it is in (`op` None: the shorthand `{field: value}`) — so `plinth check` can word the
+    same problem in its own terms."""
+
+    def __init__(
+        self,
+        path: Path,
+        message: str,
+        *,
+        code: str = "filter",
+        value: Any = None,
+        field: str | None = None,
+        op: str | None = None,
+    ) -> None:
         self.path = path
         self.message = message
+        self.code, self.value, self.field, self.op = code, value, field, op
         where = ".".join(str(p) for p in path) or "filter"
         super().__init__(f"{where}: {message}")
 
@@ -47,6 +65,10 @@ class Cond:
     field: str  # a field name, or a dotted path through references
     op: str
     value: Any  # a literal, a Var, or a tuple of them
+    # Where the filter wrote the operand and the field (the same for `{field: value}`), for
+    # messages about it; not part of what the condition means.
+    at: Path = dataclasses.field(default=(), compare=False, repr=False)
+    field_at: Path = dataclasses.field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +118,7 @@ def resolve(value: Any, variables: dict[str, Any]) -> Any:
     raise FilterError((), f"variable {name} is not available here")
 
 
-def walk(node: Node):
+def walk(node: Node) -> Iterator[Cond]:
     """Every Cond of a filter, depth first."""
     match node:
         case And(children) | Or(children):

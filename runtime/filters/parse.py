@@ -1,12 +1,16 @@
-"""Filter dict (from YAML or JSON) → AST, with errors that locate the bad part."""
+"""Filter dict (from YAML or JSON) → AST, with errors that locate the bad part.
+
+The one parser of the grammar: the API parses a query's filter with it, `plinth check` a
+role's row rules and a workflow's `when` (collecting every problem instead of stopping at the
+first), and the Model keeps what it returns."""
 
 from __future__ import annotations
 
 import re
-from difflib import get_close_matches
 from typing import Any
 
-from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Var, kind_of
+from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Path, Var, kind_of
+from runtime.suggest import did_you_mean
 
 OPERATORS = (
     "eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "between",
@@ -19,84 +23,136 @@ MAX_DEPTH = 3  # references a path may go through: a.b.c.d
 VARIABLE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def _suggest(word: str, options: tuple[str, ...]) -> str:
-    close = get_close_matches(word, options, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def is_variable(raw: Any) -> bool:
     """`$user.id`, `$record.contact.email` are variables; `$`, `$5` or `$ off` are text."""
     return isinstance(raw, str) and VARIABLE.match(raw) is not None
 
 
-def _value(raw: Any, path: tuple[str | int, ...]) -> Any:
-    if is_variable(raw):
-        return Var(raw)
-    if isinstance(raw, dict | list):
-        raise FilterError(path, f"expected a single value, got {kind_of(raw)}")
-    return raw
+class _Parser:
+    """Raises the first FilterError, or (given a list) collects every one and leaves the bad
+    part out of the AST: each child of and/or, each key of a filter, each operator."""
 
+    def __init__(self, problems: list[FilterError] | None) -> None:
+        self.problems = problems
 
-def _operand(op: str, raw: Any, here: tuple[str | int, ...]) -> Any:
-    if op in LIST_OPERATORS or op == "between":
+    def recover(self, error: FilterError) -> None:
+        if self.problems is None:
+            raise error
+        self.problems.append(error)
+
+    def value(self, raw: Any, path: Path, field: str, op: str | None) -> Any:
         if is_variable(raw):
             return Var(raw)
-        if not isinstance(raw, list):
-            raise FilterError(here, f"'{op}' expects a list, got {kind_of(raw)}")
-        if op == "between" and len(raw) != 2:
-            count = f"{len(raw)} value{'' if len(raw) == 1 else 's'}"
-            raise FilterError(here, f"'between' expects [low, high], got {count}")
-        return tuple(_value(v, (*here, i)) for i, v in enumerate(raw))
-    if op == "isnull":
-        if not isinstance(raw, bool):
-            shown = "null" if raw is None else repr(raw)
-            raise FilterError(here, f"'isnull' expects true or false, got {shown}")
+        if isinstance(raw, dict | list):
+            message = f"expected a single value, got {kind_of(raw)}"
+            raise FilterError(path, message, code="single", value=raw, field=field, op=op)
         return raw
-    if raw is None:
-        raise FilterError(here, f"'{op}' cannot compare with null: use {{isnull: true}}")
-    if op in TEXT_OPERATORS and not isinstance(raw, str):
-        raise FilterError(here, f"'{op}' expects text, got {kind_of(raw)}")
-    return _value(raw, here)
 
+    def operand(self, field: str, op: str, raw: Any, here: Path, written: bool = True) -> Any:
+        """`written` False: the shorthand `{field: value}`, an `eq` not written as such."""
+        shown = op if written else None
 
-def _condition(field: str, spec: Any, path: tuple[str | int, ...]) -> Node:
-    if field.count(".") > MAX_DEPTH:
-        depth = field.count(".")
-        raise FilterError(path, f"a path goes through at most {MAX_DEPTH} references, not {depth}")
-    if not field or any(not part for part in field.split(".")):
-        raise FilterError(path, f"'{field}' is not a field name or a path like 'contact.name'")
-    if not isinstance(spec, dict):
-        return Cond(field, "eq", _operand("eq", spec, path))
-    if not spec:
-        raise FilterError(path, "expected {operator: value}, got an empty object")
-    conds: list[Node] = []
-    for op, raw in spec.items():
-        here = (*path, op)
-        if op not in OPERATORS:
-            raise FilterError(here, f"unknown operator '{op}'{_suggest(str(op), OPERATORS)}")
-        conds.append(Cond(field, op, _operand(op, raw, here)))
-    return conds[0] if len(conds) == 1 else And(tuple(conds))
+        def fail(code: str, message: str) -> FilterError:
+            return FilterError(here, message, code=code, value=raw, field=field, op=shown)
 
+        if op in LIST_OPERATORS or op == "between":
+            if is_variable(raw):
+                return Var(raw)
+            if not isinstance(raw, list):
+                raise fail("list", f"'{op}' expects a list, got {kind_of(raw)}")
+            if op == "between" and len(raw) != 2:
+                count = f"{len(raw)} value{'' if len(raw) == 1 else 's'}"
+                raise fail("between", f"'between' expects [low, high], got {count}")
+            return tuple(self.value(v, (*here, i), field, op) for i, v in enumerate(raw))
+        if op == "isnull":
+            if not isinstance(raw, bool):
+                shown_raw = "null" if raw is None else repr(raw)
+                raise fail("isnull", f"'isnull' expects true or false, got {shown_raw}")
+            return raw
+        if raw is None:
+            raise fail("null", f"'{op}' cannot compare with null: use {{isnull: true}}")
+        if op in TEXT_OPERATORS and not isinstance(raw, str):
+            raise fail("text", f"'{op}' expects text, got {kind_of(raw)}")
+        return self.value(raw, here, field, shown)
 
-def parse_filter(raw: Any, path: tuple[str | int, ...] = ()) -> Node:
-    """`{"priority": {"gte": 4}, "status": "open"}`
-    → `And((Cond("priority", "gte", 4), Cond("status", "eq", "open")))`."""
-    if not isinstance(raw, dict):
-        raise FilterError(path, f"a filter is an object, got {kind_of(raw)}")
-    nodes: list[Node] = []
-    for key, spec in raw.items():
-        here = (*path, key)
+    def condition(self, field: str, spec: Any, path: Path) -> Node | None:
+        if not field or any(not part for part in field.split(".")):
+            message = f"'{field}' is not a field name or a path like 'contact.name'"
+            raise FilterError(path, message, code="path", field=field)
+        if field.count(".") > MAX_DEPTH:
+            depth = field.count(".")
+            message = f"a path goes through at most {MAX_DEPTH} references, not {depth}"
+            raise FilterError(path, message, code="depth", field=field)
+        if not isinstance(spec, dict):
+            return Cond(field, "eq", self.operand(field, "eq", spec, path, False), path, path)
+        if not spec:
+            message = "expected {operator: value}, got an empty object"
+            raise FilterError(path, message, code="empty", field=field)
+        conds: list[Node] = []
+        for op, raw in spec.items():
+            here = (*path, op)
+            try:
+                if op not in OPERATORS:
+                    message = f"unknown operator '{op}'{did_you_mean(str(op), OPERATORS)}"
+                    raise FilterError(here, message, code="operator", field=field, op=op)
+                conds.append(Cond(field, op, self.operand(field, op, raw, here), here, path))
+            except FilterError as error:
+                self.recover(error)
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else And(tuple(conds))
+
+    def filter(self, raw: Any, path: Path) -> Node:
+        if not isinstance(raw, dict):
+            message = f"a filter is an object, got {kind_of(raw)}"
+            raise FilterError(path, message, code="object", value=raw)
+        nodes: list[Node] = []
+        for key, spec in raw.items():
+            here = (*path, key)
+            try:
+                node = self.key(key, spec, here)
+            except FilterError as error:
+                self.recover(error)
+                continue
+            if node is not None:
+                nodes.append(node)
+        if not nodes:
+            return And(())
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+
+    def key(self, key: Any, spec: Any, here: Path) -> Node | None:
         if key in ("and", "or"):
             if not isinstance(spec, list) or not spec:
-                raise FilterError(here, f"'{key}' expects a non-empty list of filters")
-            children = tuple(parse_filter(c, (*here, i)) for i, c in enumerate(spec))
-            nodes.append(And(children) if key == "and" else Or(children))
-        elif key == "not":
-            nodes.append(Not(parse_filter(spec, here)))
-        elif not isinstance(key, str):
-            raise FilterError(here, f"a field name is text, got {kind_of(key)}")
-        else:
-            nodes.append(_condition(key, spec, here))
-    if not nodes:
+                message = f"'{key}' expects a non-empty list of filters"
+                raise FilterError(here, message, code="logic", value=spec)
+            children = tuple(self.child(c, (*here, i)) for i, c in enumerate(spec))
+            kept = tuple(c for c in children if c is not None)
+            return And(kept) if key == "and" else Or(kept)
+        if key == "not":
+            return Not(self.filter(spec, here))
+        if not isinstance(key, str):
+            raise FilterError(
+                here, f"a field name is text, got {kind_of(key)}", code="key", value=key
+            )
+        return self.condition(key, spec, here)
+
+    def child(self, raw: Any, path: Path) -> Node | None:
+        try:
+            return self.filter(raw, path)
+        except FilterError as error:
+            self.recover(error)
+            return None
+
+
+def parse_filter(raw: Any, path: Path = (), problems: list[FilterError] | None = None) -> Node:
+    """`{"priority": {"gte": 4}, "status": "open"}`
+    → `And((Cond("priority", "gte", 4), Cond("status", "eq", "open")))`.
+
+    Raises the first FilterError; given `problems`, appends every one to it instead and
+    returns what is left of the filter without the bad parts."""
+    parser = _Parser(problems)
+    try:
+        return parser.filter(raw, path)
+    except FilterError as error:
+        parser.recover(error)
         return And(())
-    return nodes[0] if len(nodes) == 1 else And(tuple(nodes))

@@ -3,27 +3,31 @@ may read, values coerced to their field's type, variables bound, references load
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from difflib import get_close_matches
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Project
+from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Loc, Project
+from runtime.definitions.paths import BUILTIN_TABLES, SYSTEM_FIELDS, FieldRef, follow
 from runtime.fields import field_type
 from runtime.filters import And, Cond, FilterError, Node, Not, Or, Var, parse_filter
 from runtime.filters.ast import resolve
 from runtime.service.errors import FieldError, ValidationFailed
 from runtime.service.values import Invalid, boolean, parse, text
+from runtime.suggest import did_you_mean
 
-_SYSTEM_TYPES = {
-    "id": "uuid", "tenant_id": "uuid", "created_by": "uuid", "updated_by": "uuid",
-    "created_at": "datetime", "updated_at": "datetime", "version": "integer",
-}  # fmt: skip
-# What a path may reach on the platform's own tables.
-_PLATFORM_FIELDS = {
-    "User": {"id": "uuid", "email": "email"},
-    "Organization": {"id": "uuid", "name": "string"},
-}
 CanRead = Callable[[Entity, Field], bool]
+_SOMEWHERE = Loc("<platform>", 1, 1)  # system and platform fields are written nowhere
+
+
+def _as_field(name: str, ref: FieldRef) -> Field:
+    return Field(name=name, type=ref.type or "", loc=_SOMEWHERE, label=name, to=ref.to)
+
+
+_SYSTEM = {name: _as_field(name, ref) for name, ref in SYSTEM_FIELDS.items()}
+_PLATFORM = {
+    owner: {name: _as_field(name, ref) for name, ref in fields.items()}
+    for owner, fields in BUILTIN_TABLES.items()
+}
 
 
 class BadQuery(ValidationFailed):
@@ -33,26 +37,28 @@ class BadQuery(ValidationFailed):
     title = "Bad query"
 
 
-def _system_field(entity: Entity, name: str) -> Field | None:
-    if name in SYSTEM_COLUMNS and (name != "tenant_id" or entity.tenant_scoped):
-        return Field(name=name, type=_SYSTEM_TYPES[name], loc=entity.loc, label=name)
-    return None
+class _Reachable(Mapping[str, Field]):
+    """The fields a caller's path may use on `entity`: its system columns and the fields the
+    caller may read, never a hidden one."""
 
+    def __init__(self, entity: Entity, can_read: CanRead | None) -> None:
+        self.entity, self.can_read = entity, can_read
 
-def _visible(entity: Entity | str, can_read: CanRead | None) -> list[str]:
-    """The names a path may use on `entity` (never a hidden or unreadable field)."""
-    if isinstance(entity, str):
-        return list(_PLATFORM_FIELDS[entity])
-    names = [name for name in SYSTEM_COLUMNS if _system_field(entity, name)]
-    for field in entity.fields:
-        if not field.hidden and (can_read is None or can_read(entity, field)):
-            names.append(field.name)
-    return names
+    def __getitem__(self, name: str) -> Field:
+        system = _SYSTEM.get(name)
+        if system is not None and (name != "tenant_id" or self.entity.tenant_scoped):
+            return system
+        field = self.entity.by_name[name]
+        if field.hidden or (self.can_read is not None and not self.can_read(self.entity, field)):
+            raise KeyError(name)
+        return field
 
+    def __iter__(self) -> Iterator[str]:
+        names = [*SYSTEM_COLUMNS, *(f.name for f in self.entity.fields)]
+        return (name for name in names if name in self)
 
-def _suggest(word: str, names: list[str]) -> str:
-    close = get_close_matches(word, names, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def resolve_path(
@@ -61,30 +67,21 @@ def resolve_path(
     """The field a dotted path ends on: `contact.company.name` on Ticket → Company.name.
 
     Raises BadQuery naming the path when a step is missing, hidden or unreadable."""
-    current: Entity | str = entity
-    field: Field | None = None
-    for step, name in enumerate(path.split(".")):
-        if isinstance(current, str):  # User / Organization
-            kind = _PLATFORM_FIELDS[current].get(name)
-            field = Field(name=name, type=kind, loc=entity.loc, label=name) if kind else None
-        else:
-            field = _system_field(current, name) or current.field(name)
-            if field is not None and not _system_field(current, name):
-                readable = can_read is None or can_read(current, field)
-                if field.hidden or not readable:
-                    field = None
-        if field is None:
-            owner = current if isinstance(current, str) else current.name
-            hint = _suggest(name, _visible(current, can_read))
-            message = f"{owner} has no field '{name}'{hint}"
-            raise BadQuery([FieldError(path, "unknown_field", message)])
-        last = step == path.count(".")
-        if not last:
-            if field.type != "reference" or field.to is None:
-                raise BadQuery([FieldError(path, "not_reference", f"'{name}' is not a reference")])
-            current = project.entities.get(field.to) or field.to
-    assert field is not None
-    return field
+
+    def fields_of(owner: str) -> Mapping[str, Field] | None:
+        target = project.entities.get(owner)
+        return _Reachable(target, can_read) if target is not None else _PLATFORM.get(owner)
+
+    found = follow(fields_of, entity.name, path)
+    if isinstance(found, Field):
+        return found
+    if found is None:  # a reference to what the Model does not have
+        raise BadQuery([FieldError(path, "unknown_field", f"'{path}' names no field")])
+    name = path.split(".")[found.index]
+    if found.field is not None:
+        raise BadQuery([FieldError(path, "not_reference", f"'{name}' is not a reference")])
+    message = f"{found.owner} has no field '{name}'{did_you_mean(name, found.fields)}"
+    raise BadQuery([FieldError(path, "unknown_field", message)])
 
 
 def coerce_operand(field: Field, op: str, value: Any, path: str | None = None) -> Any:

@@ -9,12 +9,12 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal
-from difflib import get_close_matches
 from typing import Any
 
 from runtime.definitions.model import Entity, Field
 from runtime.fields import TYPES, Invalid, boolean, coerce, json_text, parse, text
 from runtime.service.errors import FieldError
+from runtime.suggest import did_you_mean
 
 
 def default_value(field: Field, user_id: uuid.UUID | None) -> Any:
@@ -40,8 +40,7 @@ def clean_values(
         field = entity.field(name)
         if field is None:
             visible = [f.name for f in entity.fields if not f.hidden]
-            close = get_close_matches(str(name), visible, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(str(name), visible)
             errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'{hint}"))
             continue
         try:

@@ -15,7 +15,7 @@ from typing import Any
 from runtime.access import Principal
 from runtime.database import write_transaction
 from runtime.definitions.model import Workflow
-from runtime.filters import evaluate, parse_filter
+from runtime.filters import evaluate
 from runtime.service import RecordService
 from runtime.workflows.templates import render
 
@@ -108,9 +108,7 @@ async def attempt(
     attempts = run["attempts"] + 1
     try:
         async with write_transaction(service.registry.engine):
-            matches = workflow.when is None or evaluate(
-                parse_filter(workflow.when), payload["record"]
-            )
+            matches = workflow.when is None or evaluate(workflow.when, payload["record"])
             if matches:
                 await _do_actions(service, workflow, event, payload)
             status = "succeeded" if matches else "skipped"

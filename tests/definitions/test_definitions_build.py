@@ -8,6 +8,7 @@ from textwrap import dedent
 import pytest
 
 from runtime.definitions import Project, load_project, parse_duration, parse_size
+from runtime.filters import And, Cond, Not
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
@@ -191,7 +192,9 @@ def test_states_roles_and_workflows(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (agent.label, agent.inherits) == ("Support agent", ("viewer",))
     permission = agent.permissions["Ticket"]
     assert permission.read is True
-    assert permission.update == {"and": [{"priority": {"gte": 3}}, {"not": {"status": "closed"}}]}
+    assert permission.update == And(
+        (Cond("priority", "gte", 3), Not(Cond("status", "eq", "closed")))
+    )
     assert (permission.create, permission.delete) == (False, False)
     assert (permission.read_fields, permission.write_fields) == (None, ("body", "priority"))
     assert permission.transitions == ("start", "close")
@@ -205,6 +208,9 @@ def test_states_roles_and_workflows(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         "close",
     )
     assert [a.kind for a in close.actions] == ["update", "http", "email"]
+    # `when` is parsed once, here; each condition knows where the file wrote it
+    assert close.when == Cond("priority", "gte", 4)
+    assert isinstance(close.when, Cond) and close.when.at == ("when", "priority", "gte")
     assert close.actions[1].args["timeout"] == "10s"
     assert (close.retry.attempts, close.retry.backoff) == (5, "exponential")
     assert (close.retry.initial_seconds, close.retry.max_seconds) == (2.0, 600.0)

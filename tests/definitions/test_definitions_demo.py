@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from runtime.definitions import Loc, Project, check_project, load_project
+from runtime.filters import Cond, Var
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,7 +95,8 @@ def test_agent_role(project: Project) -> None:
     assert agent.inherits == ("viewer",)
     ticket = agent.permissions["Ticket"]
     assert (ticket.read, ticket.create, ticket.delete) == (True, True, False)
-    assert ticket.update == {"created_by": {"eq": "$user.id"}}  # a row rule: own tickets
+    # a row rule (own tickets), parsed when the definitions load
+    assert ticket.update == Cond("created_by", "eq", Var("$user.id"))
     assert ticket.read_fields is None
     assert ticket.write_fields == ("subject", "body", "priority", "contact", "due_at")
     assert ticket.transitions == ()
@@ -110,7 +112,7 @@ def test_viewer_and_requester_roles(project: Project) -> None:
     assert viewer["Ticket"].read_fields == ("subject", "status", "priority", "contact")
     assert viewer["Contact"].read_fields == ("name",)
     requester = project.roles["requester"].permissions
-    assert requester["Ticket"].read == {"created_by": {"eq": "$user.id"}}
+    assert requester["Ticket"].read == Cond("created_by", "eq", Var("$user.id"))
     assert requester["Ticket"].write_fields == ("subject", "body")
     assert "Contact" not in requester
 
@@ -119,7 +121,7 @@ def test_triage_workflow(project: Project) -> None:
     triage = project.workflows["triage"]
     assert triage.loc == Loc("definitions/workflows/triage.yaml", 1, 11)
     assert (triage.on.event, triage.on.entity) == ("created", "Ticket")
-    assert triage.when == {"priority": {"gte": 4}}
+    assert triage.when == Cond("priority", "gte", 4)
     assert [(a.kind, a.args) for a in triage.actions] == [("update", {"status": "open"})]
     assert triage.actions[0].loc == Loc("definitions/workflows/triage.yaml", 5, 5)
     assert (triage.retry.attempts, triage.retry.initial_seconds) == (1, 2.0)

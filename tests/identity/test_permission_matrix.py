@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from runtime.filters import evaluate, parse_filter
+from runtime.filters import evaluate
 from tests.conftest import Site
 from tests.identity.world import CALLERS, PROJECT, ROLES, World, world_fixture
 
@@ -64,7 +64,7 @@ def is_allowed(role: str, entity: str, rule_name: str, creator_is_caller: bool) 
         rule = getattr(permission, rule_name) if permission else False
         if rule is True:
             return True
-        if isinstance(rule, dict) and evaluate(parse_filter(rule), record, {"$user.id": me}):
+        if not isinstance(rule, bool) and evaluate(rule, record, {"$user.id": me}):
             return True
     return False
 

@@ -1,8 +1,9 @@
 """Filters (SPEC §1.3) in role row rules and workflow `when`, checked against the entity.
 
-Each condition must name a real field (a path through at most three references), use an
-operator that fits the field's type, give the operator a value of the right shape and type,
-and use only the variables available where the filter is written.
+The filter grammar (`runtime.filters`) parses them, as the runtime does; each condition it
+returns must then name a real field (a path through at most three references), use an
+operator that fits the field's type, give it a value of the field's type, and use only the
+variables available where the filter is written.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from runtime.definitions.paths import (
     resolve_path,
 )
 from runtime.fields import TYPES
+from runtime.filters.ast import Cond, FilterError, Var, walk
+from runtime.filters.parse import parse_filter
 
 _TEXT = ("contains", "icontains", "startswith", "endswith")
 # What each type accepts: the field-type table's, in the grammar's order.
@@ -37,121 +40,101 @@ def check_filter(
 ) -> Iterator[Issue]:
     """Every problem in a filter over `entity` (None: the fields cannot be known).
 
-    `scope` is "role" (user and tenant variables) or "workflow" (also $record, $old, $changed).
+    The grammar's own parser finds what is malformed (worded here for configurators); what
+    it returns is then checked against the entity. `scope` is "role" (user and tenant
+    variables) or "workflow" (also $record, $old, $changed).
     """
-    if not isinstance(node, dict):
-        yield Issue(path, f"a filter must be a mapping, got {show_value(node)}")
+    problems: list[FilterError] = []
+    parsed = parse_filter(node, path, problems)
+    for error in problems:
+        yield _worded(error, tables, entity)
+    named: set[NodePath] = set()  # field keys already checked: `{a: {gte: 1, lte: 5}}`
+    for cond in walk(parsed):
+        yield from _check_condition(cond, tables, entity, scope, named)
+
+
+_SHAPES = {
+    "list": "needs a list",
+    "between": "needs a list of two values [low, high]",
+    "isnull": "needs true or false",
+    "text": "needs text",
+    "single": "needs a single value",
+}
+
+
+def _worded(error: FilterError, tables: Tables, entity: str | None) -> Issue:
+    """A problem the grammar found, in the words of `plinth check`."""
+    code, value, field, op, path = error.code, error.value, error.field, error.op, error.path
+    name = f"field '{field}' in filter"
+    if code == "object":
+        return Issue(path, f"a filter must be a mapping, got {show_value(value)}")
+    if code == "logic":
+        got = show_value(value) if value != [] else "an empty list"
+        return Issue(path, f"'{path[-1]}' needs a list of one or more filters, got {got}")
+    if code in ("path", "depth"):  # the same words as every other path
+        problem = resolve_path(tables, entity or "", field or "", where="filter")
+        return Issue(path, problem or error.message, at_key=True)
+    if code == "empty":
+        return Issue(path, f"{name}: empty condition, expected {{operator: value}}")
+    if code == "operator":
+        hint = did_you_mean(op, OPERATORS)
+        ref = field_ref(tables, entity, field or "") if entity is not None else None
+        if not hint and ref is not None and ref.type == "reference":
+            hint = f" (for a field of '{field}', write '{field}.{op}')"
+        return Issue(path, f"unknown operator '{op}' for field '{field}'{hint}", at_key=True)
+    if code == "null" and op not in _TEXT:
+        what = "{isnull: false}" if op == "ne" else "{isnull: true}"
+        return Issue(path, f"{name}: compare with null using {what}")
+    if code == "single" and op is None:
+        return Issue(path, f"{name}: a list needs an operator, like {{in: [...]}}")
+    if code == "single" and isinstance(path[-1], int):
+        return Issue(path, f"{name}: expected a single value, got {show_value(value)}")
+    if code == "null":  # a text operator: it needs text, and null is none
+        code = "text"
+    if code not in _SHAPES:
+        return Issue(path, error.message)
+    shape = _SHAPES["between" if op == "between" else code]
+    got = f"a list of {len(value)}" if isinstance(value, list) else show_value(value)
+    return Issue(path, f"operator '{op}' on field '{field}' {shape}, got {got}")
+
+
+def _check_condition(
+    cond: Cond, tables: Tables, entity: str | None, scope: str, named: set[NodePath]
+) -> Iterator[Issue]:
+    """One parsed condition against the entity: its field, operator and operand."""
+    field, op = cond.field, cond.op
+    ref: FieldRef | None = None
+    if entity is not None:
+        problem = resolve_path(tables, entity, field, where="filter")
+        if problem and cond.field_at not in named:
+            yield Issue(cond.field_at, problem, at_key=True)
+        ref = None if problem else field_ref(tables, entity, field)
+        named.add(cond.field_at)
+    kind = ref.type if ref is not None else None  # None: not known, not checked
+    allowed = OPERATORS_BY_TYPE.get(kind or "")
+    if kind is not None and allowed is not None and op not in allowed:
+        message = (
+            f"operator '{op}' does not apply to field '{field}', {a_field(kind)} "
+            f"(use {one_of(allowed)})"
+        )
+        yield Issue(cond.at, message, at_key=True)
         return
-    for key, value in node.items():
-        here = (*path, key)
-        if key in ("and", "or"):
-            if not isinstance(value, list) or not value:
-                got = show_value(value) if value != [] else "an empty list"
-                yield Issue(here, f"'{key}' needs a list of one or more filters, got {got}")
-                continue
-            for index, item in enumerate(value):
-                yield from check_filter(
-                    item, (*here, index), tables=tables, entity=entity, scope=scope
-                )
-        elif key == "not":
-            yield from check_filter(value, here, tables=tables, entity=entity, scope=scope)
-        else:
-            ref = None
-            if entity is not None:
-                problem = resolve_path(tables, entity, key, where="filter")
-                if problem:
-                    yield Issue(here, problem, at_key=True)
-                else:
-                    ref = field_ref(tables, entity, key)
-            condition = _Condition(key, ref, tables, entity, scope)
-            yield from condition.check(value, here)
-
-
-class _Condition:
-    """`{status: open}` or `{priority: {gte: 3}}`: the part after one field path."""
-
-    def __init__(
-        self, field: str, ref: FieldRef | None, tables: Tables, entity: str | None, scope: str
-    ) -> None:
-        self.field = field
-        self.type = ref.type if ref is not None else None  # None: not known, not checked
-        self.choices = ref.choices if ref is not None else ()
-        self.tables, self.entity, self.scope = tables, entity, scope
-
-    def check(self, value: Any, path: NodePath) -> Iterator[Issue]:
-        name = f"field '{self.field}' in filter"
-        if isinstance(value, list):
-            yield Issue(path, f"{name}: a list needs an operator, like {{in: [...]}}")
-        elif not isinstance(value, dict):
-            yield from self._operand("eq", value, path)
-        elif not value:
-            yield Issue(path, f"{name}: empty condition, expected {{operator: value}}")
-        else:
-            for op, arg in value.items():
-                yield from self._operator(op, arg, (*path, op))
-
-    def _operator(self, op: str, arg: Any, path: NodePath) -> Iterator[Issue]:
-        field = self.field
-        if op not in OPERATORS:
-            hint = did_you_mean(op, OPERATORS)
-            if not hint and self.type == "reference":
-                hint = f" (for a field of '{field}', write '{field}.{op}')"
-            yield Issue(path, f"unknown operator '{op}' for field '{field}'{hint}", at_key=True)
-            return
-        allowed = OPERATORS_BY_TYPE.get(self.type or "")
-        if allowed is not None and op not in allowed:
-            message = (
-                f"operator '{op}' does not apply to field '{field}', {a_field(self.type or '')} "
-                f"(use {one_of(allowed)})"
-            )
-            yield Issue(path, message, at_key=True)
-            return
-        shape = _shape_problem(op, arg)
-        if shape:
-            got = f"a list of {len(arg)}" if isinstance(arg, list) else show_value(arg)
-            yield Issue(path, f"operator '{op}' on field '{field}' {shape}, got {got}")
-        elif op != "isnull":
-            yield from self._operand(op, arg, path)
-
-    def _operand(self, op: str, arg: Any, path: NodePath) -> Iterator[Issue]:
-        if isinstance(arg, list):
-            for index, item in enumerate(arg):
-                yield from self._value(item, (*path, index))
-        elif arg is None and op in ("eq", "ne"):
-            what = "{isnull: true}" if op == "eq" else "{isnull: false}"
-            yield Issue(path, f"field '{self.field}' in filter: compare with null using {what}")
-        else:  # a text operator's operand is a piece of text, not a value of the field
-            yield from self._value(arg, path, "text" if op in _TEXT else self.type)
-
-    def _value(self, value: Any, path: NodePath, kind: str | None = None) -> Iterator[Issue]:
-        if isinstance(value, str) and value.startswith("$"):
-            problem = check_variable(
-                value, tables=self.tables, entity=self.entity, scope=self.scope
-            )
-            if problem:
-                yield Issue(path, problem)
-            return
-        problem = literal_problem(kind or self.type, self.choices, value)
-        if problem:
-            yield Issue(path, f"field '{self.field}' in filter: {problem}")
-
-
-def _shape_problem(op: str, arg: Any) -> str | None:
-    """What is wrong with the operand's shape; a variable (`$user.roles`) fits any list."""
-    if isinstance(arg, str) and arg.startswith("$") and op in ("in", "nin", "between"):
-        return None
-    if op in ("in", "nin"):
-        return None if isinstance(arg, list) else "needs a list"
-    if op == "between":
-        ok = isinstance(arg, list) and len(arg) == 2
-        return None if ok else "needs a list of two values [low, high]"
     if op == "isnull":
-        return None if isinstance(arg, bool) else "needs true or false"
-    if isinstance(arg, list | dict):
-        return "needs a single value"
-    if op in _TEXT and not isinstance(arg, str):
-        return "needs text"
-    return None
+        return
+    many = isinstance(cond.value, tuple)
+    values = cond.value if many else (cond.value,)
+    if op in _TEXT:  # a text operator's operand is a piece of text, not a value of the field
+        kind = "text"
+    for index, value in enumerate(values):
+        at = (*cond.at, index) if many else cond.at
+        if isinstance(value, Var):
+            problem = check_variable(value.name, tables=tables, entity=entity, scope=scope)
+            if problem:
+                yield Issue(at, problem)
+            continue
+        problem = literal_problem(kind, ref.choices if ref is not None else (), value)
+        if problem:
+            yield Issue(at, f"field '{field}' in filter: {problem}")
 
 
 def literal_problem(kind: str | None, choices: tuple[str, ...], value: Any) -> str | None:

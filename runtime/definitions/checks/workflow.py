@@ -44,7 +44,7 @@ def check_workflow(data: dict[str, Any], catalog: Catalog) -> Iterator[Issue]:
             yield Issue(
                 ("when",), "'when' needs a trigger with a record; a schedule trigger has none"
             )
-        elif entity is not None:
+        else:  # with no entity (unknown), only the grammar is checked
             yield from check_filter(
                 data["when"], ("when",), tables=catalog.tables, entity=entity, scope="workflow"
             )
