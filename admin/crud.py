@@ -219,8 +219,8 @@ class TenantCRUD(PiccoloCRUD):
             return Response(str(exc), status_code=400)
         rows = await query.run()
         try:
-            for row in rows:
-                await context.service.delete(context.principal, entity.name, row["id"])
+            ids = [row["id"] for row in rows]
+            await context.service.delete_many(context.principal, entity.name, ids)
         except ServiceError as exc:
             return _error(exc)
         return Response(status_code=204)

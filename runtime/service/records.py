@@ -92,7 +92,7 @@ class RecordService:
     ) -> Rows:
         """The timeline and outbox rows `write_change` adds to a change of `record_id`."""
         change = Change(entity, event, old)
-        return change_rows(self.registry, principal, change, new or {"id": record_id}, request_id)
+        return change_rows(self.registry, principal, change, new, request_id, record_id)
 
     # -- reads -----------------------------------------------------------------------------
 

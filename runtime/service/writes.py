@@ -143,10 +143,12 @@ def change_rows(
     change: Change,
     new: dict[str, Any],
     request_id: str | None,
+    record_id: uuid.UUID | None = None,
 ) -> Rows:
-    """The timeline entry (when the entity keeps one) and the outbox event of a change."""
+    """The timeline entry (when the entity keeps one) and the outbox event of a change of
+    `record_id` (by default the id of the row)."""
     entity, old = change.entity, change.old
-    record_id: uuid.UUID = (new or old)["id"]
+    record_id = record_id or (new or old)["id"]
     changes = timeline.diff(entity, old, new)
     columns = {
         "tenant_id": principal.tenant_id if entity.tenant_scoped else None,
