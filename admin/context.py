@@ -11,7 +11,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from runtime.access import Principal
 from runtime.identity import accounts
 from runtime.service import RecordService
-from runtime.service.tenancy import tenant_wall
 
 ORG_COOKIE = "plinth_org"
 SESSION_COOKIE = "id"  # piccolo-admin's session cookie
@@ -41,7 +40,7 @@ class AdminContextMiddleware:
         token = current.set(AdminContext(self.service, principal))
         try:
             # piccolo-admin's own queries run inside the tenant wall too (PostgreSQL RLS)
-            async with tenant_wall(self.service.registry.engine, principal):
+            async with self.service.wall(principal):
                 await self.app(scope, receive, send)
         finally:
             current.reset(token)

@@ -29,9 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from admin.context import AdminContext, current
-from admin.field_guard import is_readable_column, strip_fields, unreadable
-from runtime.definitions.model import SYSTEM_COLUMNS
-from runtime.fields import field_type
+from admin.field_guard import is_readable_column, strip_fields
+from runtime.definitions.model import SYSTEM_COLUMNS, Entity
 from runtime.service import ServiceError
 
 
@@ -45,9 +44,12 @@ def _naive_to_utc(value: Any) -> Any:
     return value
 
 
+# piccolo-admin shows a 400's text to the user; these codes get a status of their own.
+_STATUS = {"not_found": 404, "forbidden": 403}
+
+
 def _error(exc: ServiceError) -> Response:
-    status = 400 if exc.status in (409, 412, 422) else exc.status
-    return Response(str(exc), status_code=status)
+    return Response(str(exc), status_code=_STATUS.get(exc.code, 400))
 
 
 class TenantCRUD(PiccoloCRUD):
@@ -70,22 +72,15 @@ class TenantCRUD(PiccoloCRUD):
             json_schema_extra={"extra": self.schema_extra},
         )
 
-    def _context(self) -> tuple[AdminContext, str]:
+    def _context(self) -> tuple[AdminContext, Entity]:
         context = current.get()
         if context is None:
             raise NoAdminContext("the admin app must be mounted behind AdminContextMiddleware")
-        entity = context.service.registry.entity_of_table(self.table)
-        return context, entity
+        return context, context.service.entity_of_table(self.table)
 
     def _scoped(self, query: Any) -> Any:
-        context, entity_name = self._context()
-        principal = context.principal
-        if principal is None:
-            from piccolo.columns.combination import WhereRaw
-
-            return query.where(WhereRaw("1 = 0"))
-        entity = context.service.entity(entity_name)
-        for clause in context.service.scope(principal, entity):
+        context, entity = self._context()
+        for clause in context.service.scope_clauses(context.principal, entity):
             query = query.where(clause)
         return query
 
@@ -99,15 +94,14 @@ class TenantCRUD(PiccoloCRUD):
         cleaned = {k: v for k, v in self._clean_data(data).items() if k not in hidden}
         model_class = self.pydantic_model_optional if partial else self.pydantic_model
         model = model_class(**cleaned)
-        entity = self._context()[0].service.entity(self._context()[1])
-        names = {f.name for f in entity.fields} - hidden
+        names = {f.name for f in self._context()[1].fields} - hidden
         return {k: _naive_to_utc(getattr(model, k)) for k in cleaned if k in names}
 
     # -- reads ---------------------------------------------------------------------------
 
     def _unreadable(self) -> set[str]:
-        context = self._context()[0]
-        return unreadable(context.service, context.principal, self.table)
+        context, entity = self._context()
+        return set(context.service.unreadable_fields(context.principal, entity))
 
     def _get_column(self, column_name: str) -> Column:
         """Columns named by `__order` and `__visible_fields`: readable ones only."""
@@ -137,8 +131,7 @@ class TenantCRUD(PiccoloCRUD):
         return response
 
     async def get_ids(self, request: Request) -> Response:
-        context, entity_name = self._context()
-        entity = context.service.entity(entity_name)
+        context, entity = self._context()
         try:
             limit = int(request.query_params.get("limit", 100))
             offset = int(request.query_params.get("offset", 0))
@@ -148,9 +141,8 @@ class TenantCRUD(PiccoloCRUD):
             self.table.select(self.table._meta.primary_key, self.table.get_readable())
         )
         search = request.query_params.get("search")
-        names = entity.admin.search or tuple(
-            f.name for f in entity.fields if field_type(f.type).default_search
-        )
+        principal = context.principal
+        names = context.service.search_fields(principal, entity) if principal else []
         if search and names:
             clause = None
             for name in names:
@@ -161,12 +153,12 @@ class TenantCRUD(PiccoloCRUD):
         return JSONResponse({str(r["id"]): r["readable"] for r in rows})
 
     async def detail(self, request: Request) -> Response:
-        context, entity_name = self._context()
+        context, entity = self._context()
         row_id = request.path_params.get("row_id")
         if context.principal is None:
             return Response("The resource doesn't exist", status_code=404)
         try:
-            await context.service.get(context.principal, entity_name, row_id)
+            await context.service.get(context.principal, entity.name, row_id)
         except ServiceError:
             return Response("The resource doesn't exist", status_code=404)
         return await super().detail(request)
@@ -174,12 +166,12 @@ class TenantCRUD(PiccoloCRUD):
     # -- writes, through the service -----------------------------------------------------
 
     async def post_single(self, request: Request, data: dict[str, Any]) -> Response:
-        context, entity_name = self._context()
+        context, entity = self._context()
         if context.principal is None:
             return Response("Not signed in", status_code=401)
         try:
             values = self._values(data, partial=False)
-            record = await context.service.create(context.principal, entity_name, values)
+            record = await context.service.create(context.principal, entity.name, values)
         except pydantic.ValidationError as exc:
             return Response(str(exc), status_code=400)
         except ServiceError as exc:
@@ -187,12 +179,12 @@ class TenantCRUD(PiccoloCRUD):
         return JSONResponse([{"id": record["id"]}], status_code=201)
 
     async def _update(self, row_id: Any, data: dict[str, Any], *, partial: bool) -> Response:
-        context, entity_name = self._context()
+        context, entity = self._context()
         if context.principal is None:
             return Response("Not signed in", status_code=401)
         try:
             values = self._values(data, partial=partial)
-            record = await context.service.update(context.principal, entity_name, row_id, values)
+            record = await context.service.update(context.principal, entity.name, row_id, values)
         except pydantic.ValidationError as exc:
             return Response(str(exc), status_code=400)
         except ServiceError as exc:
@@ -207,17 +199,17 @@ class TenantCRUD(PiccoloCRUD):
         return await self._update(row_id, data, partial=True)
 
     async def delete_single(self, request: Request, row_id: Any) -> Response:
-        context, entity_name = self._context()
+        context, entity = self._context()
         if context.principal is None:
             return Response("Not signed in", status_code=401)
         try:
-            await context.service.delete(context.principal, entity_name, row_id)
+            await context.service.delete(context.principal, entity.name, row_id)
         except ServiceError as exc:
             return _error(exc)
         return Response(status_code=204)
 
     async def delete_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
-        context, entity_name = self._context()
+        context, entity = self._context()
         if context.principal is None:
             return Response("Not signed in", status_code=401)
         try:
@@ -227,8 +219,8 @@ class TenantCRUD(PiccoloCRUD):
             return Response(str(exc), status_code=400)
         rows = await query.run()
         try:
-            for row in rows:
-                await context.service.delete(context.principal, entity_name, row["id"])
+            ids = [row["id"] for row in rows]
+            await context.service.delete_many(context.principal, entity.name, ids)
         except ServiceError as exc:
             return _error(exc)
         return Response(status_code=204)

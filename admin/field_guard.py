@@ -25,15 +25,7 @@ PLATFORM_COLUMNS = {
 
 def unreadable(service: RecordService, principal: Principal | None, table: type[Table]) -> set[str]:
     """Field names of `table`'s entity that the principal may not see (hidden ones included)."""
-    entity = service.entity(service.registry.entity_of_table(table))
-    if principal is None:
-        return {f.name for f in entity.fields}
-    readable = service.policy(principal, entity).read_fields
-    return {
-        f.name
-        for f in entity.fields
-        if f.hidden or (readable is not None and f.name not in readable)
-    }
+    return set(service.unreadable_fields(principal, service.entity_of_table(table)))
 
 
 def is_readable_column(service: RecordService, principal: Principal | None, column: Column) -> bool:

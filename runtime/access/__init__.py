@@ -1,6 +1,8 @@
-"""Who is acting (the Principal) and what their roles allow (the Policy)."""
+"""Who is acting (the Principal), what their roles allow (the Policy), and the one view that
+says which fields they may read and write (the PolicyView)."""
 
 from runtime.access.policy import Policy, Rule, policy_for
 from runtime.access.principal import Principal
+from runtime.access.view import PolicyView, view_for
 
-__all__ = ["Policy", "Principal", "Rule", "policy_for"]
+__all__ = ["Policy", "PolicyView", "Principal", "Rule", "policy_for", "view_for"]

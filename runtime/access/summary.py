@@ -8,6 +8,7 @@ from typing import Any
 
 from runtime.access.policy import VERBS, Policy, policy_for
 from runtime.access.principal import Principal
+from runtime.access.view import PolicyView
 from runtime.definitions.model import Entity, Project
 
 
@@ -18,25 +19,17 @@ def _verb(rule: object) -> bool | str:
 def describe_entity(policy: Policy, entity: Entity, *, is_system: bool = False) -> dict[str, Any]:
     """{"read": true|false|"rule", ..., "fields": {"read": [...], "write": [...]},
     "transitions": [...]} of one entity."""
-    visible = [f for f in entity.fields if not f.hidden]
+    view = PolicyView(entity, policy, is_system)
     can_read = policy.read is not False
     can_write = policy.create is not False or policy.update is not False
-    state = entity.states.field if entity.states else None
-    readable = [
-        f.name
-        for f in visible
-        if can_read and (policy.read_fields is None or f.name in policy.read_fields)
-    ]
+    readable = [f.name for f in entity.fields if can_read and view.may_read(f)]
     writable = [
         f.name
-        for f in visible
-        if can_write
-        and f.name != state
-        and (is_system or not f.read_only)
-        and (policy.write_fields is None or f.name in policy.write_fields)
+        for f in entity.fields
+        if can_write and not f.hidden and view.write_refusal(f) is None
     ]
     names = [t.name for t in entity.states.transitions] if entity.states else []
-    allowed = names if "*" in policy.transitions else [n for n in names if n in policy.transitions]
+    allowed = [n for n in names if view.may_transition(n)]
     return {
         **{verb: _verb(policy.rule(verb)) for verb in VERBS},
         "fields": {"read": readable, "write": writable},

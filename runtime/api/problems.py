@@ -44,12 +44,31 @@ async def on_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.title, exc.detail, headers=exc.headers)
 
 
+# The status and title of each service error code (runtime/service/errors.py).
+SERVICE_STATUS: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "Bad request"),
+    "bad_query": (400, "Bad query"),
+    "not_found": (404, "Not found"),
+    "forbidden": (403, "Forbidden"),
+    "stale_version": (412, "Precondition failed"),
+    "conflict": (409, "Conflict"),
+    "validation_failed": (422, "Validation failed"),
+    "unique_conflict": (409, "Conflict"),
+}
+
+
+def service_status(exc: ServiceError) -> tuple[int, str]:
+    """(status, title) of a service error; an unknown code is a plain 400."""
+    return SERVICE_STATUS.get(exc.code, SERVICE_STATUS["bad_request"])
+
+
 async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     errors = None
     if isinstance(exc, ValidationFailed):
         errors = [{"field": e.field, "code": e.code, "message": e.message} for e in exc.errors]
-    return problem_response(exc.status, exc.title, str(exc), errors)
+    status, title = service_status(exc)
+    return problem_response(status, title, str(exc), errors)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> JSONResponse:

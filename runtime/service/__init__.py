@@ -11,12 +11,7 @@ from runtime.service.errors import (
     UniqueConflict,
     ValidationFailed,
 )
-from runtime.service.writes import Writes
-
-
-class RecordService(Writes):
-    """create / update / transition / delete, get / list / count / timeline."""
-
+from runtime.service.records import RecordService
 
 __all__ = [
     "Conflict", "FieldError", "Forbidden", "NotFound", "RecordService", "ServiceError",

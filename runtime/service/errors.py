@@ -1,40 +1,45 @@
-"""What the service raises. The API maps each to a problem+json status."""
+"""What the service raises. Each error carries a stable `code`; the service knows no HTTP:
+the API maps codes to statuses (`runtime/api/problems.py`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 class ServiceError(Exception):
-    status = 400
-    title = "Bad request"
+    code: ClassVar[str] = "bad_request"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # a subclass defined elsewhere that names no code of its own (queries.BadQuery) is
+        # known by its class name: BadQuery → "bad_query"
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
 class NotFound(ServiceError):
     """Missing, another tenant's, or not readable: the caller cannot tell which."""
 
-    status = 404
-    title = "Not found"
+    code = "not_found"
 
 
 class Forbidden(ServiceError):
-    status = 403
-    title = "Forbidden"
+    code = "forbidden"
 
 
 class StaleVersion(ServiceError):
     """The record changed since the caller read it: reload and retry."""
 
-    status = 412
-    title = "Precondition failed"
+    code = "stale_version"
 
 
 class Conflict(ServiceError):
     """The change contradicts the data: a restrict reference, a transition from the wrong
     state."""
 
-    status = 409
-    title = "Conflict"
+    code = "conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +52,7 @@ class FieldError:
 class ValidationFailed(ServiceError):
     """Every problem of a payload at once."""
 
-    status = 422
-    title = "Validation failed"
+    code = "validation_failed"
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
@@ -58,5 +62,4 @@ class ValidationFailed(ServiceError):
 class UniqueConflict(ValidationFailed):
     """A value that must be unique is taken (per organization for tenant-scoped entities)."""
 
-    status = 409
-    title = "Conflict"
+    code = "unique_conflict"

@@ -1,54 +1,83 @@
-"""Reads: every query is scoped to the caller's tenant and row rule, inside the tenant wall."""
+"""Reads: every query is scoped to the caller's tenant and row rule, inside the tenant wall,
+and every answer shows only the fields the caller's policy view lets it read."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from runtime.access import Principal
-from runtime.definitions.model import Entity
+from runtime.access import PolicyView
+from runtime.definitions.model import SYSTEM_COLUMNS, Entity
+from runtime.fields import field_type
 from runtime.filters import compile_where
+from runtime.schema.registry import Registry
 from runtime.service import timeline
-from runtime.service.base import ServiceBase
 from runtime.service.errors import FieldError, NotFound
 from runtime.service.queries import BadQuery, parse_query_filter, resolve_path, typed
+from runtime.service.scope import CallerScope
 from runtime.service.shaping import Tree, merge, path_tree, project, references_in
+from runtime.service.values import json_value, to_json
 
 MAX_LIMIT = 500
 
 
-class Reads(ServiceBase):
-    def _where(self, principal: Principal, entity: Entity, raw_filter: Any) -> Any:
+def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
+    """A row as callers see it: system columns, then the fields the caller may read."""
+    out = {k: to_json(row[k]) for k in SYSTEM_COLUMNS if k in row}
+    for field in view.entity.fields:
+        if not view.may_read(field):
+            continue
+        value = row.get(field.name)
+        out[field.name] = json_value(value) if field.type == "json" else to_json(value)
+    return out
+
+
+def search_fields(view: PolicyView) -> list[str]:
+    """The fields a search looks in: the entity's `admin.search`, or its text fields, that
+    the caller may read."""
+    entity = view.entity
+    names = entity.admin.search or tuple(
+        f.name for f in entity.fields if field_type(f.type).default_search
+    )
+    return [n for n in names if (f := entity.field(n)) is not None and view.may_read(f)]
+
+
+class Reader:
+    """list / count / get / timeline for a caller's scope."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.project = registry.project
+
+    def _where(self, scope: CallerScope, entity: Entity, raw_filter: Any) -> Any:
         if not raw_filter:
             return None
         node = typed(
             self.project,
             entity,
             parse_query_filter(raw_filter),
-            principal.variables(),
-            self.can_read(principal),
+            scope.principal.variables(),
+            scope.can_read,
         )
         return compile_where(self.registry.table(entity), node)
 
-    def _order(self, principal: Principal, entity: Entity, sort: list[str] | None) -> list[str]:
+    def _order(self, scope: CallerScope, entity: Entity, sort: list[str] | None) -> list[str]:
         if not sort:
             default = entity.admin.order or "-created_at"
-            name = default.removeprefix("-")
-            field = entity.field(name)
-            readable = field is None or self.can_read(principal)(entity, field)
-            return [default if readable and not (field and field.hidden) else "-created_at"]
+            field = entity.field(default.removeprefix("-"))
+            return [default if field is None or scope.can_read(entity, field) else "-created_at"]
         keys = sort
         for key in keys:
             name = key.removeprefix("-")
             if "." in name:
                 raise BadQuery([FieldError(name, "sort", "sorting by a path is not supported")])
-            resolve_path(self.project, entity, name, self.can_read(principal))
+            resolve_path(self.project, entity, name, scope.can_read)
         return keys
 
     async def list(
         self,
-        principal: Principal,
-        entity_name: str,
+        scope: CallerScope,
+        entity: Entity,
         *,
         filter: Any = None,
         search: str | None = None,
@@ -60,76 +89,64 @@ class Reads(ServiceBase):
     ) -> list[dict[str, Any]]:
         """Readable rows of the principal's tenant matching `filter` (SPEC §1.3 grammar) and
         `search`, shaped by `fields` and `expand`."""
-        entity = self.entity(entity_name)
         table = self.registry.table(entity)
-        shape = self._shape(principal, entity, fields, expand)
-        where = self._where(principal, entity, self._with_search(principal, entity, filter, search))
+        shape = self._shape(scope, entity, fields, expand)
+        where = self._where(scope, entity, self._with_search(scope, entity, filter, search))
         query = table.select()
-        for clause in [*self.scope(principal, entity), where]:
+        for clause in [*scope.clauses(entity), where]:
             if clause is not None:
                 query = query.where(clause)
-        for key in self._order(principal, entity, sort):
+        for key in self._order(scope, entity, sort):
             column = getattr(table, key.removeprefix("-"))
             query = query.order_by(column, ascending=not key.startswith("-"))
         query = query.order_by(table.id).limit(min(max(limit, 1), MAX_LIMIT)).offset(offset)
-        async with self.wall(principal):
+        async with scope.wall():
             rows = await query.run()
-            records = [self.present(principal, entity, row) for row in rows]
-            return await self._shaped(principal, entity, records, *shape)
+            records = [present(scope.view(entity), row) for row in rows]
+            return await self._shaped(scope, entity, records, *shape)
 
     async def count(
         self,
-        principal: Principal,
-        entity_name: str,
+        scope: CallerScope,
+        entity: Entity,
         *,
         filter: Any = None,
         search: str | None = None,
     ) -> int:
-        entity = self.entity(entity_name)
         query = self.registry.table(entity).count()
-        where = self._where(principal, entity, self._with_search(principal, entity, filter, search))
-        for clause in [*self.scope(principal, entity), where]:
+        where = self._where(scope, entity, self._with_search(scope, entity, filter, search))
+        for clause in [*scope.clauses(entity), where]:
             if clause is not None:
                 query = query.where(clause)
-        async with self.wall(principal):
+        async with scope.wall():
             return await query.run()
 
     async def get(
         self,
-        principal: Principal,
-        entity_name: str,
+        scope: CallerScope,
+        entity: Entity,
         record_id: Any,
         *,
         fields: list[str] | None = None,
         expand: list[str] | None = None,
     ) -> dict[str, Any]:
-        entity = self.entity(entity_name)
-        table = self.registry.table(entity)
-        shape = self._shape(principal, entity, fields, expand)
-        async with self.wall(principal):
-            row = await self.fetch(table, self.scope(principal, entity), record_id)
+        shape = self._shape(scope, entity, fields, expand)
+        async with scope.wall():
+            row = await scope.fetch(entity, record_id)
             if row is None:
                 raise NotFound(f"{entity.name} {record_id} not found")
-            records = [self.present(principal, entity, row)]
-            return (await self._shaped(principal, entity, records, *shape))[0]
+            records = [present(scope.view(entity), row)]
+            return (await self._shaped(scope, entity, records, *shape))[0]
 
     # -- search, fields, expand --------------------------------------------------------------
 
     def _with_search(
-        self, principal: Principal, entity: Entity, filter: Any, search: str | None
+        self, scope: CallerScope, entity: Entity, filter: Any, search: str | None
     ) -> Any:
         """`filter` AND (any search field icontains `search`)."""
         if not search:
             return filter
-        names = entity.admin.search or tuple(
-            f.name for f in entity.fields if f.type in ("string", "text", "email")
-        )
-        can_read = self.can_read(principal)
-        usable = [
-            n
-            for n in names
-            if (f := entity.field(n)) is not None and not f.hidden and can_read(entity, f)
-        ]
+        usable = search_fields(scope.view(entity))
         if not usable:
             raise BadQuery(
                 [FieldError("search", "search", f"{entity.name} has no searchable fields")]
@@ -139,15 +156,14 @@ class Reads(ServiceBase):
 
     def _shape(
         self,
-        principal: Principal,
+        scope: CallerScope,
         entity: Entity,
         fields: list[str] | None,
         expand: list[str] | None,
     ) -> tuple[Tree | None, Tree]:
         """Check `fields` and `expand` paths; (fields tree or None, references to expand)."""
-        can_read = self.can_read(principal)
         for path in [*(fields or []), *(expand or [])]:
-            field = resolve_path(self.project, entity, path, can_read)
+            field = resolve_path(self.project, entity, path, scope.can_read)
             if path in (expand or []) and field.type != "reference":
                 raise BadQuery([FieldError(path, "expand", f"'{path}' is not a reference")])
         wanted = path_tree(fields) if fields else None
@@ -156,20 +172,20 @@ class Reads(ServiceBase):
 
     async def _shaped(
         self,
-        principal: Principal,
+        scope: CallerScope,
         entity: Entity,
         records: list[dict[str, Any]],
         wanted: Tree | None,
         to_expand: Tree,
     ) -> list[dict[str, Any]]:
         if to_expand:
-            await self._expand(principal, entity, records, to_expand)
+            await self._expand(scope, entity, records, to_expand)
         if wanted is None:
             return records
         return [project(r, wanted, keep=("id", "version")) for r in records]
 
     async def _expand(
-        self, principal: Principal, entity: Entity, records: list[dict], tree: Tree
+        self, scope: CallerScope, entity: Entity, records: list[dict], tree: Tree
     ) -> None:
         """Replace reference ids by the referenced records the caller can read."""
         for name, subtree in tree.items():
@@ -180,38 +196,33 @@ class Reads(ServiceBase):
                 continue
             table = self.registry.table(target)
             query = table.select().where(table.id.is_in([uuid.UUID(i) for i in ids]))
-            for clause in self.scope(principal, target):
+            for clause in scope.clauses(target):
                 query = query.where(clause)
-            found = [self.present(principal, target, row) for row in await query.run()]
-            await self._expand(principal, target, found, subtree)
+            found = [present(scope.view(target), row) for row in await query.run()]
+            await self._expand(scope, target, found, subtree)
             by_id = {r["id"]: r for r in found}
             for record in records:
                 if record.get(name) in by_id:
                     record[name] = by_id[record[name]]
 
     async def timeline(
-        self, principal: Principal, entity_name: str, record_id: Any
+        self, scope: CallerScope, entity: Entity, record_id: Any
     ) -> list[dict[str, Any]]:
         """Entries newest first; fields the caller cannot read are left out of `changes`."""
-        entity = self.entity(entity_name)
-        async with self.wall(principal):
-            await self.get(principal, entity_name, record_id)  # 404 unless readable
+        async with scope.wall():
+            await self.get(scope, entity, record_id)  # 404 unless readable
             tl = self.registry.timeline
             query = tl.select().where(
                 tl.entity == entity.name, tl.record_id == uuid.UUID(str(record_id))
             )
             if entity.tenant_scoped:
-                query = query.where(tl.tenant_id == principal.tenant_id)
+                query = query.where(tl.tenant_id == scope.principal.tenant_id)
             rows = await query.order_by(tl.at, ascending=False).order_by(tl.id).run()
-        readable = self.policy(principal, entity).read_fields
-        hidden = {f.name for f in entity.fields if f.hidden}
+        view = scope.view(entity)
+        readable = {f.name for f in entity.fields if view.may_read(f)}
         entries = []
         for row in rows:
             entry = timeline.entry_to_json(row)
-            entry["changes"] = {
-                k: v
-                for k, v in entry["changes"].items()
-                if k not in hidden and (readable is None or k in readable)
-            }
+            entry["changes"] = {k: v for k, v in entry["changes"].items() if k in readable}
             entries.append(entry)
         return entries

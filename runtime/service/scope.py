@@ -1,0 +1,148 @@
+"""The caller's scope: its tenant and its row rule per verb, as where clauses for queries and
+as an in-memory check of one row (references loaded for rules that go through them), and the
+tenant wall its queries run inside."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from piccolo.columns.combination import WhereRaw
+from piccolo.table import Table
+
+from runtime.access import PolicyView, Principal, view_for
+from runtime.definitions.model import Entity, Field, Project
+from runtime.filters import Node, compile_where, evaluate
+from runtime.schema.registry import Registry
+from runtime.service.errors import Forbidden
+from runtime.service.queries import paths, typed
+from runtime.service.tenancy import tenant_wall
+
+NOTHING = WhereRaw("1 = 0")
+
+
+class PolicyViews:
+    """Each caller's PolicyView per entity, built once: views depend on roles only."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._views: dict[tuple, PolicyView] = {}
+
+    def of(self, principal: Principal, entity: Entity) -> PolicyView:
+        key = (principal.roles, principal.is_superuser, principal.is_system, entity.name)
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = view_for(self.project, principal, entity)
+        return view
+
+
+class CallerScope:
+    """What one principal reaches: rows of its tenant that its rule for a verb matches."""
+
+    def __init__(self, registry: Registry, views: PolicyViews, principal: Principal) -> None:
+        self.registry = registry
+        self.project = registry.project
+        self.views = views
+        self.principal = principal
+
+    def view(self, entity: Entity) -> PolicyView:
+        return self.views.of(self.principal, entity)
+
+    def can_read(self, entity: Entity, field: Field) -> bool:
+        """`queries.CanRead` for paths that cross entities."""
+        return self.views.of(self.principal, entity).may_read(field)
+
+    def wall(self) -> AbstractAsyncContextManager[None]:
+        return tenant_wall(self.registry.engine, self.principal)
+
+    def rule(self, entity: Entity, verb: str) -> bool | Node:
+        """The principal's rule for `verb`, variables bound and values typed."""
+        rule = self.view(entity).rule(verb)
+        if isinstance(rule, bool):
+            return rule
+        return typed(self.project, entity, rule, self.principal.variables())
+
+    def clauses(self, entity: Entity, verb: str = "read") -> list[Any]:
+        """The where clauses that limit `verb` to the rows the principal may touch."""
+        table = self.registry.table(entity)
+        clauses: list[Any] = []
+        principal = self.principal
+        if entity.tenant_scoped:
+            if principal.tenant_id is None and not principal.is_superuser:
+                return [NOTHING]
+            if principal.tenant_id is not None:
+                clauses.append(table.tenant_id == principal.tenant_id)
+        rule = self.rule(entity, verb)
+        if rule is False:
+            return [NOTHING]
+        if rule is not True:
+            clauses.append(compile_where(table, rule))
+        return clauses
+
+    async def fetch(self, entity: Entity, record_id: Any) -> dict | None:
+        """The row `record_id` if the principal may read it."""
+        rows = await self.fetch_many(entity, [record_id])
+        return rows[0] if rows else None
+
+    async def fetch_many(self, entity: Entity, record_ids: list[Any]) -> list[dict]:
+        """The rows of `record_ids` the principal may read (ids that are no UUID match none)."""
+        ids = [i for i in map(_uuid, record_ids) if i is not None]
+        if not ids:
+            return []
+        table = self.registry.table(entity)
+        where = table.id == ids[0] if len(ids) == 1 else table.id.is_in(ids)
+        query = table.select().where(where)
+        for clause in self.clauses(entity):
+            query = query.where(clause)
+        return await query.run()
+
+    async def allow(self, entity: Entity, verb: str, row: dict) -> None:
+        """Refuse (with the reason) unless the principal's `verb` rule matches `row`."""
+        rule = self.rule(entity, verb)
+        if rule is True:
+            return
+        if rule is not False:
+            record = await load_references(self.registry, entity, row, paths(rule))
+            if evaluate(rule, record):
+                return
+        raise Forbidden(f"your roles do not allow you to {verb} this {entity.name}")
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+async def load_references(
+    registry: Registry, entity: Entity, row: dict[str, Any], needed: set[str]
+) -> dict:
+    """`row` with the references on `needed` paths replaced by their rows (or None)."""
+    record = dict(row)
+    for path in sorted(needed, key=lambda p: p.count(".")):
+        holder: Any = record
+        owner: Entity | None = entity
+        *parents, name = path.split(".")
+        for part in parents:
+            field = owner.field(part) if owner else None
+            holder = holder.get(part) if isinstance(holder, dict) else None
+            owner = registry.project.entities.get(field.to or "") if field else None
+        field = owner.field(name) if owner else None
+        if not isinstance(holder, dict) or field is None or field.type != "reference":
+            continue
+        target_id = holder.get(name)
+        if target_id is None or isinstance(target_id, dict):
+            continue
+        table = _reference_table(registry, field)
+        holder[name] = await table.select().where(table.id == target_id).first().run()
+    return record
+
+
+def _reference_table(registry: Registry, field: Field) -> type[Table]:
+    if field.to == "User":
+        return registry.user
+    if field.to == "Organization":
+        return registry.organization
+    return registry.table(field.to or "")
