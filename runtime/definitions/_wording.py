@@ -7,7 +7,7 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runtime.definitions.loader import NodePath
+    from runtime.definitions.nodes import NodePath
 
 # Which part of a definition a path belongs to, longest pattern first. "*" matches any key,
 # "#" any list index; the template sees the path items as {0}, {1}, ... and the name as {name}.
