@@ -1,10 +1,10 @@
-"""The environment variables of SPEC §4, read once."""
+"""The environment variables of SPEC §4, read once, and the command line's options over them."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -54,13 +54,16 @@ def sqlite_path(database_url: str) -> str:
     return database_url.removeprefix("sqlite://").removeprefix("/") or "plinth.sqlite3"
 
 
-def definitions_folder(environ: dict[str, str] | None = None) -> Path:
-    """The definitions folder alone: `plinth check` needs nothing else (no database, no key)."""
+def definitions_folder(environ: dict[str, str] | None = None, given: Path | None = None) -> Path:
+    """The definitions folder alone: `plinth check` needs nothing else (no database, no key).
+    `given` (the --definitions option) wins over PLINTH_DEFINITIONS."""
     env = os.environ if environ is None else environ
-    return Path(env.get("PLINTH_DEFINITIONS") or "definitions")
+    return given or Path(env.get("PLINTH_DEFINITIONS") or "definitions")
 
 
-def read_settings(environ: dict[str, str] | None = None) -> Settings:
+def read_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """The settings from `environ` (default: the process's), with `overrides` (Settings fields
+    given on the command line) winning, so that no option has to be written into os.environ."""
     env = os.environ if environ is None else environ
     database_url = env.get("PLINTH_DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
@@ -76,7 +79,7 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         KeyRing.parse(secret_key)
     except SecretKeyError as error:
         raise SettingsError(str(error)) from None
-    return Settings(
+    settings = Settings(
         database_url=database_url,
         redis_url=env.get("PLINTH_REDIS_URL") or None,
         storage_url=env.get("PLINTH_STORAGE_URL") or "file://./media",
@@ -87,6 +90,7 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         secure_cookies=_flag(env, "PLINTH_SECURE_COOKIES", not database_url.startswith("sqlite")),
         pool_size=_count(env, "PLINTH_DB_POOL_SIZE", 20),
     )
+    return replace(settings, **overrides)
 
 
 def _count(env, name: str, default: int) -> int:
