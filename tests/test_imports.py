@@ -8,6 +8,10 @@ module names is part of what it depends on). An edge goes to the module imported
 when the name is not a module of it (`from runtime.access import Principal` →
 `runtime.access`); importing `a.b.c` does not add edges to the parents `a` and `a.b`, whose
 `__init__` Python runs first but which do not depend on their children by that.
+
+Between packages (`runtime.schema`, `runtime.identity`, …, `admin`) the dependencies also go
+one way, counting the imports that run: there a type named under `if TYPE_CHECKING:` is left
+out, which is how identity names schema's Registry while schema builds on identity.
 """
 
 from __future__ import annotations
@@ -69,11 +73,39 @@ def _imported(name: str, path: Path, tree: ast.Module) -> Iterator[str]:
                 break  # `from a import b`: the module a.b if there is one, else a
 
 
-def import_graph() -> dict[str, set[str]]:
+class _RunTimeOnly(ast.NodeTransformer):
+    """Drops the body of `if TYPE_CHECKING:` (keeping its `else:`)."""
+
+    def visit_If(self, node: ast.If) -> ast.AST | list[ast.stmt] | None:
+        test = node.test
+        if isinstance(test, ast.Name | ast.Attribute) and "TYPE_CHECKING" in ast.unparse(test):
+            return node.orelse or None
+        return self.generic_visit(node)
+
+
+def import_graph(*, typing: bool = True) -> dict[str, set[str]]:
+    """Module → the modules it imports; `typing=False` leaves out `if TYPE_CHECKING:` ones."""
     graph: dict[str, set[str]] = {}
     for name, path in MODULES.items():
         tree = ast.parse(path.read_text(), filename=str(path))
+        if not typing:
+            tree = _RunTimeOnly().visit(tree)
         graph[name] = set(_imported(name, path, tree)) - {name}
+    return graph
+
+
+def _package(module: str) -> str:
+    """`runtime.schema.registry` → `runtime.schema`; `runtime.cli` itself; `admin.app` → `admin`."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "runtime" else parts[0]
+
+
+def package_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, imported in import_graph(typing=False).items():
+        package = _package(module)
+        graph.setdefault(package, set()).update(_package(m) for m in imported)
+        graph[package].discard(package)
     return graph
 
 
@@ -108,6 +140,11 @@ def test_find_cycle_finds_one_and_only_one() -> None:
 def test_no_import_cycle() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " → ".join(cycle or [])
+
+
+def test_packages_depend_one_way() -> None:
+    cycle = find_cycle(package_graph())
+    assert cycle is None, "packages import each other: " + " → ".join(cycle or [])
 
 
 def _relative(path: Path) -> str:
