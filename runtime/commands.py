@@ -34,11 +34,14 @@ class CommandError(Exception):
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The environment's settings with the command line's options over them."""
-    options = {"definitions": Path(args.definitions)} if getattr(args, "definitions", None) else {}
     try:
-        return read_settings(**options)
+        return read_settings(definitions=_definitions(args))
     except SettingsError as error:
         raise CommandError(str(error)) from None
+
+
+def _definitions(args: argparse.Namespace) -> Path | None:
+    return Path(args.definitions) if args.definitions else None
 
 
 def _load_project(settings: Settings) -> Project:
@@ -90,7 +93,7 @@ async def _opened(settings: Settings, *expected: type[Exception]) -> AsyncIterat
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
-    folder = definitions_folder(given=Path(args.definitions) if args.definitions else None)
+    folder = definitions_folder(given=_definitions(args))
     _, problems = check_project(folder)
     if problems or args.format == "json":
         print(format_problems(problems, args.format))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -54,16 +55,19 @@ def sqlite_path(database_url: str) -> str:
     return database_url.removeprefix("sqlite://").removeprefix("/") or "plinth.sqlite3"
 
 
-def definitions_folder(environ: dict[str, str] | None = None, given: Path | None = None) -> Path:
+def definitions_folder(environ: Mapping[str, str] | None = None, given: Path | None = None) -> Path:
     """The definitions folder alone: `plinth check` needs nothing else (no database, no key).
     `given` (the --definitions option) wins over PLINTH_DEFINITIONS."""
     env = os.environ if environ is None else environ
     return given or Path(env.get("PLINTH_DEFINITIONS") or "definitions")
 
 
-def read_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
-    """The settings from `environ` (default: the process's), with `overrides` (Settings fields
-    given on the command line) winning, so that no option has to be written into os.environ."""
+def read_settings(
+    environ: Mapping[str, str] | None = None, *, definitions: Path | None = None
+) -> Settings:
+    """The settings from `environ` (default: the process's) and the command line's options,
+    which win over it (`definitions`: --definitions), so that no option is written into
+    os.environ."""
     env = os.environ if environ is None else environ
     database_url = env.get("PLINTH_DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
@@ -79,18 +83,17 @@ def read_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         KeyRing.parse(secret_key)
     except SecretKeyError as error:
         raise SettingsError(str(error)) from None
-    settings = Settings(
+    return Settings(
         database_url=database_url,
         redis_url=env.get("PLINTH_REDIS_URL") or None,
         storage_url=env.get("PLINTH_STORAGE_URL") or "file://./media",
         s3_endpoint_url=env.get("PLINTH_S3_ENDPOINT_URL") or None,
         secret_key=secret_key,
-        definitions=definitions_folder(env),
+        definitions=definitions_folder(env, definitions),
         migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
         secure_cookies=_flag(env, "PLINTH_SECURE_COOKIES", not database_url.startswith("sqlite")),
         pool_size=_count(env, "PLINTH_DB_POOL_SIZE", 20),
     )
-    return replace(settings, **overrides)
 
 
 def _count(env, name: str, default: int) -> int:

@@ -19,6 +19,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.base import Column
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.base import Engine
 from piccolo.table import Table, create_table_class
@@ -69,7 +70,7 @@ def build_platform_tables(engine: Engine) -> dict[str, type[Table]]:
     }
 
 
-def _organization() -> dict:
+def _organization() -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "slug": Varchar(length=100, unique=True),
@@ -78,7 +79,7 @@ def _organization() -> dict:
     }
 
 
-def _membership(user: type[Table], organization: type[Table]) -> dict:
+def _membership(user: type[Table], organization: type[Table]) -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "user": ForeignKey(user, on_delete=OnDelete.cascade, index=True),
@@ -88,7 +89,7 @@ def _membership(user: type[Table], organization: type[Table]) -> dict:
     }
 
 
-def _refresh_token(user: type[Table]) -> dict:
+def _refresh_token(user: type[Table]) -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "token_hash": Varchar(length=64, unique=True),  # sha256 hex of the token
@@ -102,7 +103,7 @@ def _refresh_token(user: type[Table]) -> dict:
     }
 
 
-def _api_token(user: type[Table], organization: type[Table]) -> dict:
+def _api_token(user: type[Table], organization: type[Table]) -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "name": Varchar(length=100),
@@ -115,7 +116,7 @@ def _api_token(user: type[Table], organization: type[Table]) -> dict:
     }
 
 
-def _timeline() -> dict:
+def _timeline() -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "tenant_id": UUID(null=True, index=True),
@@ -131,7 +132,7 @@ def _timeline() -> dict:
     }
 
 
-def _outbox() -> dict:
+def _outbox() -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "tenant_id": UUID(null=True, index=True),
@@ -149,7 +150,7 @@ def _outbox() -> dict:
     }
 
 
-def _workflow_run() -> dict:
+def _workflow_run() -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "event_id": UUID(index=True),
