@@ -1,3 +1,4 @@
-"""Piccolo's configuration: the engine named by PLINTH_DATABASE_URL (see runtime/db.py)."""
+"""Piccolo's configuration for `piccolo` run in this folder: the engine named by
+PLINTH_DATABASE_URL (see runtime/piccolo_conf.py)."""
 
-from runtime.db import DB  # noqa: F401
+from runtime.piccolo_conf import DB  # noqa: F401

@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runtime.access import Principal
-from runtime.identity import accounts
+from runtime.access.resolve import principal_for
 from runtime.service import RecordService
 
 ORG_COOKIE = "plinth_org"
@@ -53,4 +53,4 @@ class AdminContextMiddleware:
         user_id = await registry.session.get_user_id(token)
         if user_id is None:
             return None
-        return await accounts.principal_for(registry, user_id, conn.cookies.get(ORG_COOKIE))
+        return await principal_for(registry, user_id, conn.cookies.get(ORG_COOKIE))

@@ -47,7 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     sub.add_parser("schema", parents=[common], help="write the definitions' JSON Schemas")
+    _add_account_commands(sub, common)
+    _add_workflow_commands(sub, common)
+    return parser
 
+
+def _add_account_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """`plinth org`, `plinth user` and `plinth token`."""
     org = sub.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
     org_create = org.add_parser("create", parents=[common], help="create an organization")
     org_create.add_argument("slug")
@@ -83,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     token_list = token.add_parser("list", parents=[common], help="a user's API tokens")
     token_list.add_argument("--user", required=True, metavar="EMAIL")
 
+
+def _add_workflow_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     workflow = sub.add_parser("workflow", help="workflow runs").add_subparsers(
         dest="action", required=True
     )
@@ -91,15 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--org", metavar="SLUG", help="only runs of this organization")
     retry = workflow.add_parser("retry", parents=[common], help="attempt a dead run once more")
     retry.add_argument("id")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.definitions:
-        os.environ["PLINTH_DEFINITIONS"] = args.definitions
-    os.environ.setdefault("PICCOLO_CONF", "runtime.db")
-    from runtime import commands  # after the environment is settled
+    args = build_parser().parse_args(argv)  # the options reach the commands as `args`
+    # Not an option: where Piccolo's migration runner finds this process's engine.
+    os.environ.setdefault("PICCOLO_CONF", "runtime.piccolo_conf")
+    from runtime import commands  # imported late: `plinth --help` pays for argparse alone
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from runtime.definitions import check_project
+from runtime.definitions import Project, check_project
 from runtime.definitions.report import format_problems
-from runtime.settings import SettingsError, definitions_folder, get_settings
+from runtime.settings import Settings, SettingsError, definitions_folder, read_settings
 
 if TYPE_CHECKING:  # the database stack is imported by the commands that use it
+    from piccolo.engine.base import Engine
+
     from runtime.schema import Registry
 
 console = Console(stderr=True, highlight=False)
@@ -26,15 +32,19 @@ class CommandError(Exception):
     """A command cannot go on; the message says why and what to do."""
 
 
-def _settings():
+def _settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings with the command line's options over them."""
     try:
-        return get_settings()
+        return read_settings(definitions=_definitions(args))
     except SettingsError as error:
         raise CommandError(str(error)) from None
 
 
-def _load_project():
-    settings = _settings()
+def _definitions(args: argparse.Namespace) -> Path | None:
+    return Path(args.definitions) if args.definitions else None
+
+
+def _load_project(settings: Settings) -> Project:
     if not settings.definitions.is_dir():
         raise CommandError(
             f"no definitions folder at {settings.definitions} "
@@ -48,18 +58,42 @@ def _load_project():
     return project
 
 
-async def _registry() -> Registry:
-    from runtime.database import open_engine
-    from runtime.db import DB
-    from runtime.schema import build_registry
+@dataclass
+class Opened:
+    """What a command works with while its database is open."""
 
-    registry = build_registry(_load_project(), DB)
+    settings: Settings
+    project: Project
+    engine: Engine
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The project's tables on the engine (`plan` and `migrate` need none)."""
+        from runtime.schema import build_registry
+
+        return build_registry(self.project, self.engine)
+
+
+@contextlib.asynccontextmanager
+async def _opened(settings: Settings, *expected: type[Exception]) -> AsyncIterator[Opened]:
+    """The checked project and the process's engine, open for the block and closed after it,
+    the one open/close of every command that uses the database. An `expected` error (bad
+    input: its message is for the user) leaves as a CommandError."""
+    from runtime.database import close_engine, open_engine
+    from runtime.piccolo_conf import DB
+
+    project = _load_project(settings)
     await open_engine(DB)
-    return registry
+    try:
+        yield Opened(settings, project, DB)
+    except expected as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await close_engine(DB)
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
-    folder = definitions_folder()
+    folder = definitions_folder(given=_definitions(args))
     _, problems = check_project(folder)
     if problems or args.format == "json":
         print(format_problems(problems, args.format))
@@ -83,42 +117,28 @@ async def cmd_schema(args: argparse.Namespace) -> int:
 
 
 async def cmd_plan(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine, open_engine
-    from runtime.db import DB
     from runtime.schema.migrate import plan
     from runtime.schema.plan_render import render_json, render_text
 
-    project = _load_project()  # no Piccolo tables: plan reads only the Model and the database
-    await open_engine(DB)
-    try:
-        result = await plan(project, DB, _settings().migrations)
-    finally:
-        await close_engine(DB)
+    async with _opened(_settings(args)) as db:  # no Piccolo tables: the Model and the database
+        result = await plan(db.project, db.engine, db.settings.migrations)
     print(render_json(result) if args.format == "json" else render_text(result))
     return 0
 
 
 async def cmd_migrate(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine, open_engine
-    from runtime.db import DB
     from runtime.schema.migrate import MigrationError, migrate
     from runtime.schema.progress import progress
 
-    project = _load_project()  # Piccolo tables only on PostgreSQL, for the security DDL
-    await open_engine(DB)
-    try:
+    async with _opened(_settings(args), MigrationError) as db:
         with progress(console):
-            result = await migrate(
-                project,
-                DB,
-                _settings().migrations,
+            result = await migrate(  # Piccolo tables only on PostgreSQL, for the security DDL
+                db.project,
+                db.engine,
+                db.settings.migrations,
                 allow_destructive=args.allow_destructive,
                 dry_run=args.dry_run,
             )
-    except MigrationError as error:
-        raise CommandError(str(error)) from None
-    finally:
-        await close_engine(DB)
     if args.dry_run:
         for statement in result.statements:
             print(statement.sql.rstrip() + ";")
@@ -134,49 +154,36 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def cmd_org(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine
     from runtime.identity import accounts
 
-    registry = await _registry()
-    try:
-        row = await accounts.create_organization(registry, args.slug, args.name)
-    except accounts.AccountError as error:
-        raise CommandError(str(error)) from None
-    finally:
-        await close_engine(registry.engine)
+    async with _opened(_settings(args), accounts.AccountError) as db:
+        row = await accounts.create_organization(db.registry, args.slug, args.name)
     out.print(f"created organization {row['slug']} ({row['id']})")
     return 0
 
 
 async def cmd_user(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine
     from runtime.identity import accounts
 
-    registry = await _registry()
-    try:
+    async with _opened(_settings(args), accounts.AccountError) as db:
         if args.action == "create":
-            await _create_user(registry, args)
+            await _create_user(db.registry, args)
         elif args.action == "grant":
-            await accounts.grant_role(registry, args.email, args.org, args.role)
+            await accounts.grant_role(db.registry, args.email, args.org, args.role)
             out.print(f"granted {args.role} in {args.org} to {args.email}")
-        elif await accounts.revoke_role(registry, args.email, args.org, args.role):
+        elif await accounts.revoke_role(db.registry, args.email, args.org, args.role):
             out.print(f"revoked {args.role} in {args.org} from {args.email}")
         else:
             raise CommandError(f"{args.email} has no role {args.role!r} in {args.org}")
-    except accounts.AccountError as error:
-        raise CommandError(str(error)) from None
-    finally:
-        await close_engine(registry.engine)
     return 0
 
 
 async def cmd_token(args: argparse.Namespace) -> int:
     """`plinth token create|revoke|list`: API tokens for apps."""
-    from runtime.database import close_engine
     from runtime.identity import accounts, api_tokens
 
-    registry = await _registry()
-    try:
+    async with _opened(_settings(args), accounts.AccountError) as db:
+        registry = db.registry
         if args.action == "create":
             row, raw = await api_tokens.create_api_token(registry, args.user, args.org, args.name)
             console.print(
@@ -194,23 +201,17 @@ async def cmd_token(args: argparse.Namespace) -> int:
                 print(  # one line per token, unwrapped, for scripts
                     f"{row['id']}  {row['name']}  {row['organization']}  {state}  last used: {used}"
                 )
-    except accounts.AccountError as error:
-        raise CommandError(str(error)) from None
-    finally:
-        await close_engine(registry.engine)
     return 0
 
 
 async def cmd_workflow(args: argparse.Namespace) -> int:
     """`plinth workflow runs|retry`: see workflow runs, retry a dead one by hand."""
-    from runtime.database import close_engine
     from runtime.identity import accounts
     from runtime.service import RecordService
     from runtime.workflows import runs
 
-    registry = await _registry()
-    service = RecordService(registry)
-    try:
+    async with _opened(_settings(args), runs.RunError, accounts.AccountError) as db:
+        service = RecordService(db.registry)
         if args.action == "retry":
             run = await runs.retry_run(service, args.id)
             line = f"workflow run {run['id']} ({run['workflow']}): {run['status']}"
@@ -220,17 +221,13 @@ async def cmd_workflow(args: argparse.Namespace) -> int:
             return 0
         tenant = None
         if args.org:
-            tenant = (await accounts.find_organization(registry, args.org))["id"]
+            tenant = (await accounts.find_organization(db.registry, args.org))["id"]
         for run in await runs.list_runs(service, status=args.status, tenant_id=tenant):
             print(  # one line per run, unwrapped, for scripts
                 f"{run['id']}  {run['workflow']}  {run['status']}  attempts: {run['attempts']}  "
                 f"event: {run['event_id']}  updated: {run['updated_at'].isoformat()}"
                 + (f"  error: {run['last_error']}" if run["last_error"] else "")
             )
-    except (runs.RunError, accounts.AccountError) as error:
-        raise CommandError(str(error)) from None
-    finally:
-        await close_engine(registry.engine)
     return 0
 
 
@@ -251,57 +248,50 @@ async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
     out.print(f"created user {row['email']}")
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from runtime.app import build_app
-    from runtime.db import DB
+    from runtime.piccolo_conf import DB
     from runtime.schema import build_registry
 
-    settings = _settings()
-    app = build_app(settings, build_registry(_load_project(), DB))
+    app = build_app(settings, build_registry(_load_project(settings), DB))
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
     await uvicorn.Server(config).serve()
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
-    await serve(args.host, args.port)
+    await serve(_settings(args), args.host, args.port)
     return 0
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine
     from runtime.service import RecordService
     from runtime.workflows.workers import run_redis_worker
 
-    settings = _settings()
+    settings = _settings(args)
     if not settings.redis_url:
         raise CommandError(
             "PLINTH_REDIS_URL is not set: without Redis, `plinth serve` runs the workflows itself"
         )
-    registry = await _registry()
-    try:
-        await run_redis_worker(RecordService(registry), settings.redis_url, settings.database_url)
-    finally:
-        await close_engine(registry.engine)
+    async with _opened(settings) as db:
+        await run_redis_worker(
+            RecordService(db.registry), settings.redis_url, settings.database_url
+        )
     return 0
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
-    from runtime.database import close_engine
     from runtime.demo import seed
     from runtime.schema.migrate import migrate
 
-    registry = await _registry()
-    try:
-        await migrate(registry.project, registry.engine, _settings().migrations)
-        login = await seed(registry)
-    finally:
-        await close_engine(registry.engine)
+    async with _opened(_settings(args)) as db:
+        await migrate(db.project, db.engine, db.settings.migrations)
+        login = await seed(db.registry)
     url = f"http://{args.host}:{args.port}/admin/"
     out.print(f"\n[bold]Plinth demo[/bold] — admin: {url}")
     out.print(f"login: {login['email']}  password: {login['password']}")
     print(json.dumps({"admin": url, **login}))  # one line, for scripts
     sys.stdout.flush()
-    await serve(args.host, args.port)
+    await serve(db.settings, args.host, args.port)
     return 0

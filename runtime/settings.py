@@ -1,9 +1,10 @@
-"""The environment variables of SPEC §4, read once."""
+"""The environment variables of SPEC §4, read once, and the command line's options over them."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -54,13 +55,19 @@ def sqlite_path(database_url: str) -> str:
     return database_url.removeprefix("sqlite://").removeprefix("/") or "plinth.sqlite3"
 
 
-def definitions_folder(environ: dict[str, str] | None = None) -> Path:
-    """The definitions folder alone: `plinth check` needs nothing else (no database, no key)."""
+def definitions_folder(environ: Mapping[str, str] | None = None, given: Path | None = None) -> Path:
+    """The definitions folder alone: `plinth check` needs nothing else (no database, no key).
+    `given` (the --definitions option) wins over PLINTH_DEFINITIONS."""
     env = os.environ if environ is None else environ
-    return Path(env.get("PLINTH_DEFINITIONS") or "definitions")
+    return given or Path(env.get("PLINTH_DEFINITIONS") or "definitions")
 
 
-def read_settings(environ: dict[str, str] | None = None) -> Settings:
+def read_settings(
+    environ: Mapping[str, str] | None = None, *, definitions: Path | None = None
+) -> Settings:
+    """The settings from `environ` (default: the process's) and the command line's options,
+    which win over it (`definitions`: --definitions), so that no option is written into
+    os.environ."""
     env = os.environ if environ is None else environ
     database_url = env.get("PLINTH_DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
@@ -82,7 +89,7 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         storage_url=env.get("PLINTH_STORAGE_URL") or "file://./media",
         s3_endpoint_url=env.get("PLINTH_S3_ENDPOINT_URL") or None,
         secret_key=secret_key,
-        definitions=definitions_folder(env),
+        definitions=definitions_folder(env, definitions),
         migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
         secure_cookies=_flag(env, "PLINTH_SECURE_COOKIES", not database_url.startswith("sqlite")),
         pool_size=_count(env, "PLINTH_DB_POOL_SIZE", 20),

@@ -12,7 +12,7 @@ from runtime.database import close_engine, engine_from_url, open_engine
 from runtime.definitions import load_project
 from runtime.schema import build_registry
 from runtime.service import RecordService
-from runtime.workflows.outbox_relay import claim_events
+from runtime.workflows.outbox_claims import claim_events
 from runtime.workflows.workers import process
 from tests.conftest import plinth, plinth_env
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from runtime.access import Principal
+from runtime.access.resolve import principal_for
 from runtime.api.problems import Problem
 from runtime.identity import accounts, api_tokens, refresh, sessions, tokens
 from runtime.identity.digests import same_secret
@@ -60,7 +61,7 @@ async def principal_in(
     """The user's Principal in `org`: 401 for an unknown or inactive user, 403 for an
     organization that is not one of theirs (or does not exist: the caller cannot tell)."""
     registry = conn.app.state.plinth.registry
-    principal = await accounts.principal_for(registry, user_id, org)
+    principal = await principal_for(registry, user_id, org)
     if principal is not None:
         return principal
     if not await accounts.is_active_user(registry, user_id):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.suggest import did_you_mean as did_you_mean  # the checks word everything from here
 
 if TYPE_CHECKING:
-    from runtime.definitions.loader import NodePath
+    from runtime.definitions.nodes import NodePath
 
 # Which part of a definition a path belongs to, longest pattern first. "*" matches any key,
 # "#" any list index; the template sees the path items as {0}, {1}, ... and the name as {name}.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from runtime.definitions.model import Loc
 
 if TYPE_CHECKING:
-    from runtime.definitions.loader import NodePath
+    from runtime.definitions.nodes import NodePath
 
 Severity = Literal["error", "warning"]
 

@@ -20,12 +20,12 @@ import yaml
 from runtime.definitions._wording import did_you_mean
 from runtime.definitions.errors import Problem
 from runtime.definitions.model import Loc
+from runtime.definitions.nodes import NodePath
 
 KINDS = ("entity", "role", "workflow")
 PLATFORM = "platform"
 MAX_DEPTH = 50
 
-NodePath = tuple[str | int, ...]
 Pos = tuple[int, int]
 
 _CORE = "tag:yaml.org,2002:"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.definitions.loader import NodePath
+from runtime.definitions.nodes import NodePath
 
 # kind → (unit patterns, longest first; top-level keys without which nothing can be checked)
 _UNITS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {

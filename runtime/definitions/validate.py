@@ -26,7 +26,8 @@ from runtime.definitions._wording import (
     type_phrase,
 )
 from runtime.definitions.errors import Problem
-from runtime.definitions.loader import Document, NodePath
+from runtime.definitions.loader import Document
+from runtime.definitions.nodes import NodePath
 from runtime.definitions.pruning import Checked, prune
 
 SCHEMA_KINDS = ("entity", "role", "workflow", "platform")

@@ -1,15 +1,15 @@
-"""Users, organizations and memberships: create them, check a login, resolve a Principal."""
+"""Users, organizations and memberships: create them, check a login, list a user's
+memberships (runtime/access/resolve.py turns one into a Principal)."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
-from runtime.access import Principal
 from runtime.identity import refresh, sessions
 from runtime.identity.passwords import (
     MAX_PASSWORD_LENGTH,
@@ -17,7 +17,9 @@ from runtime.identity.passwords import (
     needs_rehash,
     verify_password_async,
 )
-from runtime.schema.registry import Registry
+
+if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
+    from runtime.schema.registry import Registry
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 MIN_NEW_PASSWORD_LENGTH = 8  # NIST SP 800-63B's minimum for a password the user chooses
@@ -210,40 +212,3 @@ async def memberships(registry: Registry, user_id: uuid.UUID) -> list[dict]:
         .run()
     )
     return [row | {"roles": roles_of(row["roles"])} for row in rows]
-
-
-async def principal_for(
-    registry: Registry, user_id: uuid.UUID, org: str | uuid.UUID | None
-) -> Principal | None:
-    """The user's Principal in organization `org` (slug or id; None: their first one).
-
-    None when the user is unknown or inactive, or `org` is not one of their memberships —
-    the caller answers the same way whether or not that organization exists."""
-    user = registry.user
-    row = await user.select().where(user.id == user_id).first().run()
-    if row is None or not row["active"]:
-        return None
-    chosen = None
-    for membership in await memberships(registry, user_id):
-        if org is None or str(org) in (membership["slug"], str(membership["organization_id"])):
-            chosen = membership
-            break
-    if chosen is None:
-        if org is None and row["superuser"]:
-            return Principal(
-                tenant_id=None,
-                actor=row["email"],
-                user_id=row["id"],
-                email=row["email"],
-                is_superuser=True,
-            )
-        return None
-    return Principal(
-        tenant_id=chosen["organization_id"],
-        tenant_slug=chosen["slug"],
-        actor=row["email"],
-        user_id=row["id"],
-        email=row["email"],
-        roles=frozenset(chosen["roles"]),
-        is_superuser=bool(row["superuser"]),
-    )

@@ -7,10 +7,13 @@ import datetime as dt
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runtime.identity import accounts
 from runtime.identity.digests import token_digest
-from runtime.schema.registry import Registry
+
+if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
+    from runtime.schema.registry import Registry
 
 PREFIX = "plt_"
 LAST_USED_GRANULARITY = dt.timedelta(seconds=60)  # at most one write per token per minute

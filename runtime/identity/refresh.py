@@ -8,9 +8,12 @@ import datetime as dt
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runtime.identity.digests import token_digest
-from runtime.schema.registry import Registry
+
+if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
+    from runtime.schema.registry import Registry
 
 PREFIX = "plr_"
 

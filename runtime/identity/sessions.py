@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
-from runtime.schema.registry import Registry
+if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
+    from runtime.schema.registry import Registry
 
 SESSION_COOKIE = "id"  # piccolo-admin's name (SessionsAuthBackend's default)
 CSRF_COOKIE = "csrftoken"  # piccolo-api's CSRFMiddleware

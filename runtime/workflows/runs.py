@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from runtime.service import RecordService
-from runtime.workflows.outbox_relay import load_event
+from runtime.workflows.outbox_claims import load_event
 from runtime.workflows.runner import attempt, payload_of
 
 STATUSES = ("pending", "failed", "dead", "succeeded", "skipped")

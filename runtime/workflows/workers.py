@@ -17,7 +17,7 @@ from typing import Any
 from saq import Queue, Worker
 
 from runtime.service import RecordService
-from runtime.workflows.outbox_relay import claim_events, load_event, mark_done
+from runtime.workflows.outbox_claims import claim_events, load_event, mark_done
 from runtime.workflows.runner import run_event
 
 log = logging.getLogger("plinth.workflows")

@@ -1,4 +1,7 @@
-"""The process-wide Piccolo engine (`PICCOLO_CONF=runtime.db`), from PLINTH_DATABASE_URL."""
+"""Piccolo's configuration module (`PICCOLO_CONF=runtime.piccolo_conf`): the process-wide
+engine from PLINTH_DATABASE_URL, which Piccolo's migration runner finds by that variable and
+the `plinth` commands open and close (runtime/database.py builds engines; this module holds
+the one of this process)."""
 
 from runtime.database import engine_from_url
 from runtime.settings import get_settings
