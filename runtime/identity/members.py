@@ -9,10 +9,13 @@ organization always keeps at least one owner."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from runtime.identity import accounts
 from runtime.identity.accounts import AccountError
-from runtime.schema.registry import Registry
+
+if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
+    from runtime.schema.registry import Registry
 
 NO_MEMBER = "no such member in this organization"
 

@@ -18,12 +18,15 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyotp
 import segno
 
 from runtime.identity.digests import same_secret, token_digest
-from runtime.schema.registry import Registry
+
+if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
+    from runtime.schema.registry import Registry
 
 RECOVERY_CODES = 10
 STEP_SECONDS = 30
