@@ -17,7 +17,7 @@ from runtime.schema.ddl import (
 )
 from runtime.schema.diff import TableChange
 from runtime.schema.impact import backfill_statements, fit_statements
-from runtime.schema.spec import Column, Schema, Table, q
+from runtime.schema.spec import Check, Column, Index, Schema, Table, q
 
 # (table key, step) pairs whose old values are made to fit. A list: a step may hold a JSON
 # default (a dict), so steps are compared, never hashed.
@@ -74,21 +74,58 @@ def _physical(column: Column) -> tuple:
 
 
 def _alter(change: TableChange, schema: Schema, fits: Fits) -> list[Statement]:
+    """Drops and renames first, then new columns and their values, then changed columns,
+    then the checks and indexes that are new: each step finds what the one before left."""
     old, new, before = change.old, change.new, change.before
     assert old is not None and new is not None and before is not None
+    common = [(a, b) for a in before.columns if (b := new.column(a.name))]
+    old_indexes = {i.identity: i for i in before.indexes}
+    new_indexes = {i.identity: i for i in new.indexes}
+    old_checks = {c.identity: c for c in before.checks}
+    new_checks = {c.identity: c for c in new.checks}
+    sql = [
+        *_move_and_rename_columns(old, new, change.renames),
+        *_drop_or_rename_indexes(new, old_indexes, new_indexes),
+        *_drop_or_rename_checks(new, old_checks, new_checks),
+        *_drop_constraints(new, common),
+        *_drop_and_add_columns(before, new, schema),
+        *_fill(change, new, fits),
+        *_change_columns(new, common, schema),
+        *[
+            f"ALTER TABLE {new.qualified} ADD {check_clause(check)}"
+            for identity, check in new_checks.items()
+            if identity not in old_checks
+        ],
+        *[
+            create_index(new, index)
+            for identity, index in new_indexes.items()
+            if identity not in old_indexes
+        ],
+    ]
+    return [Statement(new.key, s) for s in sql]
+
+
+def _move_and_rename_columns(old: Table, new: Table, renames: dict[str, str]) -> list[str]:
+    """SET SCHEMA when the module moved, then RENAME COLUMN (and its foreign key's name)."""
     t = new.qualified
     sql: list[str] = []
     if old.schema != new.schema:
         sql.append(f"ALTER TABLE {old.qualified} SET SCHEMA {q(new.schema or 'public')}")
-    for source, target in change.renames.items():
+    for source, target in renames.items():
         sql.append(f"ALTER TABLE {t} RENAME COLUMN {q(source)} TO {q(target)}")
         if old.column(source) and old.column(source).references:  # type: ignore[union-attr]
             sql.append(
                 f"ALTER TABLE {t} RENAME CONSTRAINT {q(fk_name(old, source))} "
                 f"TO {q(fk_name(new, target))}"
             )
-    old_indexes = {i.identity: i for i in before.indexes}
-    new_indexes = {i.identity: i for i in new.indexes}
+    return sql
+
+
+def _drop_or_rename_indexes(
+    new: Table, old_indexes: dict[tuple, Index], new_indexes: dict[tuple, Index]
+) -> list[str]:
+    """An index that is gone is dropped; one that is the same under another name, renamed."""
+    sql: list[str] = []
     for identity, index in old_indexes.items():
         if identity not in new_indexes:
             sql.append(drop_index(new, index))
@@ -97,8 +134,15 @@ def _alter(change: TableChange, schema: Schema, fits: Fits) -> list[Statement]:
                 f"ALTER INDEX {new.index_name(index.name)} RENAME TO "
                 f"{q(new_indexes[identity].name)}"
             )
-    old_checks = {c.identity: c for c in before.checks}
-    new_checks = {c.identity: c for c in new.checks}
+    return sql
+
+
+def _drop_or_rename_checks(
+    new: Table, old_checks: dict[tuple, Check], new_checks: dict[tuple, Check]
+) -> list[str]:
+    """A CHECK that is gone is dropped; one that is the same under another name, renamed."""
+    t = new.qualified
+    sql: list[str] = []
     for identity, check in old_checks.items():
         if identity not in new_checks:
             sql.append(f"ALTER TABLE {t} DROP CONSTRAINT {q(check.name)}")
@@ -107,13 +151,25 @@ def _alter(change: TableChange, schema: Schema, fits: Fits) -> list[Statement]:
                 f"ALTER TABLE {t} RENAME CONSTRAINT {q(check.name)} TO "
                 f"{q(new_checks[identity].name)}"
             )
-    common = [(c, new.column(c.name)) for c in before.columns if new.column(c.name)]
+    return sql
+
+
+def _drop_constraints(new: Table, common: list[tuple[Column, Column]]) -> list[str]:
+    """The foreign keys that change and the UNIQUEs that go, before the columns change."""
+    t = new.qualified
+    sql: list[str] = []
     for a, b in common:
-        assert b is not None
         if a.references and (a.references, a.on_delete) != (b.references, b.on_delete):
             sql.append(f"ALTER TABLE {t} DROP CONSTRAINT {q(fk_name(new, a.name))}")
         if a.unique and not b.unique:
             sql.append(f"ALTER TABLE {t} DROP CONSTRAINT {q(new.name + '_' + a.name + '_key')}")
+    return sql
+
+
+def _drop_and_add_columns(before: Table, new: Table, schema: Schema) -> list[str]:
+    """DROP COLUMN of the columns gone, then ADD COLUMN (with its foreign key) of the new."""
+    t = new.qualified
+    sql: list[str] = []
     for column in before.columns:
         if not new.column(column.name):
             sql.append(f"ALTER TABLE {t} DROP COLUMN {q(column.name)}")
@@ -123,23 +179,29 @@ def _alter(change: TableChange, schema: Schema, fits: Fits) -> list[Statement]:
             if column.references:
                 fk = f" CONSTRAINT {q(fk_name(new, column.name))} {references(column, schema)}"
             sql.append(f"ALTER TABLE {t} ADD COLUMN {column_sql(column)}{fk}")
+    return sql
+
+
+def _fill(change: TableChange, new: Table, fits: Fits) -> list[str]:
+    """Each step's backfill, and the fit of old values where the plan was told to make them fit."""
+    sql: list[str] = []
     for step in change.steps:
         sql += backfill_statements(new, step)
         if (change.key, step) in fits:
             sql += fit_statements(new, step)
+    return sql
+
+
+def _change_columns(new: Table, common: list[tuple[Column, Column]], schema: Schema) -> list[str]:
+    """ALTER COLUMN of the columns kept whose type, null, unique or default changed, then
+    the foreign keys that are new or changed."""
+    sql: list[str] = []
     for a, b in common:
-        assert b is not None
         if _physical(a) != _physical(b):
             sql += _alter_column(new, a, b)
         if b.references and (a.references, a.on_delete) != (b.references, b.on_delete):
             sql.append(_add_fk(new, b, schema).sql)
-    for identity, check in new_checks.items():
-        if identity not in old_checks:
-            sql.append(f"ALTER TABLE {t} ADD {check_clause(check)}")
-    for identity, index in new_indexes.items():
-        if identity not in old_indexes:
-            sql.append(create_index(new, index))
-    return [Statement(new.key, s) for s in sql]
+    return sql
 
 
 def _base(sql_type: str) -> str:

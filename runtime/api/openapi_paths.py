@@ -1,0 +1,210 @@
+"""The paths and operations of the OpenAPI document: /auth/token, and for each entity its
+list, create, read, change, delete, timeline and (with states) transition operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.definitions.model import Entity
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
+PROBLEM = {
+    "description": "A problem (RFC 9457)",
+    "content": {"application/problem+json": {"schema": _ref("Problem")}},
+}
+ERRORS = {str(code): PROBLEM for code in (400, 401, 403, 404)}
+
+
+def _parameter(name: str, where: str, schema: dict, description: str) -> dict[str, Any]:
+    return {"name": name, "in": where, "schema": schema, "description": description}
+
+
+def _if_match() -> dict[str, Any]:
+    return _parameter("If-Match", "header", {"type": "string"}, 'the ETag read, W/"<version>"')
+
+
+def _listing() -> list[dict[str, Any]]:
+    """The query parameters of a list: filter, search, sort, page and shape."""
+    return [
+        _parameter("filter", "query", {"type": "string"}, "a filter (SPEC §1.3) as JSON"),
+        _parameter("search", "query", {"type": "string"}, "text to look for"),
+        _parameter("sort", "query", {"type": "string"}, "e.g. -due_at,subject"),
+        _parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, ""),
+        _parameter("cursor", "query", {"type": "string"}, "meta.next_cursor of a page"),
+        _parameter("fields", "query", {"type": "string"}, "e.g. id,subject,contact.name"),
+        _parameter("expand", "query", {"type": "string"}, "references to inline"),
+        _parameter("count", "query", {"type": "boolean"}, "add meta.count"),
+    ]
+
+
+def _page(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": record},
+            "meta": {
+                "type": "object",
+                "properties": {
+                    "next_cursor": {"type": ["string", "null"]},
+                    "count": {"type": "integer"},
+                },
+            },
+        },
+    }
+
+
+def _collection(entity: Entity) -> dict[str, Any]:
+    """/api/{slug}: list and create."""
+    name, record = entity.name, _ref(entity.name)
+    return {
+        "get": {
+            "tags": [name],
+            "summary": f"List {entity.plural}",
+            "parameters": _listing(),
+            "responses": {"200": _json(_page(record), f"A page of {entity.plural}"), **ERRORS},
+        },
+        "post": {
+            "tags": [name],
+            "summary": f"Create a {entity.label}",
+            "requestBody": _body(f"{name}Create"),
+            "responses": {
+                "201": _json(record, "Created"),
+                **ERRORS,
+                "409": PROBLEM,
+                "422": PROBLEM,
+            },
+        },
+    }
+
+
+def _item(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
+    """/api/{slug}/{id}: read, change and delete (the last two with If-Match)."""
+    name, record, if_match = entity.name, _ref(entity.name), _if_match()
+    return {
+        "parameters": [item_id],
+        "get": {
+            "tags": [name],
+            "summary": f"Read a {entity.label}",
+            "responses": {"200": _json(record, entity.label), **ERRORS},
+        },
+        "patch": {
+            "tags": [name],
+            "summary": f"Change a {entity.label}",
+            "parameters": [if_match],
+            "requestBody": _body(f"{name}Patch"),
+            "responses": {
+                "200": _json(record, "Changed"),
+                **ERRORS,
+                "409": PROBLEM,
+                "412": PROBLEM,
+                "422": PROBLEM,
+            },
+        },
+        "delete": {
+            "tags": [name],
+            "summary": f"Delete a {entity.label}",
+            "parameters": [if_match],
+            "responses": {
+                "204": {"description": "Deleted"},
+                **ERRORS,
+                "409": PROBLEM,
+                "412": PROBLEM,
+            },
+        },
+    }
+
+
+def _timeline(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
+    """/api/{slug}/{id}/timeline."""
+    entries = {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": _ref("TimelineEntry")}},
+    }
+    return {
+        "parameters": [item_id],
+        "get": {
+            "tags": [entity.name],
+            "summary": "Who changed what, newest first",
+            "responses": {"200": _json(entries, "Timeline"), **ERRORS},
+        },
+    }
+
+
+def _transition(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
+    """/api/{slug}/{id}/transitions/{name}, for an entity with states."""
+    assert entity.states is not None
+    names = [t.name for t in entity.states.transitions]
+    step = _parameter("name", "path", {"enum": names}, "the transition")
+    step["required"] = True
+    return {
+        "parameters": [item_id, step],
+        "post": {
+            "tags": [entity.name],
+            "summary": "Move along a state transition",
+            "parameters": [_if_match()],
+            "responses": {
+                "200": _json(_ref(entity.name), "Moved"),
+                **ERRORS,
+                "409": PROBLEM,
+                "412": PROBLEM,
+            },
+        },
+    }
+
+
+def entity_paths(entity: Entity) -> dict[str, Any]:
+    """The paths of one entity's records."""
+    slug = entity.slug
+    item_id = _parameter("id", "path", {"type": "string", "format": "uuid"}, f"{entity.name} id")
+    item_id["required"] = True
+    paths: dict[str, Any] = {
+        f"/api/{slug}": _collection(entity),
+        f"/api/{slug}/{{id}}": _item(entity, item_id),
+        f"/api/{slug}/{{id}}/timeline": _timeline(entity, item_id),
+    }
+    if entity.states:
+        paths[f"/api/{slug}/{{id}}/transitions/{{name}}"] = _transition(entity, item_id)
+    return paths
+
+
+def auth_paths() -> dict[str, Any]:
+    """/auth/token: email and password (and the organization's slug) for a bearer token."""
+    credentials = {
+        "type": "object",
+        "required": ["email", "password"],
+        "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+    }
+    token = {
+        "type": "object",
+        "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}},
+    }
+    organization = _parameter(
+        "X-Organization", "header", {"type": "string"}, "the organization's slug"
+    )
+    return {
+        "/auth/token": {
+            "post": {
+                "tags": ["auth"],
+                "summary": "Exchange email and password for a bearer token",
+                "security": [],
+                "parameters": [organization],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": credentials}},
+                },
+                "responses": {"200": _json(token, "A token"), **ERRORS},
+            }
+        }
+    }
