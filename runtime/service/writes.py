@@ -397,6 +397,7 @@ class Writes(Reads):
             "record": {k: to_json(v) for k, v in (new or old).items()},
             "old": {k: to_json(v) for k, v in old.items()} if old and new else None,
             "changed": sorted(changes),
+            "user": outbox.user_of(principal),
         }
         rows.append((self.registry.outbox, outbox.event(change=change, payload=payload)))
         return rows

@@ -16,6 +16,7 @@ from runtime.definitions.errors import Issue
 from runtime.definitions.loader import NodePath
 from runtime.definitions.paths import (
     OPERATORS,
+    SYSTEM_FIELDS,
     FieldRef,
     Tables,
     check_variable,
@@ -68,6 +69,8 @@ def check_filter(
                 )
         elif key == "not":
             yield from check_filter(value, here, tables=tables, entity=entity, scope=scope)
+        elif isinstance(key, str) and key.startswith("$"):
+            yield from _variable_condition(key, value, here, tables, entity, scope)
         else:
             ref = None
             if entity is not None:
@@ -78,6 +81,41 @@ def check_filter(
                     ref = field_ref(tables, entity, key)
             condition = _Condition(key, ref, tables, entity, scope)
             yield from condition.check(value, here)
+
+
+_LIST_VARIABLES = ("$changed", "$user.roles")  # lists a `when` may ask {contains: …}
+
+
+def _variable_condition(
+    key: str, value: Any, path: NodePath, tables: Tables, entity: str | None, scope: str
+) -> Iterator[Issue]:
+    """`{$changed: {contains: priority}}`, `{$old.status: open}`: in a workflow's `when` a
+    condition may start from a list variable, or from the old (or new) record."""
+    head, _, rest = key.partition(".")
+    on_record = head in ("$record", "$old") and bool(rest)
+    if scope != "workflow" or not (key in _LIST_VARIABLES or on_record):
+        message = (
+            f"a condition cannot start from '{key}': only $changed, $user.roles, "
+            "$old.<path> and $record.<path> can, in a workflow's 'when'"
+        )
+        yield Issue(path, message, at_key=True)
+        return
+    if key in _LIST_VARIABLES:
+        item = value.get("contains") if isinstance(value, dict) and len(value) == 1 else None
+        fields = [n for n in tables.get(entity) or {} if n not in SYSTEM_FIELDS] if entity else []
+        if not isinstance(item, str):
+            got = show_value(value)
+            yield Issue(path, f"'{key}' is a list: ask it {{contains: <name>}}, got {got}")
+        elif key == "$changed" and fields and item not in fields:
+            message = f"'$changed' lists fields of {entity}: no field '{item}'"
+            yield Issue((*path, "contains"), message + did_you_mean(item, fields))
+        return
+    problem = check_variable(key, tables=tables, entity=entity, scope=scope)
+    if problem:
+        yield Issue(path, problem, at_key=True)
+        return
+    ref = field_ref(tables, entity, rest) if entity is not None else None
+    yield from _Condition(key, ref, tables, entity, scope).check(value, path)
 
 
 class _Condition:
