@@ -172,19 +172,60 @@ class _Condition:
             what = "{isnull: true}" if op == "eq" else "{isnull: false}"
             yield Issue(path, f"field '{self.field}' in filter: compare with null using {what}")
         else:
-            yield from self._value(arg, path)
+            yield from self._value(arg, path, op)
 
-    def _value(self, value: Any, path: NodePath) -> Iterator[Issue]:
+    def _value(self, value: Any, path: NodePath, op: str = "eq") -> Iterator[Issue]:
         if isinstance(value, str) and value.startswith("$"):
             problem = check_variable(
                 value, tables=self.tables, entity=self.entity, scope=self.scope
-            )
+            ) or self._variable_problem(value, op)
             if problem:
                 yield Issue(path, problem)
             return
         problem = literal_problem(self.type, self.choices, value)
         if problem:
             yield Issue(path, f"field '{self.field}' in filter: {problem}")
+
+    def _variable_problem(self, value: str, op: str) -> str | None:
+        """A variable the runtime cannot compare with this field: a list where one value is
+        needed or the reverse, or a value of another type (`$now` on a date field)."""
+        head, _, rest = value.partition(".")
+        if head in ("$record", "$old") and rest and self.entity is not None:
+            ref = field_ref(self.tables, self.entity, rest)
+            kind = ref.type if ref is not None else None
+        else:
+            kind = _VARIABLE_TYPES.get(value)
+        if kind is None or self.type is None:
+            return None
+        shown = kind
+        if kind == "list":
+            if op not in ("in", "nin"):
+                return f"field '{self.field}' in filter: '{value}' is a list: use it with in or nin"
+            kind, shown = "string", "names"  # field names, role names
+        elif op in ("in", "nin", "between"):
+            return f"field '{self.field}' in filter: '{value}' is one value: '{op}' needs a list"
+        if _family(kind) == _family(self.type):
+            return None
+        hints = {("$now", "date"): "; use $today", ("$today", "datetime"): "; use $now"}
+        hint = hints.get((value, self.type), "")
+        return (
+            f"field '{self.field}' in filter: {a_field(self.type)} cannot be compared with "
+            f"'{value}' ({shown}){hint}"
+        )
+
+
+_VARIABLE_TYPES = {
+    "$user.id": "uuid", "$tenant.id": "uuid", "$user.email": "email", "$now": "datetime",
+    "$today": "date", "$user.roles": "list", "$changed": "list",
+}  # fmt: skip
+_FAMILIES = (("string", "text", "email", "url", "enum"), ("integer", "decimal", "float"),
+             ("uuid", "reference"))  # fmt: skip
+
+
+def _family(kind: str) -> str:
+    """Types whose values compare with each other share a family: the text types, numbers,
+    UUIDs and references; any other type is its own."""
+    return next((group[0] for group in _FAMILIES if kind in group), kind)
 
 
 def _shape_problem(op: str, arg: Any) -> str | None:
