@@ -93,6 +93,8 @@ RECORD_VARIABLES = ("$record", "$old")
 def _walk(value: Any, parts: list[str]) -> Any:
     for part in parts:
         value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, dict) and "id" in value:
+        return value["id"]  # a loaded reference stands for its id, as in `lookup`
     return value
 
 
