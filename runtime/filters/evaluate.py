@@ -5,20 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.filters.ast import And, Cond, Node, Not, Or, Var, resolve
+from runtime.filters.ast import And, Cond, Node, Not, Or, Var, lookup, resolve
 from runtime.filters.text import fold
-
-
-def lookup(record: dict[str, Any], path: str) -> Any:
-    """`lookup({"contact": {"name": "Ann"}}, "contact.name")` → "Ann"; missing → None."""
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    if isinstance(value, dict) and "id" in value:
-        return value["id"]  # a loaded reference compares as its id
-    return value
 
 
 def _left(cond: Cond, record: dict[str, Any], variables: dict[str, Any]) -> Any:
@@ -83,3 +71,6 @@ def evaluate(node: Node, record: dict[str, Any], variables: dict[str, Any] | Non
         case Cond(_, op, value):
             return _compare(op, _left(node, record, variables), resolve(value, variables))
     raise TypeError(f"not a filter node: {node!r}")
+
+
+__all__ = ["evaluate", "lookup"]
