@@ -23,6 +23,7 @@ from runtime.filters.ast import walk
 from runtime.filters.parse import MAX_DEPTH
 from runtime.service import NotFound, RecordService
 from runtime.service.queries import BadQuery, coerce_operand, resolve_path
+from runtime.service.scope import reference_holders
 from runtime.service.values import to_json
 from runtime.workflows.templates import Loaded
 
@@ -130,17 +131,9 @@ async def _load(
     """`record` with the references on `needed` replaced by the records they point to (a
     reference to nothing readable keeps its id, so a path through it reads null)."""
     record = dict(record)
-    for path in sorted(needed, key=lambda p: p.count(".")):
-        holder: Any = record
-        owner: Entity | None = entity
-        *parents, name = path.split(".")
-        for part in parents:
-            field = owner.field(part) if owner else None
-            holder = holder.get(part) if isinstance(holder, dict) else None
-            owner = service.project.entities.get(field.to or "") if field else None
-        field = owner.field(name) if owner else None
-        target = holder.get(name) if isinstance(holder, dict) else None
-        if field is None or field.type != "reference" or not isinstance(target, str):
+    for holder, name, field in reference_holders(service.project, entity, record, needed):
+        target = holder.get(name)
+        if not isinstance(target, str):
             continue
         found = await _fetch(service, principal, field.to or "", target)
         if found is not None:
