@@ -178,6 +178,11 @@ def _field_set(value: str | list[str]) -> tuple[str, ...] | None:
     return None if value == "*" else tuple(value)
 
 
+def _when(raw: Any) -> Node | None:
+    """A workflow's `when`, where a condition may start from a variable (`$changed`)."""
+    return None if raw is None else parse_filter(raw, ("when",), left_variables=True)
+
+
 def build_workflow(doc: Document) -> Workflow:
     data = doc.data
     trigger = data["on"]
@@ -192,7 +197,7 @@ def build_workflow(doc: Document) -> Workflow:
             cron=trigger.get("cron"),
             label=trigger.get("label"),
         ),
-        when=parse_filter(data["when"], ("when",)) if data.get("when") is not None else None,
+        when=_when(data.get("when")),
         actions=tuple(
             Action(kind, args, doc.loc(("do", number)))
             for number, action in enumerate(data["do"])

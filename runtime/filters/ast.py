@@ -90,9 +90,14 @@ Node = Cond | And | Or | Not
 RECORD_VARIABLES = ("$record", "$old")
 
 
-def _walk(value: Any, parts: list[str]) -> Any:
-    for part in parts:
+def lookup(record: Any, path: str) -> Any:
+    """`lookup({"contact": {"name": "Ann"}}, "contact.name")` → "Ann"; missing → None; a
+    loaded reference compares as its id (`lookup(record, "contact")`, `$record.contact`)."""
+    value = record
+    for part in path.split(".") if path else ():
         value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, dict) and "id" in value:
+        return value["id"]
     return value
 
 
@@ -114,7 +119,7 @@ def resolve(value: Any, variables: dict[str, Any]) -> Any:
         return dt.datetime.now(dt.UTC).date()
     head, _, rest = name.partition(".")
     if head in RECORD_VARIABLES and head in variables:
-        return _walk(variables[head], rest.split(".") if rest else [])
+        return lookup(variables[head], rest)
     raise FilterError((), f"variable {name} is not available here")
 
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.filters.ast import And, Cond, Node, Not, Or, resolve
+from runtime.filters.ast import And, Cond, Node, Not, Or, Var, lookup, resolve
 from runtime.filters.text import fold
 
 
-def lookup(record: dict[str, Any], path: str) -> Any:
-    """`lookup({"contact": {"name": "Ann"}}, "contact.name")` → "Ann"; missing → None."""
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    if isinstance(value, dict) and "id" in value:
-        return value["id"]  # a loaded reference compares as its id
-    return value
+def _left(cond: Cond, record: dict[str, Any], variables: dict[str, Any]) -> Any:
+    """What a condition compares: the record's field, or (in a workflow's `when`) a variable
+    such as `$changed` or `$old.priority`; `$record.<path>` is the record's `<path>`."""
+    head, _, rest = cond.field.partition(".")
+    if not head.startswith("$"):
+        return lookup(record, cond.field)
+    if head == "$record" and rest:
+        return lookup(record, rest)
+    return resolve(Var(cond.field), variables)
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
@@ -69,6 +68,9 @@ def evaluate(node: Node, record: dict[str, Any], variables: dict[str, Any] | Non
             return any(evaluate(c, record, variables) for c in children)
         case Not(child):
             return not evaluate(child, record, variables)
-        case Cond(field, op, value):
-            return _compare(op, lookup(record, field), resolve(value, variables))
+        case Cond(_, op, value):
+            return _compare(op, _left(node, record, variables), resolve(value, variables))
     raise TypeError(f"not a filter node: {node!r}")
+
+
+__all__ = ["evaluate", "lookup"]

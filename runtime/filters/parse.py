@@ -2,7 +2,12 @@
 
 The one parser of the grammar: the API parses a query's filter with it, `plinth check` a
 role's row rules and a workflow's `when` (collecting every problem instead of stopping at the
-first), and the Model keeps what it returns."""
+first), and the Model keeps what it returns.
+
+In a workflow's `when` (`left_variables`) a condition may also start from a variable:
+`{$changed: {contains: priority}}`, `{$user.roles: {contains: agent}}` (lists, asked only
+`contains`), `{$old.priority: {lt: 3}}` and `{$record.priority: 3}`; the Cond keeps the
+variable as its field and `evaluate` reads it from the variables."""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ OPERATORS = (
 LIST_OPERATORS = ("in", "nin")
 TEXT_OPERATORS = ("contains", "icontains", "startswith", "endswith")
 MAX_DEPTH = 3  # references a path may go through: a.b.c.d
+LIST_VARIABLES = ("$changed", "$user.roles")  # what a `when` may ask {contains: …}
+RECORD_HEADS = ("$record", "$old")  # `$old.<path>` compares the old record's field
 # What looks like a variable (the definitions' checks use the same rule).
 VARIABLE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -32,8 +39,9 @@ class _Parser:
     """Raises the first FilterError, or (given a list) collects every one and leaves the bad
     part out of the AST: each child of and/or, each key of a filter, each operator."""
 
-    def __init__(self, problems: list[FilterError] | None) -> None:
+    def __init__(self, problems: list[FilterError] | None, left_variables: bool) -> None:
         self.problems = problems
+        self.left_variables = left_variables
 
     def recover(self, error: FilterError) -> None:
         if self.problems is None:
@@ -75,12 +83,31 @@ class _Parser:
             raise fail("text", f"'{op}' expects text, got {kind_of(raw)}")
         return self.value(raw, here, field, shown)
 
+    def left_variable(self, field: str, spec: Any, path: Path) -> str:
+        """What a condition starting from a variable compares: `$old.priority` → `priority`;
+        a list variable's one `{contains: <name>}` is checked here."""
+        head, _, rest = field.partition(".")
+        on_record = head in RECORD_HEADS and bool(rest)
+        if not self.left_variables or not (field in LIST_VARIABLES or on_record):
+            message = (
+                f"a condition cannot start from '{field}': only $changed, $user.roles, "
+                "$old.<path> and $record.<path> can, in a workflow's 'when'"
+            )
+            raise FilterError(path, message, code="variable_left", field=field)
+        if field in LIST_VARIABLES:
+            item = spec.get("contains") if isinstance(spec, dict) and len(spec) == 1 else None
+            if not isinstance(item, str):
+                message = f"'{field}' is a list: ask it {{contains: <name>}}, got {kind_of(spec)}"
+                raise FilterError(path, message, code="list_variable", value=spec, field=field)
+        return rest if on_record else field
+
     def condition(self, field: str, spec: Any, path: Path) -> Node | None:
-        if not field or any(not part for part in field.split(".")):
+        checked = self.left_variable(field, spec, path) if field.startswith("$") else field
+        if not checked or any(not part for part in checked.split(".")):
             message = f"'{field}' is not a field name or a path like 'contact.name'"
             raise FilterError(path, message, code="path", field=field)
-        if field.count(".") > MAX_DEPTH:
-            depth = field.count(".")
+        if checked.count(".") > MAX_DEPTH:
+            depth = checked.count(".")
             message = f"a path goes through at most {MAX_DEPTH} references, not {depth}"
             raise FilterError(path, message, code="depth", field=field)
         if not isinstance(spec, dict):
@@ -144,13 +171,20 @@ class _Parser:
             return None
 
 
-def parse_filter(raw: Any, path: Path = (), problems: list[FilterError] | None = None) -> Node:
+def parse_filter(
+    raw: Any,
+    path: Path = (),
+    problems: list[FilterError] | None = None,
+    *,
+    left_variables: bool = False,
+) -> Node:
     """`{"priority": {"gte": 4}, "status": "open"}`
     → `And((Cond("priority", "gte", 4), Cond("status", "eq", "open")))`.
 
     Raises the first FilterError; given `problems`, appends every one to it instead and
-    returns what is left of the filter without the bad parts."""
-    parser = _Parser(problems)
+    returns what is left of the filter without the bad parts. `left_variables`: a workflow's
+    `when`, where a condition may start from a variable."""
+    parser = _Parser(problems, left_variables)
     try:
         return parser.filter(raw, path)
     except FilterError as error:

@@ -7,6 +7,8 @@ import json
 import uuid
 from typing import Any
 
+from runtime.access import Principal
+
 
 def event(*, change: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     """The outbox row of one change (`change`: the columns it shares with the timeline
@@ -17,4 +19,17 @@ def event(*, change: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         "payload": json.dumps(payload),
         "created_at": dt.datetime.now(dt.UTC),
         "attempts": 0,
+    }
+
+
+def user_of(principal: Principal) -> dict[str, Any]:
+    """Who made the change, as the event's workflows see it (`$user.id`, `$user.email`,
+    `$user.roles`): the user's roles at the time of the change, not at run time. A change
+    made by the system (a workflow, the command line) has no user: nulls and no roles."""
+    if principal.is_system:
+        return {"id": None, "email": None, "roles": []}
+    return {
+        "id": str(principal.user_id) if principal.user_id else None,
+        "email": principal.email,
+        "roles": sorted(principal.roles),
     }

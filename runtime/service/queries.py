@@ -10,7 +10,7 @@ from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field, Loc, Projec
 from runtime.definitions.paths import BUILTIN_TABLES, SYSTEM_FIELDS, FieldRef, follow
 from runtime.fields import field_type
 from runtime.filters import And, Cond, FilterError, Node, Not, Or, Var, parse_filter
-from runtime.filters.ast import resolve
+from runtime.filters.ast import RECORD_VARIABLES, resolve
 from runtime.service.errors import FieldError, ValidationFailed
 from runtime.service.values import Invalid, boolean, parse, text
 from runtime.suggest import did_you_mean
@@ -124,15 +124,25 @@ def typed(
             return Or(tuple(typed(project, entity, c, variables, can_read) for c in children))
         case Not(child):
             return Not(typed(project, entity, child, variables, can_read))
+        case Cond(path, op, value) if path.startswith("$"):  # a `when`: {$old.priority: …}
+            head, _, rest = path.partition(".")
+            if head not in RECORD_VARIABLES or not rest:  # $changed, $user.roles: names
+                return Cond(path, op, _bound(path, value, variables))
+            inner = typed(project, entity, Cond(rest, op, value), variables, can_read)
+            return Cond(path, op, inner.value)
         case Cond(path, op, value):
             field = resolve_path(project, entity, path, can_read)
             _check_operator(field, path, op)
-            try:
-                bound = resolve(value, variables)
-            except FilterError as error:
-                raise BadQuery([FieldError(path, "variable", error.message)]) from None
+            bound = _bound(path, value, variables)
             return Cond(path, op, coerce_operand(field, op, bound, path))
     raise TypeError(node)
+
+
+def _bound(path: str, value: Any, variables: dict[str, Any]) -> Any:
+    try:
+        return resolve(value, variables)
+    except FilterError as error:
+        raise BadQuery([FieldError(path, "variable", error.message)]) from None
 
 
 def parse_query_filter(raw: Any) -> Node:

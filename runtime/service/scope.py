@@ -5,6 +5,7 @@ tenant wall its queries run inside."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -116,11 +117,12 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-async def load_references(
-    registry: Registry, entity: Entity, row: dict[str, Any], needed: set[str]
-) -> dict:
-    """`row` with the references on `needed` paths replaced by their rows (or None)."""
-    record = dict(row)
+def reference_holders(
+    project: Project, entity: Entity, record: dict[str, Any], needed: Iterable[str]
+) -> Iterator[tuple[dict[str, Any], str, Field]]:
+    """Each reference on the `needed` paths of `record`, shortest path first: the dict that
+    holds it, its name and its field. The caller may replace `holder[name]` by the record it
+    points to before asking the next one, so that a longer path goes through it."""
     for path in sorted(needed, key=lambda p: p.count(".")):
         holder: Any = record
         owner: Entity | None = entity
@@ -128,10 +130,18 @@ async def load_references(
         for part in parents:
             field = owner.field(part) if owner else None
             holder = holder.get(part) if isinstance(holder, dict) else None
-            owner = registry.project.entities.get(field.to or "") if field else None
+            owner = project.entities.get(field.to or "") if field else None
         field = owner.field(name) if owner else None
-        if not isinstance(holder, dict) or field is None or field.type != "reference":
-            continue
+        if isinstance(holder, dict) and field is not None and field.type == "reference":
+            yield holder, name, field
+
+
+async def load_references(
+    registry: Registry, entity: Entity, row: dict[str, Any], needed: set[str]
+) -> dict:
+    """`row` with the references on `needed` paths replaced by their rows (or None)."""
+    record = dict(row)
+    for holder, name, field in reference_holders(registry.project, entity, record, needed):
         target_id = holder.get(name)
         if target_id is None or isinstance(target_id, dict):
             continue

@@ -168,6 +168,7 @@ def change_rows(
         "record": {k: to_json(v) for k, v in (new or old).items()},
         "old": {k: to_json(v) for k, v in old.items()} if old and new else None,
         "changed": sorted(changes),
+        "user": outbox.user_of(principal),
     }
     rows.append((registry.outbox, outbox.event(change=columns, payload=payload)))
     return rows

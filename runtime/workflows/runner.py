@@ -15,8 +15,9 @@ from typing import Any
 from runtime.access import Principal
 from runtime.database import write_transaction
 from runtime.definitions.model import Workflow
-from runtime.filters import evaluate
 from runtime.service import RecordService
+from runtime.workflows.conditions import when_matches
+from runtime.workflows.context import RunContext, run_context
 from runtime.workflows.templates import render
 
 log = logging.getLogger("plinth.workflows")
@@ -38,17 +39,12 @@ def payload_of(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _do_actions(
-    service: RecordService, workflow: Workflow, event: dict[str, Any], payload: dict[str, Any]
+    service: RecordService, workflow: Workflow, event: dict[str, Any], context: RunContext
 ) -> None:
     principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
-    context = {
-        "record": payload["record"],
-        "old": payload.get("old"),
-        "changed": payload.get("changed", []),
-        "event": {"id": str(event["id"]), "event": event["event"]},
-    }
+    names = context.templates()
     for action in workflow.actions:
-        args = render(action.args, context)
+        args = render(action.args, names)
         match action.kind:
             case "update":
                 await service.update(principal, event["entity"], event["record_id"], args)
@@ -108,9 +104,10 @@ async def attempt(
     attempts = run["attempts"] + 1
     try:
         async with write_transaction(service.registry.engine):
-            matches = workflow.when is None or evaluate(workflow.when, payload["record"])
+            context = await run_context(service, workflow, event, payload)
+            matches = when_matches(service.project, workflow, context)
             if matches:
-                await _do_actions(service, workflow, event, payload)
+                await _do_actions(service, workflow, event, context)
             status = "succeeded" if matches else "skipped"
             await _record_run(runs, run["id"], status, attempts, None)
         return status

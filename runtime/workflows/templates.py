@@ -10,12 +10,20 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 _env = ImmutableSandboxedEnvironment(autoescape=False)
 
 
+class Loaded(dict):
+    """A referenced record loaded in place of its id: `{{ record.contact.email }}` reads its
+    fields, while `{{ record.contact }}` and `$record.contact` still give the id."""
+
+    def __str__(self) -> str:
+        return str(self.get("id"))
+
+
 def _lookup(context: dict[str, Any], path: str) -> Any:
     head, *rest = path.split(".")
     value = context.get(head)
     for part in rest:
         value = value.get(part) if isinstance(value, dict) else None
-    return value
+    return value.get("id") if isinstance(value, Loaded) else value
 
 
 def render(value: Any, context: dict[str, Any]) -> Any:

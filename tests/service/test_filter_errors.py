@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from runtime.definitions.model import Entity, Field
-from runtime.filters import FilterError, parse_filter
+from runtime.filters import FilterError, evaluate, parse_filter
+from runtime.filters.ast import walk
 from runtime.service.queries import BadQuery, parse_query_filter, typed
 from tests.service.lab import lab_project
 
@@ -31,6 +32,12 @@ VARIABLES = {
     "$now": dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC),
     "$today": dt.date(2024, 5, 1),
 }
+
+
+NOT_FROM = (
+    "a condition cannot start from '%s': only $changed, $user.roles, $old.<path> and "
+    "$record.<path> can, in a workflow's 'when'"
+)
 
 
 def _id(raw: Any) -> str:
@@ -96,6 +103,9 @@ PARSE_ERRORS = [
         "and.1.quantity.gt: 'gt' cannot compare with null: use {isnull: true}",
     ),
     ({"not": {"or": [{"quantity": {"bad": 1}}]}}, "not.or.0.quantity.bad: unknown operator 'bad'"),
+    # Only a workflow's `when` may start a condition from a variable.
+    ({"$changed": {"contains": "title"}}, f"$changed: {NOT_FROM % '$changed'}"),
+    ({"or": [{"$old.title": "x"}]}, f"or.0.$old.title: {NOT_FROM % '$old.title'}"),
 ]
 
 
@@ -247,6 +257,37 @@ MODEL_ERRORS = [
         "text cannot contain the NUL character (\\u0000)",
     ),
 ]
+
+
+def test_a_when_may_start_from_a_variable() -> None:
+    """`left_variables` (a workflow's `when`): the Cond keeps the variable as its field and
+    `evaluate` reads it from the variables; a list is only asked {contains: <name>}."""
+    raw = {"$changed": {"contains": "title"}, "$old.quantity": {"lt": 3}, "$record.title": "b"}
+    node = parse_filter(raw, left_variables=True)
+    assert [c.field for c in walk(node)] == ["$changed", "$old.quantity", "$record.title"]
+    node = typed(PROJECT, SAMPLE, node, VARIABLES)
+    record = {"title": "b", "quantity": 5}
+    for changed, old, matches in [
+        (["title"], {"quantity": 2}, True),
+        (["quantity"], {"quantity": 2}, False),
+        (["title"], {"quantity": 3}, False),
+        (["title"], None, False),  # a created record has no old one: $old.quantity is null
+    ]:
+        variables = {**VARIABLES, "$changed": changed, "$old": old}
+        assert evaluate(node, record, variables) is matches
+    roles = parse_filter({"$user.roles": {"contains": "clerk"}}, left_variables=True)
+    assert evaluate(roles, {}, VARIABLES)
+    for raw, message in [
+        (
+            {"$changed": "title"},
+            "$changed: '$changed' is a list: ask it {contains: <name>}, got text",
+        ),
+        ({"$user.email": "a@b.c"}, f"$user.email: {NOT_FROM % '$user.email'}"),
+        ({"$old": {"isnull": True}}, f"$old: {NOT_FROM % '$old'}"),
+    ]:
+        with pytest.raises(FilterError) as caught:
+            parse_filter(raw, left_variables=True)
+        assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ each field's type, over ~90 varied Sample records (NULLs everywhere, missing ref
 non-ASCII text in every case, datetimes written in many UTC offsets, decimals, floats, …).
 For each filter, the ids the database returns — straight from `compile_where`, and through
 `RecordService.list` — must equal the ids of the records `evaluate` accepts in memory (records
-loaded with their references by `RecordService.load`). On SQLite and on PostgreSQL.
+loaded with their references by `RecordService.load`). On SQLite and on PostgreSQL. Written
+as a workflow's `when` with every condition starting from `$record.<path>` or `$old.<path>`
+(the record as the old record), the filter selects the same records in memory.
 
 Examples per database: PLINTH_HYPOTHESIS_EXAMPLES (default 2000; a nightly run uses 20000).
 """
@@ -497,6 +499,34 @@ def _uses_clock(raw: Any) -> bool:
     return "$now" in json.dumps(raw, default=str) or "$today" in json.dumps(raw, default=str)
 
 
+def _from_variable(raw: Any, head: str) -> Any:
+    """The same filter with every condition starting from `head`: `{$old.title: x}`."""
+    if isinstance(raw, list):
+        return [_from_variable(item, head) for item in raw]
+    if not isinstance(raw, dict):
+        return raw
+    out: dict[str, Any] = {}
+    for key, spec in raw.items():
+        if key in ("and", "or", "not"):
+            out[key] = _from_variable(spec, head)
+        else:
+            out[f"{head}.{key}"] = spec
+    return out
+
+
+def _as_when(lab: Lab, raw: Any) -> set[uuid.UUID]:
+    """The records the filter accepts as a `when` from `$record.<path>`, then `$old.<path>`."""
+    accepted: list[set[uuid.UUID]] = []
+    for head in ("$record", "$old"):
+        when = parse_filter(_from_variable(raw, head), left_variables=True)
+        node = typed(lab.project, lab.sample, when, lab.variables)
+        accepted.append(
+            {r["id"] for r in lab.records if evaluate(node, r, {**lab.variables, "$old": r})}
+        )
+    assert accepted[0] == accepted[1], raw
+    return accepted[0]
+
+
 def test_sql_and_memory_agree_on_random_filters(lab: Lab) -> None:
     table = lab.registry.table("Sample")
     tenant = lab.principal.tenant_id
@@ -532,6 +562,7 @@ def test_sql_and_memory_agree_on_random_filters(lab: Lab) -> None:
         # clock: the service binds $now and $today to the real one).
         sql, listed = lab.run(query(node, raw, service and not _uses_clock(raw)))
         assert sql == memory, _explain(lab, raw, node, sql, memory)
+        assert _as_when(lab, raw) == memory, raw
         if listed is not None:
             assert listed == memory, _explain(lab, raw, node, listed, memory)
         everything = len(memory) == len(lab.records)

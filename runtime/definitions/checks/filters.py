@@ -3,7 +3,9 @@
 The filter grammar (`runtime.filters`) parses them, as the runtime does; each condition it
 returns must then name a real field (a path through at most three references), use an
 operator that fits the field's type, give it a value of the field's type, and use only the
-variables available where the filter is written.
+variables available where the filter is written, each of a type its field compares with.
+In a workflow's `when` a condition may also start from `$changed`, `$user.roles`,
+`$old.<path>` or `$record.<path>`; elsewhere that is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from runtime.definitions.errors import Issue
 from runtime.definitions.loader import NodePath
 from runtime.definitions.paths import (
     OPERATORS,
+    SYSTEM_FIELDS,
     FieldRef,
     Tables,
     check_variable,
@@ -25,7 +28,7 @@ from runtime.definitions.paths import (
 )
 from runtime.fields import TYPES
 from runtime.filters.ast import Cond, FilterError, Var, walk
-from runtime.filters.parse import parse_filter
+from runtime.filters.parse import LIST_VARIABLES, RECORD_HEADS, parse_filter
 
 _TEXT = ("contains", "icontains", "startswith", "endswith")
 # What each type accepts: the field-type table's, in the grammar's order.
@@ -45,7 +48,7 @@ def check_filter(
     variables) or "workflow" (also $record, $old, $changed).
     """
     problems: list[FilterError] = []
-    parsed = parse_filter(node, path, problems)
+    parsed = parse_filter(node, path, problems, left_variables=scope == "workflow")
     for error in problems:
         yield _worded(error, tables, entity)
     named: set[NodePath] = set()  # field keys already checked: `{a: {gte: 1, lte: 5}}`
@@ -74,6 +77,11 @@ def _worded(error: FilterError, tables: Tables, entity: str | None) -> Issue:
     if code in ("path", "depth"):  # the same words as every other path
         problem = resolve_path(tables, entity or "", field or "", where="filter")
         return Issue(path, problem or error.message, at_key=True)
+    if code == "variable_left":
+        return Issue(path, error.message, at_key=True)
+    if code == "list_variable":
+        got = show_value(value)
+        return Issue(path, f"'{field}' is a list: ask it {{contains: <name>}}, got {got}")
     if code == "empty":
         return Issue(path, f"{name}: empty condition, expected {{operator: value}}")
     if code == "operator":
@@ -103,12 +111,19 @@ def _check_condition(
 ) -> Iterator[Issue]:
     """One parsed condition against the entity: its field, operator and operand."""
     field, op = cond.field, cond.op
+    if field in LIST_VARIABLES:
+        yield from _list_condition(cond, tables, entity)
+        return
+    head, _, rest = field.partition(".")
     ref: FieldRef | None = None
     if entity is not None:
-        problem = resolve_path(tables, entity, field, where="filter")
+        if head in RECORD_HEADS:  # `$old.priority`: the old record's `priority`
+            problem = check_variable(field, tables=tables, entity=entity, scope=scope)
+        else:
+            problem, rest = resolve_path(tables, entity, field, where="filter"), field
         if problem and cond.field_at not in named:
             yield Issue(cond.field_at, problem, at_key=True)
-        ref = None if problem else field_ref(tables, entity, field)
+        ref = None if problem else field_ref(tables, entity, rest)
         named.add(cond.field_at)
     kind = ref.type if ref is not None else None  # None: not known, not checked
     allowed = OPERATORS_BY_TYPE.get(kind or "")
@@ -128,13 +143,68 @@ def _check_condition(
     for index, value in enumerate(values):
         at = (*cond.at, index) if many else cond.at
         if isinstance(value, Var):
-            problem = check_variable(value.name, tables=tables, entity=entity, scope=scope)
+            problem = check_variable(
+                value.name, tables=tables, entity=entity, scope=scope
+            ) or _variable_problem(field, ref, value.name, "eq" if many else op, tables, entity)
             if problem:
                 yield Issue(at, problem)
             continue
         problem = literal_problem(kind, ref.choices if ref is not None else (), value)
         if problem:
             yield Issue(at, f"field '{field}' in filter: {problem}")
+
+
+def _list_condition(cond: Cond, tables: Tables, entity: str | None) -> Iterator[Issue]:
+    """`{$changed: {contains: priority}}` (the parser made sure of the shape): `$changed`
+    lists fields of the entity."""
+    fields = [n for n in tables.get(entity) or {} if n not in SYSTEM_FIELDS] if entity else []
+    if cond.field == "$changed" and fields and cond.value not in fields:
+        message = f"'$changed' lists fields of {entity}: no field '{cond.value}'"
+        yield Issue(cond.at, message + did_you_mean(cond.value, fields))
+
+
+def _variable_problem(
+    field: str, ref: FieldRef | None, value: str, op: str, tables: Tables, entity: str | None
+) -> str | None:
+    """A variable the runtime cannot compare with this field: a list where one value is
+    needed or the reverse, or a value of another type (`$now` on a date field)."""
+    head, _, rest = value.partition(".")
+    if head in RECORD_HEADS and rest and entity is not None:
+        other = field_ref(tables, entity, rest)
+        kind = other.type if other is not None else None
+    else:
+        kind = _VARIABLE_TYPES.get(value)
+    if kind is None or ref is None or ref.type is None:
+        return None
+    shown = kind
+    if kind == "list":
+        if op not in ("in", "nin"):
+            return f"field '{field}' in filter: '{value}' is a list: use it with in or nin"
+        kind, shown = "string", "names"  # field names, role names
+    elif op in ("in", "nin", "between"):
+        return f"field '{field}' in filter: '{value}' is one value: '{op}' needs a list"
+    if _family(kind) == _family(ref.type):
+        return None
+    hints = {("$now", "date"): "; use $today", ("$today", "datetime"): "; use $now"}
+    hint = hints.get((value, ref.type), "")
+    return (
+        f"field '{field}' in filter: {a_field(ref.type)} cannot be compared with "
+        f"'{value}' ({shown}){hint}"
+    )
+
+
+_VARIABLE_TYPES = {
+    "$user.id": "uuid", "$tenant.id": "uuid", "$user.email": "email", "$now": "datetime",
+    "$today": "date", "$user.roles": "list", "$changed": "list",
+}  # fmt: skip
+_FAMILIES = (("string", "text", "email", "url", "enum"), ("integer", "decimal", "float"),
+             ("uuid", "reference"))  # fmt: skip
+
+
+def _family(kind: str) -> str:
+    """Types whose values compare with each other share a family: the text types, numbers,
+    UUIDs and references; any other type is its own."""
+    return next((group[0] for group in _FAMILIES if kind in group), kind)
 
 
 def literal_problem(kind: str | None, choices: tuple[str, ...], value: Any) -> str | None:

@@ -1,0 +1,23 @@
+"""A workflow's `when`, evaluated as the service evaluates a role rule: paths checked,
+variables bound and operands typed (`typed`), then `evaluate` on the typed record with the
+references it goes through loaded — so `when` means in memory what it would mean in SQL.
+
+A condition that starts from a variable (`{$changed: {contains: priority}}`,
+`{$old.priority: {lt: 3}}`) is read by the grammar's evaluator from the run's variables.
+"""
+
+from __future__ import annotations
+
+from runtime.definitions.model import Project, Workflow
+from runtime.filters import evaluate
+from runtime.service.queries import typed
+from runtime.workflows.context import RunContext
+
+
+def when_matches(project: Project, workflow: Workflow, context: RunContext) -> bool:
+    """Does the run's record match the workflow's `when` (no `when`: always)?"""
+    if workflow.when is None:
+        return True
+    variables = context.variables(project)
+    node = typed(project, context.entity, workflow.when, variables)
+    return evaluate(node, variables["$record"], variables)
