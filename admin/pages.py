@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.requests import Request
@@ -45,7 +46,7 @@ class Refused(Exception):
         self.status = status
 
 
-async def signed_in_user(request: Request) -> dict:
+async def signed_in_user(request: Request) -> dict[str, Any]:
     """The active user of the request's admin session (Refused 401 without one)."""
     context = current.get()
     token = request.cookies.get(SESSION_COOKIE)
@@ -60,10 +61,10 @@ async def signed_in_user(request: Request) -> dict:
     return row
 
 
-async def check_csrf(request: Request) -> dict:
+async def check_csrf(request: Request) -> dict[str, Any]:
     """The form of an unsafe request whose CSRF token (header or `csrftoken` form field)
     matches the cookie; JSON bodies come back as the form too. Refused 403 otherwise."""
-    body: dict = {}
+    body: dict[str, Any] = {}
     if "json" in request.headers.get("content-type", ""):
         try:
             parsed = await request.json()
@@ -96,7 +97,7 @@ async def count_failure(pages: AccountPages, request: Request, email: str) -> No
 
 
 async def confirm_password(
-    pages: AccountPages, request: Request, user: dict, password: str
+    pages: AccountPages, request: Request, user: dict[str, Any], password: str
 ) -> None:
     """Refused (429 or 422) unless `password` is the user's, throttled like a login."""
     await check_throttle(pages, request, user["email"])

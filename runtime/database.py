@@ -78,7 +78,7 @@ async def _as_app_role(connection: asyncpg.Connection) -> None:
     await connection.execute(f"SET ROLE {APP_ROLE}")
 
 
-def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine:
+def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine[Any]:
     """`sqlite:///file.db` → SQLiteEngine (30 s busy timeout); `postgres://…` → PostgresEngine
     whose two pools hold up to `pool_size` connections each."""
     if url.startswith("sqlite"):
@@ -86,12 +86,12 @@ def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine:
     return PlinthPostgresEngine(config={"dsn": url}, pool_size=pool_size)
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(engine: Engine[Any]) -> bool:
     return engine.engine_type == "postgres"
 
 
 @contextlib.asynccontextmanager
-async def write_transaction(engine: Engine) -> AsyncIterator[None]:
+async def write_transaction(engine: Engine[Any]) -> AsyncIterator[None]:
     """A transaction for writes, or a savepoint inside the caller's transaction (so a failed
     write never leaves half of itself in a request's transaction). SQLite transactions are
     IMMEDIATE, so concurrent writers queue instead of failing with "database is locked"."""
@@ -113,7 +113,7 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
             yield
 
 
-async def open_engine(engine: Engine) -> None:
+async def open_engine(engine: Engine[Any]) -> None:
     """Start-up: a pool on PostgreSQL, WAL mode on SQLite."""
     if is_postgres(engine):
         size = getattr(engine, "pool_size", POOL_SIZE)
@@ -122,6 +122,6 @@ async def open_engine(engine: Engine) -> None:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
 
 
-async def close_engine(engine: Engine) -> None:
+async def close_engine(engine: Engine[Any]) -> None:
     if is_postgres(engine):
         await engine.close_connection_pool()

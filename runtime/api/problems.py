@@ -17,7 +17,9 @@ log = logging.getLogger("plinth.api")
 class Problem(Exception):
     """Raise from a route to answer with problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str = "", headers: dict | None = None):
+    def __init__(
+        self, status: int, title: str, detail: str = "", headers: dict[str, Any] | None = None
+    ):
         self.status, self.title, self.detail, self.headers = status, title, detail, headers
         super().__init__(detail or title)
 
@@ -27,7 +29,7 @@ def problem_response(
     title: str,
     detail: str = "",
     errors: list[dict[str, Any]] | None = None,
-    headers: dict | None = None,
+    headers: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:

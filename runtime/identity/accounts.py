@@ -41,7 +41,9 @@ def normalize_email(email: str) -> str:
     return email
 
 
-async def create_organization(registry: Registry, slug: str, name: str | None = None) -> dict:
+async def create_organization(
+    registry: Registry, slug: str, name: str | None = None
+) -> dict[str, Any]:
     if not SLUG.match(slug):
         raise AccountError(
             f"organization slug {slug!r}: use lowercase letters, digits and '-' (e.g. 'acme')"
@@ -60,7 +62,7 @@ async def create_user(
     password: str,
     *,
     superuser: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     email = normalize_email(email)
     user = registry.user
     if await user.exists().where(user.email == email).run():
@@ -80,7 +82,7 @@ async def create_user(
 
 async def _membership(
     registry: Registry, email: str, org_slug: str
-) -> tuple[dict, dict, dict | None]:
+) -> tuple[dict[str, Any], dict, dict | None]:
     """The user, the organization and the user's membership in it (None: not a member)."""
     user_row = await find_user(registry, email)
     org_row = await find_organization(registry, org_slug)
@@ -124,7 +126,7 @@ async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) 
     return True
 
 
-async def find_user(registry: Registry, email: str) -> dict:
+async def find_user(registry: Registry, email: str) -> dict[str, Any]:
     user = registry.user
     row = await user.select().where(user.email == normalize_email(email)).first().run()
     if row is None:
@@ -132,7 +134,7 @@ async def find_user(registry: Registry, email: str) -> dict:
     return row
 
 
-async def find_organization(registry: Registry, slug: str) -> dict:
+async def find_organization(registry: Registry, slug: str) -> dict[str, Any]:
     org = registry.organization
     row = await org.select().where(org.slug == slug).first().run()
     if row is None:
@@ -140,7 +142,7 @@ async def find_organization(registry: Registry, slug: str) -> dict:
     return row
 
 
-async def authenticate(registry: Registry, email: str, password: str) -> dict | None:
+async def authenticate(registry: Registry, email: str, password: str) -> dict[str, Any] | None:
     """The active user with this email and password, else None (same work either way)."""
     user = registry.user
     try:
@@ -197,7 +199,7 @@ def roles_of(raw: Any) -> list[str]:
     return json.loads(raw) if isinstance(raw, str) else list(raw or [])
 
 
-async def memberships(registry: Registry, user_id: uuid.UUID) -> list[dict]:
+async def memberships(registry: Registry, user_id: uuid.UUID) -> list[dict[str, Any]]:
     """[{organization_id, slug, name, roles}] for a user, ordered by organization slug."""
     m = registry.membership
     rows = (

@@ -43,7 +43,9 @@ class StatementFailed(Exception):
         super().__init__(f"{statement.sql}\n{type(error).__name__}: {error}")
 
 
-async def read_state(engine: Engine, target: Schema | None = None) -> tuple[str | None, Schema]:
+async def read_state(
+    engine: Engine[Any], target: Schema | None = None
+) -> tuple[str | None, Schema]:
     """The last applied migration's id and schema (none yet: an empty schema). When it is
     `target` (same digest), `target` is returned without reading the whole snapshot."""
     if is_postgres(engine):
@@ -70,7 +72,7 @@ def _as_statements(items: Sequence[Any]) -> list[Statement]:
 
 
 async def apply_migration(
-    engine: Engine, migration_id: str, statements: Sequence[Any], snapshot: dict
+    engine: Engine[Any], migration_id: str, statements: Sequence[Any], snapshot: dict[str, Any]
 ) -> None:
     """Run `statements` ((table, sql) pairs) and store `snapshot`, all or nothing."""
     items = _as_statements(statements)
@@ -98,7 +100,7 @@ async def _run_all(execute, items: list[Statement]) -> None:
         _report(statement, index, len(items), time.perf_counter() - started)
 
 
-async def _apply_postgres(engine: Engine, items: list[Statement], state: tuple[str, str, str]):
+async def _apply_postgres(engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]):
     async with engine.transaction() as transaction:
         connection = transaction.connection
         await connection.execute(CREATE_STATE)
@@ -112,7 +114,7 @@ async def _apply_postgres(engine: Engine, items: list[Statement], state: tuple[s
         )
 
 
-async def _apply_sqlite(engine: Engine, items: list[Statement], state: tuple[str, str, str]):
+async def _apply_sqlite(engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]):
     kwargs = {**engine.connection_kwargs, "isolation_level": None}  # type: ignore[attr-defined]
     async with aiosqlite.connect(**kwargs) as connection:
         await connection.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from piccolo.columns import UUID, Column, ForeignKey, Integer, OnDelete, Timestamptz
 from piccolo.columns.choices import Choice
@@ -36,7 +37,7 @@ def _choices(field: Field) -> type[enum.Enum]:
     return enum.Enum(f"{field.name}_choices", members)  # type: ignore[return-value]
 
 
-def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine) -> Column:
+def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine[Any]) -> Column:
     """The Piccolo column for one field: its class and length from runtime.fields (the table
     of docs/reference/columns.md). Every column is nullable in the database: `required` is
     enforced by the service, so that adding a required field never breaks old rows."""
@@ -93,7 +94,7 @@ def _readable_columns(entity: Entity) -> list[str]:
 
 
 def build_entity_table(
-    entity: Entity, engine: Engine, targets: dict[str, type[Table]]
+    entity: Entity, engine: Engine[Any], targets: dict[str, type[Table]]
 ) -> type[Table]:
     members: dict[str, object] = system_columns(entity)
     for field in entity.fields:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from piccolo.engine.base import Engine
 
@@ -37,7 +38,7 @@ class Plan:
 
 
 async def make_plan(
-    engine: Engine, applied: Schema, target: Schema, pending: list[str] | None = None
+    engine: Engine[Any], applied: Schema, target: Schema, pending: list[str] | None = None
 ) -> Plan:
     changes = diff(applied, target)
     impacts = await measure(engine, changes) if changes else []

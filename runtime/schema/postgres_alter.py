@@ -4,6 +4,7 @@ the whole list runs in one transaction (`apply.py`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from runtime.schema.ddl import (
     Statement,
@@ -69,7 +70,7 @@ def _add_fk(table: Table, column: Column, schema: Schema) -> Statement:
     )
 
 
-def _physical(column: Column) -> tuple:
+def _physical(column: Column) -> tuple[Any, ...]:
     return (column.type, column.null, column.unique, column.default)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from piccolo.engine.base import Engine
 from piccolo.table import Table
@@ -11,24 +12,28 @@ from runtime.definitions.model import Entity, Project
 from runtime.schema.entities import build_entity_table
 from runtime.schema.platform import build_platform_tables
 
+# A table class built from data (piccolo's create_table_class): its columns are attributes
+# that no type checker can see, so these classes are typed Any — the one place Piccolo forces it.
+DataTable: TypeAlias = Any
+
 
 @dataclass(frozen=True)
 class Registry:
     project: Project
     engine: Engine
-    user: type[Table]
-    organization: type[Table]
-    membership: type[Table]
-    session: type[Table]
-    refresh_token: type[Table]
-    api_token: type[Table]
-    timeline: type[Table]
-    outbox: type[Table]
-    workflow_run: type[Table]
-    totp: type[Table]
-    entities: dict[str, type[Table]]
+    user: DataTable
+    organization: DataTable
+    membership: DataTable
+    session: DataTable
+    refresh_token: DataTable
+    api_token: DataTable
+    timeline: DataTable
+    outbox: DataTable
+    workflow_run: DataTable
+    totp: DataTable
+    entities: dict[str, DataTable]
 
-    def table(self, entity: Entity | str) -> type[Table]:
+    def table(self, entity: Entity | str) -> DataTable:
         return self.entities[entity if isinstance(entity, str) else entity.name]
 
     def entity_of_table(self, table: type[Table]) -> str:
@@ -80,7 +85,7 @@ def build_registry(project: Project, engine: Engine) -> Registry:
         "User": platform["user"],
         "Organization": platform["organization"],
     }
-    entities: dict[str, type[Table]] = {}
+    entities: dict[str, DataTable] = {}
     for entity in dependency_order(project):
         entities[entity.name] = targets[entity.name] = build_entity_table(entity, engine, targets)
     return Registry(project=project, engine=engine, entities=entities, **platform)

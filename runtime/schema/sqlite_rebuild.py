@@ -10,6 +10,8 @@ before it commits.
 
 from __future__ import annotations
 
+from typing import Any
+
 from runtime.schema.ddl import (
     Statement,
     check_clause,
@@ -37,7 +39,7 @@ def sqlite_statements(changes: list[TableChange], schema: Schema, fits: Fits) ->
     return out + altered_then_dropped(changes, lambda change: _alter(change, schema, fits))
 
 
-def _physical(column: Column) -> tuple:
+def _physical(column: Column) -> tuple[Any, ...]:
     return (
         column.type,
         column.null,

@@ -12,7 +12,7 @@ from runtime.service.scope import CallerScope
 from runtime.service.values import to_json
 
 
-def reads_before_create(scope: CallerScope, entity: Entity, row: dict) -> bool:
+def reads_before_create(scope: CallerScope, entity: Entity, row: dict[str, Any]) -> bool:
     """Whether a create must read before it writes: a reference to check, a unique value
     to look for, or a create rule that goes through references."""
     rule = scope.rule(entity, "create")
@@ -33,7 +33,7 @@ async def check_references(scope: CallerScope, entity: Entity, values: dict[str,
         raise ValidationFailed(errors)
 
 
-async def check_unique(scope: CallerScope, entity: Entity, row: dict) -> None:
+async def check_unique(scope: CallerScope, entity: Entity, row: dict[str, Any]) -> None:
     """Unique fields and unique indexes, per organization for tenant-scoped entities."""
     table = scope.registry.table(entity)
     errors = []

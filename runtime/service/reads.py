@@ -185,7 +185,7 @@ class Reader:
         return [project(r, wanted, keep=("id", "version")) for r in records]
 
     async def _expand(
-        self, scope: CallerScope, entity: Entity, records: list[dict], tree: Tree
+        self, scope: CallerScope, entity: Entity, records: list[dict[str, Any]], tree: Tree
     ) -> None:
         """Replace reference ids by the referenced records the caller can read."""
         for name, subtree in tree.items():

@@ -76,7 +76,7 @@ class RecordService:
         """The tenant wall (PostgreSQL row-level security) for queries of the principal."""
         return tenant_wall(self.registry.engine, principal)
 
-    async def load(self, entity: Entity, row: dict[str, Any], needed: set[str]) -> dict:
+    async def load(self, entity: Entity, row: dict[str, Any], needed: set[str]) -> dict[str, Any]:
         """`row` with the references on `needed` paths replaced by their rows (or None)."""
         return await load_references(self.registry, entity, row, needed)
 

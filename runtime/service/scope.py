@@ -27,7 +27,7 @@ class PolicyViews:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._views: dict[tuple, PolicyView] = {}
+        self._views: dict[tuple[Any, ...], PolicyView] = {}
 
     def of(self, principal: Principal, entity: Entity) -> PolicyView:
         key = (principal.roles, principal.is_superuser, principal.is_system, entity.name)
@@ -80,12 +80,12 @@ class CallerScope:
             clauses.append(compile_where(table, rule))
         return clauses
 
-    async def fetch(self, entity: Entity, record_id: Any) -> dict | None:
+    async def fetch(self, entity: Entity, record_id: Any) -> dict[str, Any] | None:
         """The row `record_id` if the principal may read it."""
         rows = await self.fetch_many(entity, [record_id])
         return rows[0] if rows else None
 
-    async def fetch_many(self, entity: Entity, record_ids: list[Any]) -> list[dict]:
+    async def fetch_many(self, entity: Entity, record_ids: list[Any]) -> list[dict[str, Any]]:
         """The rows of `record_ids` the principal may read (ids that are no UUID match none)."""
         ids = [i for i in map(_uuid, record_ids) if i is not None]
         if not ids:
@@ -97,7 +97,7 @@ class CallerScope:
             query = query.where(clause)
         return await query.run()
 
-    async def allow(self, entity: Entity, verb: str, row: dict) -> None:
+    async def allow(self, entity: Entity, verb: str, row: dict[str, Any]) -> None:
         """Refuse (with the reason) unless the principal's `verb` rule matches `row`."""
         rule = self.rule(entity, verb)
         if rule is True:
@@ -118,7 +118,7 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 async def load_references(
     registry: Registry, entity: Entity, row: dict[str, Any], needed: set[str]
-) -> dict:
+) -> dict[str, Any]:
     """`row` with the references on `needed` paths replaced by their rows (or None)."""
     record = dict(row)
     for path in sorted(needed, key=lambda p: p.count(".")):

@@ -96,8 +96,8 @@ class ChangeWriter:
         return new
 
     async def _update(
-        self, principal: Principal, entity: Entity, old: dict, changes: dict[str, Any]
-    ) -> dict:
+        self, principal: Principal, entity: Entity, old: dict[str, Any], changes: dict[str, Any]
+    ) -> dict[str, Any]:
         """UPDATE … SET changes, version = version + 1 WHERE id = ? AND version = ?."""
         table = self.registry.table(entity)
         now = dt.datetime.now(dt.UTC)
@@ -125,7 +125,7 @@ class ChangeWriter:
             }
         )
 
-    async def _delete(self, entity: Entity, old: dict) -> None:
+    async def _delete(self, entity: Entity, old: dict[str, Any]) -> None:
         table = self.registry.table(entity)
         deleted = (
             await table.delete()

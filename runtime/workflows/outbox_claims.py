@@ -47,7 +47,7 @@ async def load_event(registry: Registry, event_id: Any) -> dict[str, Any] | None
 
 async def mark_done(registry: Registry, event_id: Any, error: str | None = None) -> None:
     outbox = registry.outbox
-    values: dict = {outbox.last_error: error}
+    values: dict[str, Any] = {outbox.last_error: error}
     if error is None:
         values[outbox.dispatched_at] = dt.datetime.now(dt.UTC)
     await outbox.update(values).where(outbox.id == event_id).run()

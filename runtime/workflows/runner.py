@@ -58,7 +58,9 @@ async def _do_actions(
                 raise NotImplementedError(f"action '{action.kind}' is not available yet")
 
 
-async def _claim_run(service: RecordService, event: dict, workflow: Workflow) -> dict | None:
+async def _claim_run(
+    service: RecordService, event: dict[str, Any], workflow: Workflow
+) -> dict | None:
     """The run row of (event, workflow), created if new; None when it already succeeded."""
     runs = service.registry.workflow_run
     run = (

@@ -43,7 +43,7 @@ async def process(service: RecordService, event: dict[str, Any]) -> None:
 async def in_process_loop(service: RecordService, stop: asyncio.Event) -> None:
     """The embedded default: claim and run events in this process until `stop` is set."""
     while not stop.is_set():
-        events: list = []
+        events: list[Any] = []
         try:
             events = await claim_events(service.registry)
             for event in events:
@@ -65,7 +65,7 @@ async def _sleep(stop: asyncio.Event) -> None:
 async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) -> None:
     """Outbox → Redis. An event whose enqueue fails stays claimable after its lease."""
     while not stop.is_set():
-        events: list = []
+        events: list[Any] = []
         try:
             events = await claim_events(service.registry)
             for event in events:
@@ -85,7 +85,7 @@ async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) 
 
 
 def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> Worker:
-    async def run_event_job(ctx: dict, *, event_id: str) -> None:
+    async def run_event_job(ctx: dict[str, Any], *, event_id: str) -> None:
         event = await load_event(service.registry, uuid.UUID(event_id))
         if event is None or event["dispatched_at"] is not None:
             return
