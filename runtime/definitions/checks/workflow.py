@@ -10,8 +10,8 @@ from runtime.definitions.catalog import Catalog
 from runtime.definitions.checks.filters import check_filter, literal_problem
 from runtime.definitions.checks.templates import is_template, read_template
 from runtime.definitions.errors import Issue
-from runtime.definitions.loader import NodePath
 from runtime.definitions.model import SYSTEM_COLUMNS
+from runtime.definitions.nodes import NodePath
 from runtime.definitions.paths import check_variable, field_ref, resolve_path
 from runtime.definitions.units import parse_duration
 
