@@ -86,6 +86,7 @@ NUMBERS = {int: "an integer", Decimal: "a decimal number", float: "a number"}
 def _number(raw: Any, kind: type) -> Any:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
         raise Invalid("type", f"expected {NUMBERS[kind]}, got {kind_of(raw)}")
+    value: int | float | Decimal
     try:
         if kind is int:
             if isinstance(raw, float) and not raw.is_integer():

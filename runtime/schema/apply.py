@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -89,7 +89,7 @@ def _report(statement: Statement, index: int, total: int, seconds: float | None)
         report(statement, index, total, seconds)
 
 
-async def _run_all(execute, items: list[Statement]) -> None:
+async def _run_all(execute: Callable[[str], Awaitable[object]], items: list[Statement]) -> None:
     for index, statement in enumerate(items):
         _report(statement, index, len(items), None)
         started = time.perf_counter()
@@ -100,7 +100,9 @@ async def _run_all(execute, items: list[Statement]) -> None:
         _report(statement, index, len(items), time.perf_counter() - started)
 
 
-async def _apply_postgres(engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]):
+async def _apply_postgres(
+    engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]
+) -> None:
     async with engine.transaction() as transaction:
         connection = transaction.connection
         await connection.execute(CREATE_STATE)
@@ -114,7 +116,9 @@ async def _apply_postgres(engine: Engine[Any], items: list[Statement], state: tu
         )
 
 
-async def _apply_sqlite(engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]):
+async def _apply_sqlite(
+    engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]
+) -> None:
     kwargs = {**engine.connection_kwargs, "isolation_level": None}  # type: ignore[attr-defined]
     async with aiosqlite.connect(**kwargs) as connection:
         await connection.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction
@@ -144,7 +148,7 @@ async def _execute_sqlite(connection: aiosqlite.Connection, sql: str) -> None:
 
 async def _check_foreign_keys(connection: aiosqlite.Connection, items: list[Statement]) -> None:
     async with connection.execute("PRAGMA foreign_key_check") as cursor:
-        rows = await cursor.fetchall()
+        rows = list(await cursor.fetchall())
     if rows:
         table, parent = rows[0][0], rows[0][2]
         statement = next((s for s in reversed(items) if f'"{table}"' in s.sql), items[-1])

@@ -46,7 +46,7 @@ async def pending(engine: Engine[Any], folder: Path) -> dict[str, Path]:
     """The files in `folder` that the database has not run, by id, oldest first."""
     ran = await ran_ids(engine)
     found = {read_id(path): path for path in folder.glob("*.py") if path.name != "__init__.py"}
-    return {i: found[i] for i in sorted(i for i in found if i and i not in ran)}  # type: ignore[misc]
+    return {i: found[i] for i in sorted(i for i in found if i and i not in ran)}
 
 
 async def ensure_table() -> None:

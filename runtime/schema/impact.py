@@ -132,7 +132,7 @@ def fit_statements(table: Table, step: Step) -> list[str]:
         case "too_long":
             return [f"{update}substr({c}, 1, {probe.limit[0]}) WHERE {where}"]
         case "not_in":
-            facts = table.column(column).field if table.column(column) else None
+            facts = found.field if (found := table.column(column)) else None
             default = facts.default if facts and facts.default in probe.limit else None
             return [f"{update}{sql_literal(default)} WHERE {where}"]
         case "too_short" | "outside":

@@ -36,7 +36,9 @@ def _uuid_pk() -> UUID:
 def build_platform_tables(engine: Engine[Any]) -> dict[str, type[Table]]:
     """The platform tables bound to `engine`, keyed by role ("user", "timeline", ...)."""
 
-    def table(name: str, tablename: str, members: dict[str, Any], bases=(Table,)) -> type[Table]:
+    def table(
+        name: str, tablename: str, members: dict[str, Any], bases: tuple[type] = (Table,)
+    ) -> type[Table]:
         return create_table_class(
             name,
             bases=bases,

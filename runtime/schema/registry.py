@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
 from runtime.definitions.model import Entity, Project
+from runtime.schema.entities import DataTable as DataTable  # the type callers name
 from runtime.schema.entities import build_entity_table
 from runtime.schema.platform import build_platform_tables
-
-# A table class built from data (piccolo's create_table_class): its columns are attributes
-# that no type checker can see, so these classes are typed Any — the one place Piccolo forces it.
-DataTable: TypeAlias = Any
 
 
 @dataclass(frozen=True)
 class Registry:
     project: Project
-    engine: Engine
+    engine: Engine[Any]
     user: DataTable
     organization: DataTable
     membership: DataTable
@@ -79,7 +76,7 @@ def dependency_order(project: Project) -> list[Entity]:
     return list(done.values())
 
 
-def build_registry(project: Project, engine: Engine) -> Registry:
+def build_registry(project: Project, engine: Engine[Any]) -> Registry:
     platform = build_platform_tables(engine)
     targets: dict[str, type[Table]] = {
         "User": platform["user"],
