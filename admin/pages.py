@@ -55,7 +55,9 @@ async def signed_in_user(request: Request) -> dict[str, Any]:
     registry = context.service.registry
     user_id = await registry.session.get_user_id(token)  # type: ignore[attr-defined]
     user = registry.user
-    row = await user.select().where(user.id == user_id).first().run() if user_id else None
+    row: dict[str, Any] | None = (
+        await user.select().where(user.id == user_id).first().run() if user_id else None
+    )
     if row is None or not row["active"]:
         raise Refused(401, "sign in first")
     return row

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias, TypeGuard
 
 import asyncpg
 from piccolo.engine.base import Engine
@@ -20,14 +20,17 @@ APP_ROLE = "plinth_app"  # the role the tenant wall runs as (created by `plinth 
 POOL_SIZE = 20  # the default of PLINTH_DB_POOL_SIZE
 
 
-def _fold(value: object) -> object:
+SQLiteValue: TypeAlias = str | bytes | int | float | None
+
+
+def _fold(value: SQLiteValue) -> SQLiteValue:
     return fold(value) if isinstance(value, str) else value
 
 
 class PlinthSQLiteConnection(sqlite3.Connection):
     """Every SQLite connection gets the functions Plinth's SQL uses (`plinth_fold`)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.create_function("plinth_fold", 1, _fold, deterministic=True)
 
@@ -86,7 +89,7 @@ def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine[Any]:
     return PlinthPostgresEngine(config={"dsn": url}, pool_size=pool_size)
 
 
-def is_postgres(engine: Engine[Any]) -> bool:
+def is_postgres(engine: Engine[Any]) -> TypeGuard[PostgresEngine]:
     return engine.engine_type == "postgres"
 
 

@@ -82,7 +82,7 @@ async def create_user(
 
 async def _membership(
     registry: Registry, email: str, org_slug: str
-) -> tuple[dict[str, Any], dict, dict | None]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """The user, the organization and the user's membership in it (None: not a member)."""
     user_row = await find_user(registry, email)
     org_row = await find_organization(registry, org_slug)
@@ -128,7 +128,9 @@ async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) 
 
 async def find_user(registry: Registry, email: str) -> dict[str, Any]:
     user = registry.user
-    row = await user.select().where(user.email == normalize_email(email)).first().run()
+    row: dict[str, Any] | None = (
+        await user.select().where(user.email == normalize_email(email)).first().run()
+    )
     if row is None:
         raise AccountError(f"no user {email!r}")
     return row
@@ -136,7 +138,7 @@ async def find_user(registry: Registry, email: str) -> dict[str, Any]:
 
 async def find_organization(registry: Registry, slug: str) -> dict[str, Any]:
     org = registry.organization
-    row = await org.select().where(org.slug == slug).first().run()
+    row: dict[str, Any] | None = await org.select().where(org.slug == slug).first().run()
     if row is None:
         raise AccountError(f"no organization {slug!r}")
     return row
@@ -191,7 +193,8 @@ async def change_password(
 
 async def is_active_user(registry: Registry, user_id: uuid.UUID) -> bool:
     user = registry.user
-    return await user.exists().where(user.id == user_id, user.active.eq(True)).run()
+    active: bool = await user.exists().where(user.id == user_id, user.active.eq(True)).run()
+    return active
 
 
 def roles_of(raw: Any) -> list[str]:

@@ -69,7 +69,7 @@ async def revoke_api_token(registry: Registry, token_id: str) -> dict[str, Any]:
         key = uuid.UUID(token_id)
     except ValueError:
         raise accounts.AccountError(f"{token_id!r} is not a token id (a UUID)") from None
-    row = await table.select().where(table.id == key).first().run()
+    row: dict[str, Any] | None = await table.select().where(table.id == key).first().run()
     if row is None:
         raise accounts.AccountError(f"no API token {token_id}")
     if row["revoked_at"] is None:
@@ -81,7 +81,7 @@ async def list_api_tokens(registry: Registry, email: str) -> list[dict[str, Any]
     """The user's tokens (never the secrets), newest first."""
     user = await accounts.find_user(registry, email)
     table = registry.api_token
-    return (
+    tokens: list[dict[str, Any]] = (
         await table.select(
             table.id,
             table.name,
@@ -94,6 +94,7 @@ async def list_api_tokens(registry: Registry, email: str) -> list[dict[str, Any]
         .order_by(table.created_at, ascending=False)
         .run()
     )
+    return tokens
 
 
 async def token_owner(registry: Registry, raw: str) -> TokenOwner | None:

@@ -43,7 +43,8 @@ async def _slug(registry: Registry, org_id: uuid.UUID) -> str:
     row = await org.select(org.slug).where(org.id == org_id).first().run()
     if row is None:
         raise AccountError("no such organization")
-    return row["slug"]
+    slug: str = row["slug"]
+    return slug
 
 
 async def add_member(
@@ -119,4 +120,7 @@ async def deactivate(registry: Registry, org_id: uuid.UUID, membership_id: uuid.
 async def organizations(registry: Registry) -> list[dict[str, Any]]:
     """Every organization [{id, slug, name}] by slug: what a superuser may pick from."""
     org = registry.organization
-    return await org.select(org.id, org.slug, org.name).order_by(org.slug).run()
+    rows: list[dict[str, Any]] = (
+        await org.select(org.id, org.slug, org.name).order_by(org.slug).run()
+    )
+    return rows

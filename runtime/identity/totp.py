@@ -57,14 +57,18 @@ def _normal(code: str) -> str:
 
 async def _active(registry: Registry, user_id: uuid.UUID) -> dict[str, Any] | None:
     table = registry.totp
-    return await (
+    row: dict[str, Any] | None = await (
         table.select().where(table.user == user_id, table.confirmed_at.is_not_null()).first().run()
     )
+    return row
 
 
 async def is_enrolled(registry: Registry, user_id: uuid.UUID) -> bool:
     table = registry.totp
-    return await table.exists().where(table.user == user_id, table.confirmed_at.is_not_null()).run()
+    enrolled: bool = await (
+        table.exists().where(table.user == user_id, table.confirmed_at.is_not_null()).run()
+    )
+    return enrolled
 
 
 async def start_enrolment(registry: Registry, user_id: uuid.UUID, *, issuer: str) -> Enrolment:

@@ -64,6 +64,6 @@ def _references(
 
 def _unique_groups(entity: Entity, row: dict[str, Any]) -> list[tuple[str, ...]]:
     """Unique fields and unique indexes whose values are all given in `row`."""
-    groups = [(f.name,) for f in entity.fields if f.unique]
+    groups: list[tuple[str, ...]] = [(f.name,) for f in entity.fields if f.unique]
     groups += [tuple(index.fields) for index in entity.indexes if index.unique]
     return [names for names in groups if all(row.get(n) is not None for n in names)]

@@ -162,14 +162,14 @@ class _Deletion:
 
     async def delete(self, entity: Entity, old: dict[str, Any]) -> None:
         key = (entity.name, old["id"])
-        old = self.done.get(key, old)
-        if old is None:
+        row = self.done.get(key, old)
+        if row is None:
             return
         for other in self.scope.project.entities.values():
             for field in other.fields:
                 if field.type == "reference" and field.to == entity.name:
-                    await self._follow(entity, old, other, field.name)
-        change = Change(entity, "deleted", old)
+                    await self._follow(entity, row, other, field.name)
+        change = Change(entity, "deleted", row)
         await self.writer.write_change(self.scope.principal, change, self.request_id)
         self.done[key] = None
 

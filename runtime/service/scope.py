@@ -9,12 +9,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
-from piccolo.table import Table
 
 from runtime.access import PolicyView, Principal, view_for
 from runtime.definitions.model import Entity, Field, Project
 from runtime.filters import Node, compile_where, evaluate
-from runtime.schema.registry import Registry
+from runtime.schema.registry import DataTable, Registry
 from runtime.service.errors import Forbidden
 from runtime.service.queries import paths, typed
 from runtime.service.tenancy import tenant_wall
@@ -95,7 +94,8 @@ class CallerScope:
         query = table.select().where(where)
         for clause in self.clauses(entity):
             query = query.where(clause)
-        return await query.run()
+        rows: list[dict[str, Any]] = await query.run()
+        return rows
 
     async def allow(self, entity: Entity, verb: str, row: dict[str, Any]) -> None:
         """Refuse (with the reason) unless the principal's `verb` rule matches `row`."""
@@ -140,7 +140,7 @@ async def load_references(
     return record
 
 
-def _reference_table(registry: Registry, field: Field) -> type[Table]:
+def _reference_table(registry: Registry, field: Field) -> DataTable:
     if field.to == "User":
         return registry.user
     if field.to == "Organization":

@@ -14,11 +14,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from typing import Any
+from types import TracebackType
+from typing import Any, cast
 from uuid import UUID
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresTransaction
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from runtime.access import Principal
 from runtime.database import APP_ROLE, PlinthPostgresEngine, is_postgres, write_transaction
@@ -50,12 +53,12 @@ class WalledTransaction(PostgresTransaction):
     engine runs one, and BEGIN with both settings in ONE round trip (asyncpg's own
     transaction object would take two)."""
 
-    def __init__(self, engine: Engine[Any], tenant: UUID) -> None:
+    def __init__(self, engine: PostgresEngine, tenant: UUID) -> None:
         super().__init__(engine)
         self._begin_sql = f"BEGIN; {_wall_sql(tenant)}"
-        self._pool = None
+        self._pool: asyncpg.Pool | None = None
 
-    async def get_connection(self):
+    async def get_connection(self) -> asyncpg.Connection | PoolConnectionProxy:
         if isinstance(self.engine, PlinthPostgresEngine):
             self._pool = await self.engine.role_pool()
         if self._pool is None:
@@ -77,7 +80,12 @@ class WalledTransaction(PostgresTransaction):
         await self.connection.execute("ROLLBACK")
         self._rolled_back = True
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         try:
             if exception is not None:
                 if not self._rolled_back:
@@ -96,8 +104,7 @@ class WalledTransaction(PostgresTransaction):
             await self._pool.release(self.connection)
 
 
-async def _enter(engine: Engine[Any], tenant: UUID) -> None:
-    current = engine.current_transaction.get()
+async def _enter(current: PostgresTransaction, tenant: UUID) -> None:
     await current.connection.execute(_wall_sql(tenant))  # one round trip: tenant and role
     _walled.set((id(current), tenant))
 
@@ -117,11 +124,13 @@ async def tenant_wall(engine: Engine[Any], principal: Principal | None) -> Async
         return
     token = _walled.set(None)
     try:
-        if engine.current_transaction.get() is not None:
-            await _enter(engine, tenant)
+        current = engine.current_transaction.get()
+        if current is not None:
+            await _enter(current, tenant)
             yield
             return
-        async with WalledTransaction(engine, tenant) as transaction:
+        # a tenant is only found on PostgreSQL (`_tenant`)
+        async with WalledTransaction(cast(PostgresEngine, engine), tenant) as transaction:
             _walled.set((id(transaction), tenant))
             yield
     finally:

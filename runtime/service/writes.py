@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.access import Principal
+from runtime.database import PlinthPostgresEngine
 from runtime.definitions.model import Entity
 from runtime.schema.registry import Registry
 from runtime.service import outbox, timeline
@@ -68,7 +69,8 @@ class ChangeWriter:
             return await self._commit(principal, change, request_id)
         if change.event == "created":
             tenant = await single_statement_tenant(engine, principal)
-            if tenant is not None:
+            # a tenant comes only with a PlinthPostgresEngine: the isinstance tells mypy so
+            if tenant is not None and isinstance(engine, PlinthPostgresEngine):
                 row = change.values
                 rows: Rows = [(self.registry.table(change.entity), _stored(change.entity, row))]
                 rows += change_rows(self.registry, principal, change, row, request_id)
