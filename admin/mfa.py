@@ -86,7 +86,9 @@ async def _status_page(
     )
 
 
-async def _act(pages: AccountPages, request: Request, user: dict[str, Any], form: dict) -> Response:
+async def _act(
+    pages: AccountPages, request: Request, user: dict[str, Any], form: dict[str, Any]
+) -> Response:
     registry = pages.service.registry
     action = form.get("action")
     csrf = request.cookies.get("csrftoken", "")

@@ -53,7 +53,7 @@ async def signed_in_user(request: Request) -> dict[str, Any]:
     if context is None or not token:
         raise Refused(401, "sign in first")
     registry = context.service.registry
-    user_id = await registry.session.get_user_id(token)  # type: ignore[attr-defined]
+    user_id = await registry.session.get_user_id(token)
     user = registry.user
     row: dict[str, Any] | None = (
         await user.select().where(user.id == user_id).first().run() if user_id else None

@@ -82,7 +82,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             *records.routes,
             Mount("/admin", app=admin),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.plinth = plinth

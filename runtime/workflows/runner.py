@@ -34,7 +34,8 @@ def matching_workflows(service: RecordService, event: dict[str, Any]) -> list[Wo
 
 def payload_of(event: dict[str, Any]) -> dict[str, Any]:
     payload = event["payload"]
-    return json.loads(payload) if isinstance(payload, str) else payload
+    parsed: dict[str, Any] = json.loads(payload) if isinstance(payload, str) else payload
+    return parsed
 
 
 async def _do_actions(
@@ -60,7 +61,7 @@ async def _do_actions(
 
 async def _claim_run(
     service: RecordService, event: dict[str, Any], workflow: Workflow
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The run row of (event, workflow), created if new; None when it already succeeded."""
     runs = service.registry.workflow_run
     run = (

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from saq import Queue, Worker
+from saq.types import Context
 
 from runtime.service import RecordService
 from runtime.workflows.outbox_claims import claim_events, load_event, mark_done
@@ -84,8 +85,8 @@ async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) 
             await _sleep(stop)
 
 
-def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> Worker:
-    async def run_event_job(ctx: dict[str, Any], *, event_id: str) -> None:
+def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> Worker[Context]:
+    async def run_event_job(ctx: Context, *, event_id: str) -> None:
         event = await load_event(service.registry, uuid.UUID(event_id))
         if event is None or event["dispatched_at"] is not None:
             return
