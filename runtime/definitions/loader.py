@@ -168,6 +168,7 @@ class _MarkImplicit:
     ascend_resolver: Callable[[], Any] = tuple  # () -> ()
 
 
+# the base is chosen at run time (libyaml's when PyYAML was built with it)
 class _FastLoader(_MarkImplicit, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser and composer: the usual path."""
 
@@ -330,13 +331,14 @@ class _Composer:
         if mark is None:  # a ReaderError: a character YAML does not accept
             return self._reader_problem(exc)
         loc = self._loc(mark)
-        if getattr(exc, "problem", None) == "but found another document":
+        problem = getattr(exc, "problem", None)  # a MarkedYAMLError's, as it has a mark
+        if problem == "but found another document":
             message = "more than one YAML document in the file: put each definition in its own file"
             return Problem(loc, message)
         tab = _first_tab_indent(self.text, loc.line)
         if tab is not None:
             return Problem(Loc(self.file, *tab), "tab character in indentation: indent with spaces")
-        message = f"invalid YAML: {exc.problem}"  # type: ignore[attr-defined]
+        message = f"invalid YAML: {problem}"
         context, where = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and where is not None and (where.line, where.column) != (mark.line, mark.column):
             message += f" ({context} at line {where.line + 1}, column {where.column + 1})"

@@ -107,15 +107,18 @@ def _number(raw: Any, kind: type) -> Any:
 
 
 def integer(raw: Any) -> int:
-    return _number(raw, int)  # type: ignore[no-any-return]
+    value: int = _number(raw, int)
+    return value
 
 
 def floating(raw: Any) -> float:
-    return _number(raw, float)  # type: ignore[no-any-return]
+    value: float = _number(raw, float)
+    return value
 
 
 def decimal(raw: Any) -> Decimal:
-    return _number(raw, Decimal)  # type: ignore[no-any-return]
+    value: Decimal = _number(raw, Decimal)
+    return value
 
 
 def text(raw: Any) -> str:

@@ -13,10 +13,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import SQLiteEngine
 
 from runtime.database import is_postgres
 from runtime.schema.ddl import Statement
@@ -79,8 +80,8 @@ async def apply_migration(
     state = (migration_id, Schema.from_json(snapshot).digest(), json.dumps(snapshot))
     if is_postgres(engine):
         await _apply_postgres(engine, items, state)
-    else:
-        await _apply_sqlite(engine, items, state)
+    else:  # SQLite, the one other engine
+        await _apply_sqlite(cast(SQLiteEngine, engine), items, state)
 
 
 def _report(statement: Statement, index: int, total: int, seconds: float | None) -> None:
@@ -117,9 +118,9 @@ async def _apply_postgres(
 
 
 async def _apply_sqlite(
-    engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]
+    engine: SQLiteEngine, items: list[Statement], state: tuple[str, str, str]
 ) -> None:
-    kwargs = {**engine.connection_kwargs, "isolation_level": None}  # type: ignore[attr-defined]
+    kwargs = {**engine.connection_kwargs, "isolation_level": None}
     async with aiosqlite.connect(**kwargs) as connection:
         await connection.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction
         await connection.execute("BEGIN IMMEDIATE")

@@ -5,7 +5,7 @@ how much data it touches (`impact.py`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from runtime.schema.spec import Column, FieldFacts, Index, Schema, Table
 
@@ -50,7 +50,7 @@ class TableChange:
 
     @property
     def label(self) -> str:
-        return (self.new or self.old).label  # type: ignore[union-attr]
+        return cast(Table, self.new or self.old).label  # a change has one side at least
 
     @property
     def before(self) -> Table | None:

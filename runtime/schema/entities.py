@@ -38,6 +38,7 @@ def _literal_default(field: Field) -> Any:
 def _choices(field: Field) -> type[enum.Enum]:
     """An enum field's choices as Piccolo wants them: an Enum of `Choice(value, label)`."""
     members = {f"c{i}": Choice(value, label) for i, (value, label) in enumerate(field.choices)}
+    # mypy reads the functional Enum API with a computed name as making a member, not a class
     return enum.Enum(f"{field.name}_choices", members)  # type: ignore[return-value]
 
 
@@ -105,7 +106,7 @@ def build_entity_table(
         members[field.name] = field_column(field, targets, engine)
     readable = _readable_columns(entity)
 
-    @classmethod  # type: ignore[misc]
+    @classmethod  # type: ignore[misc]  # a method made outside its class body
     def get_readable(cls: DataTable) -> Readable:
         if not readable:
             return Readable(template="%s", columns=[cls.id])

@@ -139,9 +139,7 @@ def rebuild(before: Table, after: Table, schema: Schema) -> list[str]:
     temporary = REBUILD_PREFIX + after.name
     shared = ", ".join(q(c.name) for c in after.columns if before.column(c.name))
     converted = [
-        c.name
-        for c in after.columns
-        if before.column(c.name) and before.column(c.name).type != c.type  # type: ignore[union-attr]
+        c.name for c in after.columns if (found := before.column(c.name)) and found.type != c.type
     ]
     return [
         create_table(after, schema, name=temporary),

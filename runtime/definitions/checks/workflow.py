@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from runtime.definitions._wording import did_you_mean
 from runtime.definitions.catalog import Catalog
@@ -107,7 +107,7 @@ def _check_action(
     entity: str | None,
     catalog: Catalog,
 ) -> Iterator[Issue]:
-    owner = f"action {path[1] + 1} ({kind})"  # type: ignore[operator]
+    owner = f"action {cast(int, path[1]) + 1} ({kind})"  # (workflow, index, ...)
     values = _Values(owner, entity, catalog, has_record=event != "schedule")
     if kind == "update":
         if event in ("schedule", "deleted"):
