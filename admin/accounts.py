@@ -5,6 +5,8 @@ the current one too; this one calls runtime/identity and ends the others only.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,7 +24,7 @@ from admin.pages import (
 from runtime.identity import accounts
 
 
-def change_password(pages: AccountPages):
+def change_password(pages: AccountPages) -> Callable[[Request], Awaitable[Response]]:
     """POST /api/change-password/ as piccolo-admin's front-end sends it (JSON: current,
     new and confirmation); answers {detail} like piccolo-admin. Other sessions end."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import piccolo_admin.endpoints as admin_endpoints
-from piccolo_admin.endpoints import OrderBy, TableConfig, create_admin
+from piccolo_admin.endpoints import TableConfig, create_admin
+from piccolo_api.crud.endpoints import OrderBy
 from starlette.routing import Mount, Router
 from starlette.types import ASGIApp
 
@@ -45,7 +46,8 @@ def build_admin(
     cookie as POST /auth/login), last `session_ttl`, and its login is throttled like ours
     and asks enrolled users for a TOTP code. Our account pages (admin/accounts.py) answer
     before piccolo-admin's routes."""
-    admin_endpoints.PiccoloCRUD = TenantCRUD  # type: ignore[misc]  # see admin/crud.py
+    # piccolo-admin imports the name without exporting it; see admin/crud.py for the swap
+    admin_endpoints.PiccoloCRUD = TenantCRUD  # type: ignore[attr-defined]
     registry = service.registry
     throttle = throttle or LoginThrottle(None)
     ttl = dt.timedelta(seconds=registry.project.platform.session_ttl_seconds)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 from piccolo.columns import Column
-from piccolo_api.crud.endpoints import ParamException, PiccoloCRUD
+from piccolo.query import Count, Delete, Objects, Select
+from piccolo_api.crud.endpoints import ParamException, Params, PiccoloCRUD
 from piccolo_api.crud.exceptions import MalformedQuery
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,7 +32,11 @@ from starlette.responses import JSONResponse, Response
 from admin.context import AdminContext, current
 from admin.field_guard import is_readable_column, strip_fields
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity
+from runtime.schema.registry import DataTable
 from runtime.service import ServiceError
+
+# The queries `_apply_filters` scopes: each comes back as the kind of query it went in as.
+_Query = TypeVar("_Query", Select[Any], Count, Objects[Any], Delete)
 
 
 class NoAdminContext(Exception):
@@ -111,12 +116,15 @@ class TenantCRUD(PiccoloCRUD):
             raise ParamException(f"{column_name} isn't a valid field name.")
         return column
 
-    def _apply_filters(self, query, params):  # type: ignore[override]
+    def _apply_filters(  # type: ignore[override]  # piccolo-api's returns the union of all kinds
+        self, query: _Query, params: Params
+    ) -> _Query:
         hidden = self._unreadable()
         for name in params.fields:
             if name in hidden:
                 raise MalformedQuery(f"{name} isn't a valid field name.")
-        return self._scoped(super()._apply_filters(query, params))
+        scoped: _Query = self._scoped(super()._apply_filters(query, params))
+        return scoped
 
     async def get_single(self, request: Request, row_id: Any) -> Response:
         return strip_fields(await super().get_single(request, row_id), self._unreadable())
@@ -214,7 +222,8 @@ class TenantCRUD(PiccoloCRUD):
             return Response("Not signed in", status_code=401)
         try:
             split = self._split_params(self._clean_data(params or {}))
-            query = self._apply_filters(self.table.select(self.table.id), split)
+            table: DataTable = self.table
+            query = self._apply_filters(table.select(table.id), split)
         except (ParamException, MalformedQuery) as exc:
             return Response(str(exc), status_code=400)
         rows = await query.run()

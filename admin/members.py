@@ -8,6 +8,7 @@ organization named in the request is ignored, and a membership id of another org
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,7 +22,7 @@ from runtime.identity.accounts import AccountError
 from runtime.schema.registry import Registry
 
 
-async def _organization(registry: Registry, principal: Principal, asked: object) -> dict:
+async def _organization(registry: Registry, principal: Principal, asked: object) -> dict[str, Any]:
     """The organization this request manages: the owner's active one; for a superuser the
     one asked for (a slug), else the active one, else the first."""
     orgs = await members.organizations(registry)
@@ -51,7 +52,7 @@ def _principal() -> Principal:
     return context.principal
 
 
-async def _act(registry: Registry, org_id: uuid.UUID, form: dict) -> str:
+async def _act(registry: Registry, org_id: uuid.UUID, form: dict[str, Any]) -> str:
     """Runs the form's action; the message to show. Raises AccountError."""
     action, role = form.get("action"), str(form.get("role", ""))
     if action == "add":

@@ -50,7 +50,7 @@ class TotpProvider(MFAProvider):
     async def get_registration_html(self, user: Any) -> str:
         raise NotImplementedError("enrolment is admin/mfa.py's setup page")
 
-    async def get_registration_json(self, user: Any) -> dict:
+    async def get_registration_json(self, user: Any) -> dict[str, Any]:
         raise NotImplementedError("enrolment is admin/mfa.py's setup page")
 
     async def delete_registration(self, user: Any) -> None:
@@ -73,7 +73,7 @@ def routes(pages: AccountPages) -> list[BaseRoute]:
 
 
 async def _status_page(
-    pages: AccountPages, request: Request, user: dict, message: str | None = None
+    pages: AccountPages, request: Request, user: dict[str, Any], message: str | None = None
 ) -> Response:
     registry = pages.service.registry
     enrolled = await totp.is_enrolled(registry, user["id"])
@@ -86,7 +86,9 @@ async def _status_page(
     )
 
 
-async def _act(pages: AccountPages, request: Request, user: dict, form: dict) -> Response:
+async def _act(
+    pages: AccountPages, request: Request, user: dict[str, Any], form: dict[str, Any]
+) -> Response:
     registry = pages.service.registry
     action = form.get("action")
     csrf = request.cookies.get("csrftoken", "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.requests import Request
@@ -45,25 +46,27 @@ class Refused(Exception):
         self.status = status
 
 
-async def signed_in_user(request: Request) -> dict:
+async def signed_in_user(request: Request) -> dict[str, Any]:
     """The active user of the request's admin session (Refused 401 without one)."""
     context = current.get()
     token = request.cookies.get(SESSION_COOKIE)
     if context is None or not token:
         raise Refused(401, "sign in first")
     registry = context.service.registry
-    user_id = await registry.session.get_user_id(token)  # type: ignore[attr-defined]
+    user_id = await registry.session.get_user_id(token)
     user = registry.user
-    row = await user.select().where(user.id == user_id).first().run() if user_id else None
+    row: dict[str, Any] | None = (
+        await user.select().where(user.id == user_id).first().run() if user_id else None
+    )
     if row is None or not row["active"]:
         raise Refused(401, "sign in first")
     return row
 
 
-async def check_csrf(request: Request) -> dict:
+async def check_csrf(request: Request) -> dict[str, Any]:
     """The form of an unsafe request whose CSRF token (header or `csrftoken` form field)
     matches the cookie; JSON bodies come back as the form too. Refused 403 otherwise."""
-    body: dict = {}
+    body: dict[str, Any] = {}
     if "json" in request.headers.get("content-type", ""):
         try:
             parsed = await request.json()
@@ -96,7 +99,7 @@ async def count_failure(pages: AccountPages, request: Request, email: str) -> No
 
 
 async def confirm_password(
-    pages: AccountPages, request: Request, user: dict, password: str
+    pages: AccountPages, request: Request, user: dict[str, Any], password: str
 ) -> None:
     """Refused (429 or 422) unless `password` is the user's, throttled like a login."""
     await check_throttle(pages, request, user["email"])

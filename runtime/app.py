@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.responses import RedirectResponse
@@ -32,7 +33,7 @@ class Plinth:
     settings: Settings
     registry: Registry
     service: RecordService
-    openapi: dict
+    openapi: dict[str, Any]
     keys: KeyRing  # signs and verifies Plinth's access tokens
     throttle: LoginThrottle  # failed logins, shared through Redis when configured
     oidc: OidcVerifier | None  # platform.yaml auth.oidc
@@ -81,7 +82,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             *records.routes,
             Mount("/admin", app=admin),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.plinth = plinth

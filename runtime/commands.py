@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -64,7 +64,7 @@ class Opened:
 
     settings: Settings
     project: Project
-    engine: Engine
+    engine: Engine[Any]
 
     @cached_property
     def registry(self) -> Registry:

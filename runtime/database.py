@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias, TypeGuard
 
 import asyncpg
 from piccolo.engine.base import Engine
@@ -20,14 +20,17 @@ APP_ROLE = "plinth_app"  # the role the tenant wall runs as (created by `plinth 
 POOL_SIZE = 20  # the default of PLINTH_DB_POOL_SIZE
 
 
-def _fold(value: object) -> object:
+SQLiteValue: TypeAlias = str | bytes | int | float | None
+
+
+def _fold(value: SQLiteValue) -> SQLiteValue:
     return fold(value) if isinstance(value, str) else value
 
 
 class PlinthSQLiteConnection(sqlite3.Connection):
     """Every SQLite connection gets the functions Plinth's SQL uses (`plinth_fold`)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.create_function("plinth_fold", 1, _fold, deterministic=True)
 
@@ -78,7 +81,7 @@ async def _as_app_role(connection: asyncpg.Connection) -> None:
     await connection.execute(f"SET ROLE {APP_ROLE}")
 
 
-def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine:
+def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine[Any]:
     """`sqlite:///file.db` → SQLiteEngine (30 s busy timeout); `postgres://…` → PostgresEngine
     whose two pools hold up to `pool_size` connections each."""
     if url.startswith("sqlite"):
@@ -86,12 +89,12 @@ def engine_from_url(url: str, pool_size: int = POOL_SIZE) -> Engine:
     return PlinthPostgresEngine(config={"dsn": url}, pool_size=pool_size)
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(engine: Engine[Any]) -> TypeGuard[PostgresEngine]:
     return engine.engine_type == "postgres"
 
 
 @contextlib.asynccontextmanager
-async def write_transaction(engine: Engine) -> AsyncIterator[None]:
+async def write_transaction(engine: Engine[Any]) -> AsyncIterator[None]:
     """A transaction for writes, or a savepoint inside the caller's transaction (so a failed
     write never leaves half of itself in a request's transaction). SQLite transactions are
     IMMEDIATE, so concurrent writers queue instead of failing with "database is locked"."""
@@ -113,7 +116,7 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
             yield
 
 
-async def open_engine(engine: Engine) -> None:
+async def open_engine(engine: Engine[Any]) -> None:
     """Start-up: a pool on PostgreSQL, WAL mode on SQLite."""
     if is_postgres(engine):
         size = getattr(engine, "pool_size", POOL_SIZE)
@@ -122,6 +125,6 @@ async def open_engine(engine: Engine) -> None:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
 
 
-async def close_engine(engine: Engine) -> None:
+async def close_engine(engine: Engine[Any]) -> None:
     if is_postgres(engine):
         await engine.close_connection_pool()

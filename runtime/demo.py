@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from runtime.access import Principal
 from runtime.identity import accounts
@@ -17,7 +18,7 @@ TICKETS = [
 ]
 
 
-async def _organization(registry: Registry, slug: str, name: str) -> dict:
+async def _organization(registry: Registry, slug: str, name: str) -> dict[str, Any]:
     try:
         return await accounts.find_organization(registry, slug)
     except accounts.AccountError:
@@ -40,7 +41,7 @@ async def seed(registry: Registry) -> dict[str, str]:
     return {"email": DEMO_EMAIL, "password": password, "organization": "acme"}
 
 
-async def _tickets(registry: Registry, org: dict) -> None:
+async def _tickets(registry: Registry, org: dict[str, Any]) -> None:
     if "Ticket" not in registry.entities or "Contact" not in registry.entities:
         return
     service = RecordService(registry)

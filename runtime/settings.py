@@ -96,7 +96,7 @@ def read_settings(
     )
 
 
-def _count(env, name: str, default: int) -> int:
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -105,7 +105,7 @@ def _count(env, name: str, default: int) -> int:
     return int(raw)
 
 
-def _flag(env, name: str, default: bool) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
         return default

@@ -24,7 +24,8 @@ class Policy:
     actions: frozenset[str] = frozenset()  # manual workflows; {"*"}: every one
 
     def rule(self, verb: str) -> Rule:
-        return getattr(self, verb)
+        rule: Rule = getattr(self, verb)
+        return rule
 
 
 ALLOW_ALL = Policy(True, True, True, True, None, None, frozenset({"*"}), frozenset({"*"}))

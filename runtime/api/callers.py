@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -136,7 +137,7 @@ async def _oidc(conn: HTTPConnection, token: str) -> Caller:
     return Caller(principal, "oidc")
 
 
-async def _oidc_user(conn: HTTPConnection, claims: dict) -> uuid.UUID | None:
+async def _oidc_user(conn: HTTPConnection, claims: dict[str, Any]) -> uuid.UUID | None:
     """The user an OIDC token maps to: its verified `email`, else a `sub` that is an email."""
     email = claims.get("email") if claims.get("email_verified", True) is not False else None
     for candidate in (email, claims.get("sub")):

@@ -27,7 +27,7 @@ PROBLEM = {
 ERRORS = {str(code): PROBLEM for code in (400, 401, 403, 404)}
 
 
-def _parameter(name: str, where: str, schema: dict, description: str) -> dict[str, Any]:
+def _parameter(name: str, where: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": where, "schema": schema, "description": description}
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
 
 from runtime.api.problems import Problem
 
 
-async def read_json(request: Request) -> dict:
+async def read_json(request: Request) -> dict[str, Any]:
     """The body as a JSON object; 400 problem+json otherwise."""
     try:
         body = json.loads(await request.body() or b"null")

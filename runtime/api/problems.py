@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -17,7 +18,9 @@ log = logging.getLogger("plinth.api")
 class Problem(Exception):
     """Raise from a route to answer with problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str = "", headers: dict | None = None):
+    def __init__(
+        self, status: int, title: str, detail: str = "", headers: Mapping[str, str] | None = None
+    ):
         self.status, self.title, self.detail, self.headers = status, title, detail, headers
         super().__init__(detail or title)
 
@@ -27,7 +30,7 @@ def problem_response(
     title: str,
     detail: str = "",
     errors: list[dict[str, Any]] | None = None,
-    headers: dict | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:

@@ -27,9 +27,10 @@ def _names(request: Request, param: str) -> list[str] | None:
 
 
 def _entity(request: Request) -> Entity:
-    entity = request.app.state.plinth.registry.project.entity_by_slug(request.path_params["slug"])
+    slug = request.path_params["slug"]
+    entity: Entity | None = request.app.state.plinth.registry.project.entity_by_slug(slug)
     if entity is None:
-        raise Problem(404, "Not found", f"no collection /api/{request.path_params['slug']}")
+        raise Problem(404, "Not found", f"no collection /api/{slug}")
     return entity
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from runtime.definitions.errors import DefinitionsError, Problem, Severity
 from runtime.definitions.model import Loc, Project
-from runtime.definitions.paths import MAX_REFERENCE_DEPTH, OPERATORS
+from runtime.definitions.paths import OPERATORS
 from runtime.definitions.project import check_project, find_definition_files, load_project
 from runtime.definitions.report import format_problems
 from runtime.definitions.units import parse_duration, parse_size
 from runtime.definitions.validate import load_schema
+from runtime.filters.parse import MAX_DEPTH as MAX_REFERENCE_DEPTH
 
 __all__ = [
     "MAX_REFERENCE_DEPTH",

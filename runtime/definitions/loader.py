@@ -10,6 +10,7 @@ keys, anchors, aliases and unknown tags are refused.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -145,6 +146,12 @@ def _kind_of(
 _MISSING = object()
 _EMPTY = "file is empty: expected a definition starting with 'entity:', 'role:' or 'workflow:'"
 _PLAIN, _QUOTED, _COLLECTION = "plinth:plain", "plinth:quoted", "plinth:collection"
+_TAG_TYPES: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "null": type(None),
+}
 
 
 class _MarkImplicit:
@@ -157,10 +164,11 @@ class _MarkImplicit:
 
     # No path-based resolvers, so PyYAML's bookkeeping for them (two calls per node) is
     # skipped: C callables that take the same arguments and do nothing useful are cheapest.
-    descend_resolver = {}.get  # (current_node, current_index) -> current_index
-    ascend_resolver = tuple  # () -> ()
+    descend_resolver: Callable[[Any, Any], Any] = {}.get  # (node, index) -> index
+    ascend_resolver: Callable[[], Any] = tuple  # () -> ()
 
 
+# the base is chosen at run time (libyaml's when PyYAML was built with it)
 class _FastLoader(_MarkImplicit, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser and composer: the usual path."""
 
@@ -175,10 +183,10 @@ class _GuardedLoader(_MarkImplicit, yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.get_event()
+            event = self.get_event()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
             self.refused.append((event.start_mark, f"YAML alias '*{event.anchor}' {_REFUSED}"))
             return yaml.ScalarNode(_PLAIN, "", event.start_mark, event.end_mark)
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
         if getattr(event, "anchor", None) is not None:
             self.refused.append((event.start_mark, f"YAML anchor '&{event.anchor}' {_REFUSED}"))
             event.anchor = None
@@ -303,15 +311,13 @@ class _Composer:
         if tag == _CORE + "str":
             return value
         kind = tag[len(_CORE) :] if tag.startswith(_CORE) else None
-        expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(
-            kind or ""
-        )
+        expected = _TAG_TYPES.get(kind or "")
         if expected is None:
             self._refuse(loc, f"YAML tag '{_show_tag(tag)}' is not allowed in definitions")
             return value
         resolved = _resolve_plain(value)
         if isinstance(resolved, expected) and not (kind != "bool" and isinstance(resolved, bool)):
-            return float(resolved) if kind == "float" else resolved
+            return float(resolved) if kind == "float" and isinstance(resolved, int) else resolved
         self._refuse(loc, f"'{value}' is not a valid {kind} (YAML tag '!!{kind}')")
         return value
 
@@ -325,13 +331,14 @@ class _Composer:
         if mark is None:  # a ReaderError: a character YAML does not accept
             return self._reader_problem(exc)
         loc = self._loc(mark)
-        if getattr(exc, "problem", None) == "but found another document":
+        problem = getattr(exc, "problem", None)  # a MarkedYAMLError's, as it has a mark
+        if problem == "but found another document":
             message = "more than one YAML document in the file: put each definition in its own file"
             return Problem(loc, message)
         tab = _first_tab_indent(self.text, loc.line)
         if tab is not None:
             return Problem(Loc(self.file, *tab), "tab character in indentation: indent with spaces")
-        message = f"invalid YAML: {exc.problem}"  # type: ignore[attr-defined]
+        message = f"invalid YAML: {problem}"
         context, where = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and where is not None and (where.line, where.column) != (mark.line, mark.column):
             message += f" ({context} at line {where.line + 1}, column {where.column + 1})"
@@ -350,7 +357,7 @@ class _Composer:
 
 
 @lru_cache(maxsize=4096)
-def _resolve_plain(value: str) -> Any:
+def _resolve_plain(value: str) -> bool | int | float | str | None:
     """A plain scalar under the YAML 1.2 core schema: null, bool, int, float or string."""
     if _NULL.match(value):
         return None

@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 try:  # a Rust validator answers "is it valid?" ~50x faster; jsonschema explains why not
     import jsonschema_rs
 except ImportError:  # pragma: no cover - jsonschema-rs is a dependency, but stay usable
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]  # the module, or None when absent
 
 if TYPE_CHECKING:  # jsonschema itself is imported only when a document is invalid
     from jsonschema import Draft202012Validator
@@ -71,11 +71,12 @@ def validate_document(doc: Document) -> tuple[list[Problem], Checked | None]:
     for error in _validator(doc.kind).iter_errors(doc.data):
         for leaf in _leaves(error):
             path = tuple(leaf.absolute_path)
+            keyword, _, instance = _parts(leaf)
             if "propertyNames" in leaf.absolute_schema_path:
-                unknown.setdefault((path, str(leaf.instance)), []).append(leaf.schema)
-                bad_paths.append((*path, str(leaf.instance)))
-            elif leaf.validator == "additionalProperties":
-                extra = [k for k in leaf.instance if k not in leaf.schema.get("properties", {})]
+                unknown.setdefault((path, str(instance)), []).append(_schema_of(leaf))
+                bad_paths.append((*path, str(instance)))
+            elif keyword == "additionalProperties":
+                extra = [k for k in instance if k not in _schema_of(leaf).get("properties", {})]
                 bad_paths.extend((*path, key) for key in extra)
                 problems.extend(_translate(leaf, doc))
             else:
@@ -84,6 +85,20 @@ def validate_document(doc: Document) -> tuple[list[Problem], Checked | None]:
     for (path, key), schemas in unknown.items():
         problems.append(_unknown_key_problem(doc, path, key, schemas))
     return _unique(problems), prune(doc.kind, doc.data, bad_paths)
+
+
+def _parts(error: ValidationError) -> tuple[str | None, Any, Any]:
+    """The keyword, its value in the schema and the offending instance of one error.
+
+    jsonschema's stubs allow an `Unset` sentinel here, which errors from `iter_errors` never
+    carry, and leave out None, the keyword of a `false` schema.
+    """
+    return cast("str | None", error.validator), error.validator_value, error.instance
+
+
+def _schema_of(error: ValidationError) -> dict[str, Any]:
+    """The (sub)schema that failed; {} for a boolean schema."""
+    return error.schema if isinstance(error.schema, dict) else {}
 
 
 def _leaves(error: ValidationError) -> Iterator[ValidationError]:
@@ -107,8 +122,8 @@ def _leaves(error: ValidationError) -> Iterator[ValidationError]:
 def _translate(error: ValidationError, doc: Document) -> Iterator[Problem]:
     path: NodePath = tuple(error.absolute_path)
     kind, name = doc.kind, doc.name
-    keyword, expected, value = error.validator, error.validator_value, error.instance
-    schema = error.schema if isinstance(error.schema, dict) else {}
+    keyword, expected, value = _parts(error)
+    schema = _schema_of(error)
     about = subject(kind, name, path)
     loc = doc.loc(path)
     if keyword == "additionalProperties":
@@ -139,7 +154,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Problem]:
 
 def _shape_message(error: ValidationError, schema: dict[str, Any], about: str) -> str:
     """Messages for length, count and pattern rules (and jsonschema's own for anything else)."""
-    keyword, expected, value = error.validator, error.validator_value, error.instance
+    keyword, expected, value = _parts(error)
     if keyword == "minLength":
         return f"{about} must not be empty"
     if keyword in ("minItems", "minProperties", "maxProperties") and "x-count" in schema:

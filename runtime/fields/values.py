@@ -86,6 +86,7 @@ NUMBERS = {int: "an integer", Decimal: "a decimal number", float: "a number"}
 def _number(raw: Any, kind: type) -> Any:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
         raise Invalid("type", f"expected {NUMBERS[kind]}, got {kind_of(raw)}")
+    value: int | float | Decimal
     try:
         if kind is int:
             if isinstance(raw, float) and not raw.is_integer():
@@ -106,15 +107,18 @@ def _number(raw: Any, kind: type) -> Any:
 
 
 def integer(raw: Any) -> int:
-    return _number(raw, int)  # type: ignore[no-any-return]
+    value: int = _number(raw, int)
+    return value
 
 
 def floating(raw: Any) -> float:
-    return _number(raw, float)  # type: ignore[no-any-return]
+    value: float = _number(raw, float)
+    return value
 
 
 def decimal(raw: Any) -> Decimal:
-    return _number(raw, Decimal)  # type: ignore[no-any-return]
+    value: Decimal = _number(raw, Decimal)
+    return value
 
 
 def text(raw: Any) -> str:

@@ -37,24 +37,24 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         case "icontains":
             return fold(right) in fold(left)
         case "startswith":
-            return left.startswith(right)
+            return bool(left.startswith(right))
         case "endswith":
-            return left.endswith(right)
+            return bool(left.endswith(right))
     if right is None:
         return False
     match op:
         case "eq":
-            return left == right
+            return bool(left == right)
         case "ne":
-            return left != right
+            return bool(left != right)
         case "gt":
-            return left > right
+            return bool(left > right)
         case "gte":
-            return left >= right
+            return bool(left >= right)
         case "lt":
-            return left < right
+            return bool(left < right)
         case "lte":
-            return left <= right
+            return bool(left <= right)
     raise ValueError(f"unknown operator {op!r}")
 
 

@@ -41,7 +41,9 @@ def normalize_email(email: str) -> str:
     return email
 
 
-async def create_organization(registry: Registry, slug: str, name: str | None = None) -> dict:
+async def create_organization(
+    registry: Registry, slug: str, name: str | None = None
+) -> dict[str, Any]:
     if not SLUG.match(slug):
         raise AccountError(
             f"organization slug {slug!r}: use lowercase letters, digits and '-' (e.g. 'acme')"
@@ -60,7 +62,7 @@ async def create_user(
     password: str,
     *,
     superuser: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     email = normalize_email(email)
     user = registry.user
     if await user.exists().where(user.email == email).run():
@@ -80,7 +82,7 @@ async def create_user(
 
 async def _membership(
     registry: Registry, email: str, org_slug: str
-) -> tuple[dict, dict, dict | None]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """The user, the organization and the user's membership in it (None: not a member)."""
     user_row = await find_user(registry, email)
     org_row = await find_organization(registry, org_slug)
@@ -124,23 +126,25 @@ async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) 
     return True
 
 
-async def find_user(registry: Registry, email: str) -> dict:
+async def find_user(registry: Registry, email: str) -> dict[str, Any]:
     user = registry.user
-    row = await user.select().where(user.email == normalize_email(email)).first().run()
+    row: dict[str, Any] | None = (
+        await user.select().where(user.email == normalize_email(email)).first().run()
+    )
     if row is None:
         raise AccountError(f"no user {email!r}")
     return row
 
 
-async def find_organization(registry: Registry, slug: str) -> dict:
+async def find_organization(registry: Registry, slug: str) -> dict[str, Any]:
     org = registry.organization
-    row = await org.select().where(org.slug == slug).first().run()
+    row: dict[str, Any] | None = await org.select().where(org.slug == slug).first().run()
     if row is None:
         raise AccountError(f"no organization {slug!r}")
     return row
 
 
-async def authenticate(registry: Registry, email: str, password: str) -> dict | None:
+async def authenticate(registry: Registry, email: str, password: str) -> dict[str, Any] | None:
     """The active user with this email and password, else None (same work either way)."""
     user = registry.user
     try:
@@ -189,7 +193,8 @@ async def change_password(
 
 async def is_active_user(registry: Registry, user_id: uuid.UUID) -> bool:
     user = registry.user
-    return await user.exists().where(user.id == user_id, user.active.eq(True)).run()
+    active: bool = await user.exists().where(user.id == user_id, user.active.eq(True)).run()
+    return active
 
 
 def roles_of(raw: Any) -> list[str]:
@@ -197,7 +202,7 @@ def roles_of(raw: Any) -> list[str]:
     return json.loads(raw) if isinstance(raw, str) else list(raw or [])
 
 
-async def memberships(registry: Registry, user_id: uuid.UUID) -> list[dict]:
+async def memberships(registry: Registry, user_id: uuid.UUID) -> list[dict[str, Any]]:
     """[{organization_id, slug, name, roles}] for a user, ordered by organization slug."""
     m = registry.membership
     rows = (

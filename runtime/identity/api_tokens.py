@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runtime.identity import accounts
 from runtime.identity.digests import token_digest
@@ -35,7 +35,7 @@ def is_api_token(raw: str) -> bool:
 
 async def create_api_token(
     registry: Registry, email: str, org_slug: str, name: str
-) -> tuple[dict, str]:
+) -> tuple[dict[str, Any], str]:
     """(the stored row, the token): the token is not kept and cannot be shown again."""
     name = name.strip()
     if not name or len(name) > 100:
@@ -62,14 +62,14 @@ async def create_api_token(
     return row, raw
 
 
-async def revoke_api_token(registry: Registry, token_id: str) -> dict:
+async def revoke_api_token(registry: Registry, token_id: str) -> dict[str, Any]:
     """Revoke a token by id; returns its row. Raises AccountError for an unknown id."""
     table = registry.api_token
     try:
         key = uuid.UUID(token_id)
     except ValueError:
         raise accounts.AccountError(f"{token_id!r} is not a token id (a UUID)") from None
-    row = await table.select().where(table.id == key).first().run()
+    row: dict[str, Any] | None = await table.select().where(table.id == key).first().run()
     if row is None:
         raise accounts.AccountError(f"no API token {token_id}")
     if row["revoked_at"] is None:
@@ -77,11 +77,11 @@ async def revoke_api_token(registry: Registry, token_id: str) -> dict:
     return row
 
 
-async def list_api_tokens(registry: Registry, email: str) -> list[dict]:
+async def list_api_tokens(registry: Registry, email: str) -> list[dict[str, Any]]:
     """The user's tokens (never the secrets), newest first."""
     user = await accounts.find_user(registry, email)
     table = registry.api_token
-    return (
+    tokens: list[dict[str, Any]] = (
         await table.select(
             table.id,
             table.name,
@@ -94,6 +94,7 @@ async def list_api_tokens(registry: Registry, email: str) -> list[dict]:
         .order_by(table.created_at, ascending=False)
         .run()
     )
+    return tokens
 
 
 async def token_owner(registry: Registry, raw: str) -> TokenOwner | None:

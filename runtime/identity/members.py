@@ -9,7 +9,7 @@ organization always keeps at least one owner."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runtime.identity import accounts
 from runtime.identity.accounts import AccountError
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on ide
 NO_MEMBER = "no such member in this organization"
 
 
-async def list_members(registry: Registry, org_id: uuid.UUID) -> list[dict]:
+async def list_members(registry: Registry, org_id: uuid.UUID) -> list[dict[str, Any]]:
     """[{membership_id, user_id, email, active, roles}] ordered by email."""
     m = registry.membership
     rows = (
@@ -43,7 +43,8 @@ async def _slug(registry: Registry, org_id: uuid.UUID) -> str:
     row = await org.select(org.slug).where(org.id == org_id).first().run()
     if row is None:
         raise AccountError("no such organization")
-    return row["slug"]
+    slug: str = row["slug"]
+    return slug
 
 
 async def add_member(
@@ -53,7 +54,7 @@ async def add_member(
     role: str,
     *,
     password: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Gives `email` the role in the organization: an existing user by email, else a new user
     with `password` (required then). The member's row as list_members shows it."""
     slug = await _slug(registry, org_id)
@@ -70,7 +71,9 @@ async def add_member(
     return next(row for row in await list_members(registry, org_id) if row["email"] == email)
 
 
-async def _member(registry: Registry, org_id: uuid.UUID, membership_id: uuid.UUID) -> dict:
+async def _member(
+    registry: Registry, org_id: uuid.UUID, membership_id: uuid.UUID
+) -> dict[str, Any]:
     for row in await list_members(registry, org_id):
         if row["membership_id"] == membership_id:
             return row
@@ -114,7 +117,10 @@ async def deactivate(registry: Registry, org_id: uuid.UUID, membership_id: uuid.
     await m.delete().where(m.id == membership_id, m.organization == org_id).run()
 
 
-async def organizations(registry: Registry) -> list[dict]:
+async def organizations(registry: Registry) -> list[dict[str, Any]]:
     """Every organization [{id, slug, name}] by slug: what a superuser may pick from."""
     org = registry.organization
-    return await org.select(org.id, org.slug, org.name).order_by(org.slug).run()
+    rows: list[dict[str, Any]] = (
+        await org.select(org.id, org.slug, org.name).order_by(org.slug).run()
+    )
+    return rows

@@ -125,7 +125,7 @@ async def family_of(registry: Registry, raw: str) -> uuid.UUID | None:
 async def is_family_active(registry: Registry, family_id: uuid.UUID) -> bool:
     """False once the login was revoked (logout, reuse) or has expired."""
     table = registry.refresh_token
-    return await (
+    active: bool = await (
         table.exists()
         .where(
             table.family_id == family_id,
@@ -134,6 +134,7 @@ async def is_family_active(registry: Registry, family_id: uuid.UUID) -> bool:
         )
         .run()
     )
+    return active
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

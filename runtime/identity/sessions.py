@@ -23,7 +23,7 @@ async def create_session(registry: Registry, user_id: uuid.UUID, *, ttl_seconds:
 
     piccolo-api keeps session times as naive local time: so do we."""
     until = dt.datetime.now() + dt.timedelta(seconds=ttl_seconds)
-    session = await registry.session.create_session(  # type: ignore[attr-defined]
+    session = await registry.session.create_session(
         user_id=user_id, expiry_date=until, max_expiry_date=until
     )
     return str(session.token)
@@ -31,19 +31,20 @@ async def create_session(registry: Registry, user_id: uuid.UUID, *, ttl_seconds:
 
 async def session_user(registry: Registry, token: str) -> uuid.UUID | None:
     """The user of an unexpired session, else None."""
-    return await registry.session.get_user_id(token)  # type: ignore[attr-defined]
+    user_id: uuid.UUID | None = await registry.session.get_user_id(token)
+    return user_id
 
 
 async def end_session(registry: Registry, token: str) -> None:
-    await registry.session.remove_session(token)  # type: ignore[attr-defined]
+    await registry.session.remove_session(token)
 
 
 async def end_other_sessions(registry: Registry, user_id: uuid.UUID, *, keep: str | None) -> None:
     """Ends every session of the user but `keep` (the caller's own, if any)."""
     table = registry.session
-    query = table.delete().where(table.user_id == user_id)  # type: ignore[attr-defined]
+    query = table.delete().where(table.user_id == user_id)
     if keep:
-        query = query.where(table.token != keep)  # type: ignore[attr-defined]
+        query = query.where(table.token != keep)
     await query.run()
 
 

@@ -18,7 +18,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyotp
 import segno
@@ -55,16 +55,20 @@ def _normal(code: str) -> str:
     return code.strip().lower().replace(" ", "")
 
 
-async def _active(registry: Registry, user_id: uuid.UUID) -> dict | None:
+async def _active(registry: Registry, user_id: uuid.UUID) -> dict[str, Any] | None:
     table = registry.totp
-    return await (
+    row: dict[str, Any] | None = await (
         table.select().where(table.user == user_id, table.confirmed_at.is_not_null()).first().run()
     )
+    return row
 
 
 async def is_enrolled(registry: Registry, user_id: uuid.UUID) -> bool:
     table = registry.totp
-    return await table.exists().where(table.user == user_id, table.confirmed_at.is_not_null()).run()
+    enrolled: bool = await (
+        table.exists().where(table.user == user_id, table.confirmed_at.is_not_null()).run()
+    )
+    return enrolled
 
 
 async def start_enrolment(registry: Registry, user_id: uuid.UUID, *, issuer: str) -> Enrolment:
@@ -127,7 +131,7 @@ async def verify(registry: Registry, user_id: uuid.UUID, code: str) -> bool:
     return await _use_recovery_code(registry, row, code)
 
 
-async def _claim_step(registry: Registry, row: dict, code: str) -> bool:
+async def _claim_step(registry: Registry, row: dict[str, Any], code: str) -> bool:
     """Accepts `code` for the step before, at or after now, if that step is newer than the
     last one accepted; the update claims it, so two requests cannot both use one code."""
     code = _normal(code)
@@ -148,7 +152,7 @@ async def _claim_step(registry: Registry, row: dict, code: str) -> bool:
     return False
 
 
-async def _use_recovery_code(registry: Registry, row: dict, code: str) -> bool:
+async def _use_recovery_code(registry: Registry, row: dict[str, Any], code: str) -> bool:
     digest = token_digest(code if "-" in code else f"{code[:6]}-{code[6:]}")
     stored = row["recovery_codes"].split()
     if digest not in stored:

@@ -6,6 +6,9 @@ Here beside the password hashing it relies on; `runtime/schema/platform.py` buil
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from piccolo.apps.user.tables import BaseUser
 from piccolo.table import Table
 
@@ -15,12 +18,12 @@ from runtime.identity.passwords import hash_password, verify_password_async
 class PlinthUserBase(BaseUser):
     """piccolo-admin's user, with a UUID key and argon2 hashes (the login name is the email)."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         if kwargs.get("password"):
             kwargs["password"] = self._hashed(kwargs["password"])
         Table.__init__(self, **kwargs)
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
         if name == "password" and isinstance(value, str):
             value = self._hashed(value)
         Table.__setattr__(self, name, value)
@@ -34,7 +37,9 @@ class PlinthUserBase(BaseUser):
         return hash_password(password)
 
     @classmethod
-    async def login(cls, username: str, password: str):  # type: ignore[override]
+    async def login(  # type: ignore[override]  # BaseUser's ids are ints; ours are UUIDs
+        cls, username: str, password: str
+    ) -> uuid.UUID | None:
         row = (
             await cls.select(cls._meta.primary_key, cls.password, cls.active)
             .where(cls.username == username.strip().lower())
@@ -43,6 +48,7 @@ class PlinthUserBase(BaseUser):
         )
         if not await verify_password_async(row["password"] if row else None, password):
             return None
-        if not row["active"]:
+        if row is None or not row["active"]:  # no row: the password check already failed
             return None
-        return row["id"]
+        user_id: uuid.UUID = row["id"]
+        return user_id

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import SQLiteEngine
 
 from runtime.database import is_postgres
 from runtime.schema.ddl import Statement
@@ -43,7 +44,9 @@ class StatementFailed(Exception):
         super().__init__(f"{statement.sql}\n{type(error).__name__}: {error}")
 
 
-async def read_state(engine: Engine, target: Schema | None = None) -> tuple[str | None, Schema]:
+async def read_state(
+    engine: Engine[Any], target: Schema | None = None
+) -> tuple[str | None, Schema]:
     """The last applied migration's id and schema (none yet: an empty schema). When it is
     `target` (same digest), `target` is returned without reading the whole snapshot."""
     if is_postgres(engine):
@@ -70,15 +73,15 @@ def _as_statements(items: Sequence[Any]) -> list[Statement]:
 
 
 async def apply_migration(
-    engine: Engine, migration_id: str, statements: Sequence[Any], snapshot: dict
+    engine: Engine[Any], migration_id: str, statements: Sequence[Any], snapshot: dict[str, Any]
 ) -> None:
     """Run `statements` ((table, sql) pairs) and store `snapshot`, all or nothing."""
     items = _as_statements(statements)
     state = (migration_id, Schema.from_json(snapshot).digest(), json.dumps(snapshot))
     if is_postgres(engine):
         await _apply_postgres(engine, items, state)
-    else:
-        await _apply_sqlite(engine, items, state)
+    else:  # SQLite, the one other engine
+        await _apply_sqlite(cast(SQLiteEngine, engine), items, state)
 
 
 def _report(statement: Statement, index: int, total: int, seconds: float | None) -> None:
@@ -87,7 +90,7 @@ def _report(statement: Statement, index: int, total: int, seconds: float | None)
         report(statement, index, total, seconds)
 
 
-async def _run_all(execute, items: list[Statement]) -> None:
+async def _run_all(execute: Callable[[str], Awaitable[object]], items: list[Statement]) -> None:
     for index, statement in enumerate(items):
         _report(statement, index, len(items), None)
         started = time.perf_counter()
@@ -98,7 +101,9 @@ async def _run_all(execute, items: list[Statement]) -> None:
         _report(statement, index, len(items), time.perf_counter() - started)
 
 
-async def _apply_postgres(engine: Engine, items: list[Statement], state: tuple[str, str, str]):
+async def _apply_postgres(
+    engine: Engine[Any], items: list[Statement], state: tuple[str, str, str]
+) -> None:
     async with engine.transaction() as transaction:
         connection = transaction.connection
         await connection.execute(CREATE_STATE)
@@ -112,8 +117,10 @@ async def _apply_postgres(engine: Engine, items: list[Statement], state: tuple[s
         )
 
 
-async def _apply_sqlite(engine: Engine, items: list[Statement], state: tuple[str, str, str]):
-    kwargs = {**engine.connection_kwargs, "isolation_level": None}  # type: ignore[attr-defined]
+async def _apply_sqlite(
+    engine: SQLiteEngine, items: list[Statement], state: tuple[str, str, str]
+) -> None:
+    kwargs = {**engine.connection_kwargs, "isolation_level": None}
     async with aiosqlite.connect(**kwargs) as connection:
         await connection.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction
         await connection.execute("BEGIN IMMEDIATE")
@@ -142,7 +149,7 @@ async def _execute_sqlite(connection: aiosqlite.Connection, sql: str) -> None:
 
 async def _check_foreign_keys(connection: aiosqlite.Connection, items: list[Statement]) -> None:
     async with connection.execute("PRAGMA foreign_key_check") as cursor:
-        rows = await cursor.fetchall()
+        rows = list(await cursor.fetchall())
     if rows:
         table, parent = rows[0][0], rows[0][2]
         statement = next((s for s in reversed(items) if f'"{table}"' in s.sql), items[-1])

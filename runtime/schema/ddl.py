@@ -82,7 +82,9 @@ def drop_index(table: Table, index: Index) -> str:
     return f"DROP INDEX {table.index_name(index.name)}"
 
 
-def table_statements(table: Table, schema: Schema, skip_fks=frozenset()) -> list[Statement]:
+def table_statements(
+    table: Table, schema: Schema, skip_fks: frozenset[str] = frozenset()
+) -> list[Statement]:
     statements = [Statement(table.key, create_table(table, schema, skip_fks=skip_fks))]
     statements += [Statement(table.key, create_index(table, i)) for i in table.indexes]
     return statements

@@ -4,6 +4,8 @@ classes (types and defaults exactly as Piccolo declares them), and the entities'
 
 from __future__ import annotations
 
+from typing import Any
+
 from piccolo.columns import Column as PiccoloColumn
 from piccolo.engine.base import Engine
 from piccolo.table import Table as PiccoloTable
@@ -21,7 +23,7 @@ EXTRA_PLATFORM_INDEXES = {  # one run per event and workflow: the workers' idemp
 }
 
 
-def describe(project: Project, engine: Engine) -> Schema:
+def describe(project: Project, engine: Engine[Any]) -> Schema:
     tables: dict[str, Table] = {}
     for table in build_platform_tables(engine).values():
         tables[table.__name__] = _platform_table(table)

@@ -5,6 +5,7 @@ how much data it touches (`impact.py`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from runtime.schema.spec import Column, FieldFacts, Index, Schema, Table
 
@@ -25,7 +26,7 @@ class Probe:
 
     kind: str
     column: str | None = None  # as named in the database before the migration
-    limit: tuple = ()
+    limit: tuple[Any, ...] = ()
     note: str = ""  # what happens to the counted rows: "get the default"
 
 
@@ -49,7 +50,7 @@ class TableChange:
 
     @property
     def label(self) -> str:
-        return (self.new or self.old).label  # type: ignore[union-attr]
+        return cast(Table, self.new or self.old).label  # a change has one side at least
 
     @property
     def before(self) -> Table | None:

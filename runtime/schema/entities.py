@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from decimal import Decimal
+from typing import Any, TypeAlias
 
 from piccolo.columns import UUID, Column, ForeignKey, Integer, OnDelete, Timestamptz
 from piccolo.columns.choices import Choice
@@ -17,6 +18,10 @@ from runtime.database import is_postgres
 from runtime.definitions.model import Entity, Field
 from runtime.fields.columns import column_class, column_options
 
+# A table class built from data (piccolo's create_table_class): its columns are attributes
+# that no type checker can see, so these classes are typed Any — the one place Piccolo forces it.
+DataTable: TypeAlias = Any
+
 ON_DELETE = {
     "restrict": OnDelete.restrict,
     "cascade": OnDelete.cascade,
@@ -24,7 +29,7 @@ ON_DELETE = {
 }
 
 
-def _literal_default(field: Field):
+def _literal_default(field: Field) -> Any:
     if field.has_default and not str(field.default).startswith("$"):
         return field.default
     return None
@@ -33,10 +38,11 @@ def _literal_default(field: Field):
 def _choices(field: Field) -> type[enum.Enum]:
     """An enum field's choices as Piccolo wants them: an Enum of `Choice(value, label)`."""
     members = {f"c{i}": Choice(value, label) for i, (value, label) in enumerate(field.choices)}
+    # mypy reads the functional Enum API with a computed name as making a member, not a class
     return enum.Enum(f"{field.name}_choices", members)  # type: ignore[return-value]
 
 
-def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine) -> Column:
+def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine[Any]) -> Column:
     """The Piccolo column for one field: its class and length from runtime.fields (the table
     of docs/reference/columns.md). Every column is nullable in the database: `required` is
     enforced by the service, so that adding a required field never breaks old rows."""
@@ -93,15 +99,15 @@ def _readable_columns(entity: Entity) -> list[str]:
 
 
 def build_entity_table(
-    entity: Entity, engine: Engine, targets: dict[str, type[Table]]
+    entity: Entity, engine: Engine[Any], targets: dict[str, type[Table]]
 ) -> type[Table]:
-    members: dict[str, object] = system_columns(entity)
+    members: dict[str, object] = {**system_columns(entity)}
     for field in entity.fields:
         members[field.name] = field_column(field, targets, engine)
     readable = _readable_columns(entity)
 
-    @classmethod  # type: ignore[misc]
-    def get_readable(cls) -> Readable:
+    @classmethod  # type: ignore[misc]  # a method made outside its class body
+    def get_readable(cls: DataTable) -> Readable:
         if not readable:
             return Readable(template="%s", columns=[cls.id])
         fmt = " ".join("%s" for _ in readable)

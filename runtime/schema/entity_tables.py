@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from runtime.definitions.model import Entity, Field
 from runtime.fields import decimal_digits, field_type, max_length
@@ -80,7 +81,7 @@ def _system_columns(entity: Entity, postgres: bool) -> list[Column]:
 PLATFORM_KEYS = {"User": "PlinthUser", "Organization": "PlinthOrganization"}
 
 
-def _sql_default(field: Field, default: object) -> str:
+def _sql_default(field: Field, default: Any) -> str:
     if field.type == "json":
         return sql_literal(json.dumps(default) if default is not None else "null")
     if field.type == "decimal" and default is not None:

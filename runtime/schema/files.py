@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
 from piccolo.engine.base import Engine
 
@@ -18,7 +19,7 @@ from runtime.schema.migration_file import read_id
 APP_NAME = "plinth"
 
 
-def folder_for(engine: Engine, root: Path) -> Path:
+def folder_for(engine: Engine[Any], root: Path) -> Path:
     """`<root>/sqlite` or `<root>/postgres`: the two histories differ."""
     folder = root / engine.engine_type
     folder.mkdir(parents=True, exist_ok=True)
@@ -26,7 +27,7 @@ def folder_for(engine: Engine, root: Path) -> Path:
     return folder
 
 
-async def ran_ids(engine: Engine) -> set[str]:
+async def ran_ids(engine: Engine[Any]) -> set[str]:
     if is_postgres(engine):
         found = await engine.run_ddl("SELECT to_regclass('public.migration') AS t")
         exists = found[0]["t"] is not None
@@ -41,11 +42,11 @@ async def ran_ids(engine: Engine) -> set[str]:
     return {r["name"] for r in rows}
 
 
-async def pending(engine: Engine, folder: Path) -> dict[str, Path]:
+async def pending(engine: Engine[Any], folder: Path) -> dict[str, Path]:
     """The files in `folder` that the database has not run, by id, oldest first."""
     ran = await ran_ids(engine)
     found = {read_id(path): path for path in folder.glob("*.py") if path.name != "__init__.py"}
-    return {i: found[i] for i in sorted(i for i in found if i and i not in ran)}  # type: ignore[misc]
+    return {i: found[i] for i in sorted(i for i in found if i and i not in ran)}
 
 
 async def ensure_table() -> None:

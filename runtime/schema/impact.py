@@ -4,6 +4,7 @@ with `--allow-destructive`, the UPDATE that makes the old values fit the new rul
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from piccolo.engine.base import Engine
 
@@ -30,7 +31,7 @@ class Impact:
         return phrase(self.step.probe, self.count) if self.step.probe else ""
 
 
-def _in_list(values: tuple) -> str:
+def _in_list(values: tuple[Any, ...]) -> str:
     return ", ".join(sql_literal(v) for v in values)
 
 
@@ -106,7 +107,7 @@ def _phrase(probe: Probe, count: int | None) -> str:
     return n
 
 
-async def measure(engine: Engine, changes: list[TableChange]) -> list[Impact]:
+async def measure(engine: Engine[Any], changes: list[TableChange]) -> list[Impact]:
     """Every step with its measured count (None where the step has no probe)."""
     impacts = []
     for change in changes:
@@ -131,7 +132,7 @@ def fit_statements(table: Table, step: Step) -> list[str]:
         case "too_long":
             return [f"{update}substr({c}, 1, {probe.limit[0]}) WHERE {where}"]
         case "not_in":
-            facts = table.column(column).field if table.column(column) else None
+            facts = found.field if (found := table.column(column)) else None
             default = facts.default if facts and facts.default in probe.limit else None
             return [f"{update}{sql_literal(default)} WHERE {where}"]
         case "too_short" | "outside":

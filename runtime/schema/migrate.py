@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from piccolo.engine.base import Engine
 
@@ -51,7 +52,7 @@ class MigrateResult:
     statements: list[Statement] = field(default_factory=list)  # --dry-run: what would run
 
 
-async def plan(project: Project, engine: Engine, root: Path) -> Plan:
+async def plan(project: Project, engine: Engine[Any], root: Path) -> Plan:
     """What `migrate` would change now, measured on the live database."""
     target = describe(project, engine)
     async with engine.transaction():  # read-only; one connection for every query
@@ -62,7 +63,7 @@ async def plan(project: Project, engine: Engine, root: Path) -> Plan:
 
 async def migrate(
     project: Project,
-    engine: Engine,
+    engine: Engine[Any],
     root: Path,
     *,
     allow_destructive: bool = False,
@@ -128,7 +129,7 @@ def _snapshot_of(migration_id: str, path: Path) -> Schema:
     return snapshot
 
 
-async def _run(engine: Engine, folder: Path, plan: Plan, migration_id: str) -> None:
+async def _run(engine: Engine[Any], folder: Path, plan: Plan, migration_id: str) -> None:
     """Apply one migration file through Piccolo; on failure, say which entity, field and how
     many rows (the transaction was rolled back, so the counts are of the data as it is)."""
     try:
@@ -139,7 +140,7 @@ async def _run(engine: Engine, folder: Path, plan: Plan, migration_id: str) -> N
         raise MigrationError(message or f"migration {migration_id} failed")
 
 
-async def _explain(engine: Engine, plan: Plan, failure: StatementFailed) -> str:
+async def _explain(engine: Engine[Any], plan: Plan, failure: StatementFailed) -> str:
     key = failure.statement.table
     changes = [c for c in plan.changes if c.key == key]
     label = changes[0].label if changes else (key or "the database")

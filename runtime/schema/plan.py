@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from piccolo.engine.base import Engine
 
@@ -10,7 +11,7 @@ from runtime.database import is_postgres
 from runtime.schema.ddl import Statement
 from runtime.schema.diff import TableChange, diff
 from runtime.schema.impact import Impact, measure
-from runtime.schema.postgres_alter import postgres_statements
+from runtime.schema.postgres_alter import Fits, postgres_statements
 from runtime.schema.spec import Schema
 from runtime.schema.sqlite_rebuild import sqlite_statements
 
@@ -31,13 +32,13 @@ class Plan:
 
     def statements(self, allow_destructive: bool) -> list[Statement]:
         """The SQL, with the UPDATEs that fit old values to narrowed rules when allowed."""
-        fits = [(i.change.key, i.step) for i in self.refused] if allow_destructive else []
+        fits: Fits = [(i.change.key, i.step) for i in self.refused] if allow_destructive else []
         build = postgres_statements if self.engine == "postgres" else sqlite_statements
         return build(self.changes, self.target, fits)
 
 
 async def make_plan(
-    engine: Engine, applied: Schema, target: Schema, pending: list[str] | None = None
+    engine: Engine[Any], applied: Schema, target: Schema, pending: list[str] | None = None
 ) -> Plan:
     changes = diff(applied, target)
     impacts = await measure(engine, changes) if changes else []

@@ -8,6 +8,7 @@ PostgreSQL registry side by side, as the tests do.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from piccolo.columns import (
     JSON,
@@ -32,10 +33,12 @@ def _uuid_pk() -> UUID:
     return UUID(primary_key=True, default=uuid.uuid4)
 
 
-def build_platform_tables(engine: Engine) -> dict[str, type[Table]]:
+def build_platform_tables(engine: Engine[Any]) -> dict[str, type[Table]]:
     """The platform tables bound to `engine`, keyed by role ("user", "timeline", ...)."""
 
-    def table(name: str, tablename: str, members: dict, bases=(Table,)) -> type[Table]:
+    def table(
+        name: str, tablename: str, members: dict[str, Any], bases: tuple[type] = (Table,)
+    ) -> type[Table]:
         return create_table_class(
             name,
             bases=bases,

@@ -4,6 +4,7 @@ the whole list runs in one transaction (`apply.py`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from runtime.schema.ddl import (
     Statement,
@@ -41,6 +42,7 @@ def postgres_statements(changes: list[TableChange], schema: Schema, fits: Fits) 
                 if c.references in new_keys - created and c.references != table.key
             )
             out += table_statements(table, schema, later)
+            # `later` names columns of `table`, so table.column(n) is never None here
             deferred += [_add_fk(table, table.column(n), schema) for n in sorted(later)]  # type: ignore[arg-type]
             created.add(table.key)
     out += deferred
@@ -69,7 +71,7 @@ def _add_fk(table: Table, column: Column, schema: Schema) -> Statement:
     )
 
 
-def _physical(column: Column) -> tuple:
+def _physical(column: Column) -> tuple[Any, ...]:
     return (column.type, column.null, column.unique, column.default)
 
 
@@ -113,7 +115,7 @@ def _move_and_rename_columns(old: Table, new: Table, renames: dict[str, str]) ->
         sql.append(f"ALTER TABLE {old.qualified} SET SCHEMA {q(new.schema or 'public')}")
     for source, target in renames.items():
         sql.append(f"ALTER TABLE {t} RENAME COLUMN {q(source)} TO {q(target)}")
-        if old.column(source) and old.column(source).references:  # type: ignore[union-attr]
+        if (column := old.column(source)) and column.references:
             sql.append(
                 f"ALTER TABLE {t} RENAME CONSTRAINT {q(fk_name(old, source))} "
                 f"TO {q(fk_name(new, target))}"
@@ -122,7 +124,7 @@ def _move_and_rename_columns(old: Table, new: Table, renames: dict[str, str]) ->
 
 
 def _drop_or_rename_indexes(
-    new: Table, old_indexes: dict[tuple, Index], new_indexes: dict[tuple, Index]
+    new: Table, old_indexes: dict[tuple[Any, ...], Index], new_indexes: dict[tuple[Any, ...], Index]
 ) -> list[str]:
     """An index that is gone is dropped; one that is the same under another name, renamed."""
     sql: list[str] = []
@@ -138,7 +140,7 @@ def _drop_or_rename_indexes(
 
 
 def _drop_or_rename_checks(
-    new: Table, old_checks: dict[tuple, Check], new_checks: dict[tuple, Check]
+    new: Table, old_checks: dict[tuple[Any, ...], Check], new_checks: dict[tuple[Any, ...], Check]
 ) -> list[str]:
     """A CHECK that is gone is dropped; one that is the same under another name, renamed."""
     t = new.qualified

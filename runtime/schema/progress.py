@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -58,7 +59,7 @@ def progress(console: Console) -> Iterator[None]:
         console=console,
         transient=True,
     )
-    tasks: list = []
+    tasks: list[Any] = []
 
     def report(statement: Statement, index: int, total: int, seconds: float | None) -> None:
         if not tasks:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
 from runtime.definitions.model import Entity, Project
+from runtime.schema.entities import DataTable as DataTable  # the type callers name
 from runtime.schema.entities import build_entity_table
 from runtime.schema.platform import build_platform_tables
 
@@ -15,20 +17,20 @@ from runtime.schema.platform import build_platform_tables
 @dataclass(frozen=True)
 class Registry:
     project: Project
-    engine: Engine
-    user: type[Table]
-    organization: type[Table]
-    membership: type[Table]
-    session: type[Table]
-    refresh_token: type[Table]
-    api_token: type[Table]
-    timeline: type[Table]
-    outbox: type[Table]
-    workflow_run: type[Table]
-    totp: type[Table]
-    entities: dict[str, type[Table]]
+    engine: Engine[Any]
+    user: DataTable
+    organization: DataTable
+    membership: DataTable
+    session: DataTable
+    refresh_token: DataTable
+    api_token: DataTable
+    timeline: DataTable
+    outbox: DataTable
+    workflow_run: DataTable
+    totp: DataTable
+    entities: dict[str, DataTable]
 
-    def table(self, entity: Entity | str) -> type[Table]:
+    def table(self, entity: Entity | str) -> DataTable:
         return self.entities[entity if isinstance(entity, str) else entity.name]
 
     def entity_of_table(self, table: type[Table]) -> str:
@@ -74,13 +76,13 @@ def dependency_order(project: Project) -> list[Entity]:
     return list(done.values())
 
 
-def build_registry(project: Project, engine: Engine) -> Registry:
+def build_registry(project: Project, engine: Engine[Any]) -> Registry:
     platform = build_platform_tables(engine)
     targets: dict[str, type[Table]] = {
         "User": platform["user"],
         "Organization": platform["organization"],
     }
-    entities: dict[str, type[Table]] = {}
+    entities: dict[str, DataTable] = {}
     for entity in dependency_order(project):
         entities[entity.name] = targets[entity.name] = build_entity_table(entity, engine, targets)
     return Registry(project=project, engine=engine, entities=entities, **platform)

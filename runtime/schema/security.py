@@ -7,14 +7,17 @@
 
 from __future__ import annotations
 
+from piccolo.table import Table
+
 from runtime.database import APP_ROLE
 from runtime.schema.registry import Registry
 
 TENANT = "NULLIF(current_setting('plinth.tenant', true), '')::uuid"
 
 
-def _name(table) -> str:
-    return table._meta.get_formatted_tablename()
+def _name(table: type[Table]) -> str:
+    name: str = table._meta.get_formatted_tablename()
+    return name
 
 
 def security_ddl(registry: Registry) -> list[str]:

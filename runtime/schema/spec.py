@@ -86,7 +86,7 @@ class Check:
     values: tuple[Any, ...]
 
     @property
-    def identity(self) -> tuple:
+    def identity(self) -> tuple[Any, ...]:
         return (self.column, self.kind, self.values)
 
 
@@ -97,7 +97,7 @@ class Index:
     unique: bool = False
 
     @property
-    def identity(self) -> tuple:
+    def identity(self) -> tuple[Any, ...]:
         return (self.columns, self.unique)
 
 

@@ -10,6 +10,8 @@ before it commits.
 
 from __future__ import annotations
 
+from typing import Any
+
 from runtime.schema.ddl import (
     Statement,
     check_clause,
@@ -37,7 +39,7 @@ def sqlite_statements(changes: list[TableChange], schema: Schema, fits: Fits) ->
     return out + altered_then_dropped(changes, lambda change: _alter(change, schema, fits))
 
 
-def _physical(column: Column) -> tuple:
+def _physical(column: Column) -> tuple[Any, ...]:
     return (
         column.type,
         column.null,
@@ -137,9 +139,7 @@ def rebuild(before: Table, after: Table, schema: Schema) -> list[str]:
     temporary = REBUILD_PREFIX + after.name
     shared = ", ".join(q(c.name) for c in after.columns if before.column(c.name))
     converted = [
-        c.name
-        for c in after.columns
-        if before.column(c.name) and before.column(c.name).type != c.type  # type: ignore[union-attr]
+        c.name for c in after.columns if (found := before.column(c.name)) and found.type != c.type
     ]
     return [
         create_table(after, schema, name=temporary),

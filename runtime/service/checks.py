@@ -12,7 +12,7 @@ from runtime.service.scope import CallerScope
 from runtime.service.values import to_json
 
 
-def reads_before_create(scope: CallerScope, entity: Entity, row: dict) -> bool:
+def reads_before_create(scope: CallerScope, entity: Entity, row: dict[str, Any]) -> bool:
     """Whether a create must read before it writes: a reference to check, a unique value
     to look for, or a create rule that goes through references."""
     rule = scope.rule(entity, "create")
@@ -33,7 +33,7 @@ async def check_references(scope: CallerScope, entity: Entity, values: dict[str,
         raise ValidationFailed(errors)
 
 
-async def check_unique(scope: CallerScope, entity: Entity, row: dict) -> None:
+async def check_unique(scope: CallerScope, entity: Entity, row: dict[str, Any]) -> None:
     """Unique fields and unique indexes, per organization for tenant-scoped entities."""
     table = scope.registry.table(entity)
     errors = []
@@ -64,6 +64,6 @@ def _references(
 
 def _unique_groups(entity: Entity, row: dict[str, Any]) -> list[tuple[str, ...]]:
     """Unique fields and unique indexes whose values are all given in `row`."""
-    groups = [(f.name,) for f in entity.fields if f.unique]
+    groups: list[tuple[str, ...]] = [(f.name,) for f in entity.fields if f.unique]
     groups += [tuple(index.fields) for index in entity.indexes if index.unique]
     return [names for names in groups if all(row.get(n) is not None for n in names)]

@@ -56,7 +56,7 @@ def new_row(view: PolicyView, principal: Principal, values: dict[str, Any]) -> d
     return row
 
 
-def update_values(view: PolicyView, old: dict, values: dict[str, Any]) -> dict[str, Any]:
+def update_values(view: PolicyView, old: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """The clean values an update sets on `old`. A whole record sent back (the admin's form,
     a PUT-style client) repeats fields the caller may read but not write: unchanged, they are
     no attempt to write them."""
@@ -69,7 +69,7 @@ def update_values(view: PolicyView, old: dict, values: dict[str, Any]) -> dict[s
     return clean
 
 
-def _echoed(view: PolicyView, old: dict, values: dict[str, Any]) -> set[str]:
+def _echoed(view: PolicyView, old: dict[str, Any], values: dict[str, Any]) -> set[str]:
     """The given fields the caller may read but not write that hold their current value."""
     out = set()
     for name, given in values.items():

@@ -124,12 +124,12 @@ class Mutations:
 
 async def resolve(
     scope: CallerScope, entity: Entity, record_ids: Sequence[Any], versions: Versions | None
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The rows of `record_ids` (each once, in order): NotFound for one the caller cannot
     read, StaleVersion for one not at the version the caller read."""
     rows = {row["id"]: row for row in await scope.fetch_many(entity, list(record_ids))}
     expected = {_uuid(k): v for k, v in (versions or {}).items()}
-    out: dict[uuid.UUID, dict] = {}
+    out: dict[uuid.UUID, dict[str, Any]] = {}
     for record_id in record_ids:
         key = _uuid(record_id)
         row = rows.get(key) if key is not None else None
@@ -156,22 +156,24 @@ class _Deletion:
 
     def __init__(self, writer: ChangeWriter, scope: CallerScope, request_id: str | None):
         self.writer, self.scope, self.request_id = writer, scope, request_id
-        self.done: dict[tuple[str, Any], dict | None] = {}  # (entity, id) → row now, or gone
+        self.done: dict[
+            tuple[str, Any], dict[str, Any] | None
+        ] = {}  # (entity, id) → row now, or gone
 
-    async def delete(self, entity: Entity, old: dict) -> None:
+    async def delete(self, entity: Entity, old: dict[str, Any]) -> None:
         key = (entity.name, old["id"])
-        old = self.done.get(key, old)
-        if old is None:
+        row = self.done.get(key, old)
+        if row is None:
             return
         for other in self.scope.project.entities.values():
             for field in other.fields:
                 if field.type == "reference" and field.to == entity.name:
-                    await self._follow(entity, old, other, field.name)
-        change = Change(entity, "deleted", old)
+                    await self._follow(entity, row, other, field.name)
+        change = Change(entity, "deleted", row)
         await self.writer.write_change(self.scope.principal, change, self.request_id)
         self.done[key] = None
 
-    async def _follow(self, entity: Entity, old: dict, other: Entity, name: str) -> None:
+    async def _follow(self, entity: Entity, old: dict[str, Any], other: Entity, name: str) -> None:
         table = self.scope.registry.table(other)
         query = table.select().where(getattr(table, name) == old["id"])
         if other.tenant_scoped and old.get("tenant_id") is not None:

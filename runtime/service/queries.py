@@ -129,6 +129,7 @@ def typed(
             if head not in RECORD_VARIABLES or not rest:  # $changed, $user.roles: names
                 return Cond(path, op, _bound(path, value, variables))
             inner = typed(project, entity, Cond(rest, op, value), variables, can_read)
+            assert isinstance(inner, Cond)  # typing a Cond gives a Cond
             return Cond(path, op, inner.value)
         case Cond(path, op, value):
             field = resolve_path(project, entity, path, can_read)

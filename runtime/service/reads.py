@@ -3,6 +3,7 @@ and every answer shows only the fields the caller's policy view lets it read."""
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from typing import Any
 
@@ -119,7 +120,8 @@ class Reader:
             if clause is not None:
                 query = query.where(clause)
         async with scope.wall():
-            return await query.run()
+            count: int = await query.run()
+            return count
 
     async def get(
         self,
@@ -127,8 +129,8 @@ class Reader:
         entity: Entity,
         record_id: Any,
         *,
-        fields: list[str] | None = None,
-        expand: list[str] | None = None,
+        fields: builtins.list[str] | None = None,
+        expand: builtins.list[str] | None = None,
     ) -> dict[str, Any]:
         shape = self._shape(scope, entity, fields, expand)
         async with scope.wall():
@@ -158,8 +160,8 @@ class Reader:
         self,
         scope: CallerScope,
         entity: Entity,
-        fields: list[str] | None,
-        expand: list[str] | None,
+        fields: builtins.list[str] | None,
+        expand: builtins.list[str] | None,
     ) -> tuple[Tree | None, Tree]:
         """Check `fields` and `expand` paths; (fields tree or None, references to expand)."""
         for path in [*(fields or []), *(expand or [])]:
@@ -174,10 +176,10 @@ class Reader:
         self,
         scope: CallerScope,
         entity: Entity,
-        records: list[dict[str, Any]],
+        records: builtins.list[dict[str, Any]],
         wanted: Tree | None,
         to_expand: Tree,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         if to_expand:
             await self._expand(scope, entity, records, to_expand)
         if wanted is None:
@@ -185,7 +187,7 @@ class Reader:
         return [project(r, wanted, keep=("id", "version")) for r in records]
 
     async def _expand(
-        self, scope: CallerScope, entity: Entity, records: list[dict], tree: Tree
+        self, scope: CallerScope, entity: Entity, records: builtins.list[dict[str, Any]], tree: Tree
     ) -> None:
         """Replace reference ids by the referenced records the caller can read."""
         for name, subtree in tree.items():
@@ -207,7 +209,7 @@ class Reader:
 
     async def timeline(
         self, scope: CallerScope, entity: Entity, record_id: Any
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Entries newest first; fields the caller cannot read are left out of `changes`."""
         async with scope.wall():
             await self.get(scope, entity, record_id)  # 404 unless readable

@@ -5,6 +5,7 @@ rule of its own."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -76,7 +77,7 @@ class RecordService:
         """The tenant wall (PostgreSQL row-level security) for queries of the principal."""
         return tenant_wall(self.registry.engine, principal)
 
-    async def load(self, entity: Entity, row: dict[str, Any], needed: set[str]) -> dict:
+    async def load(self, entity: Entity, row: dict[str, Any], needed: set[str]) -> dict[str, Any]:
         """`row` with the references on `needed` paths replaced by their rows (or None)."""
         return await load_references(self.registry, entity, row, needed)
 
@@ -140,15 +141,15 @@ class RecordService:
         entity_name: str,
         record_id: Any,
         *,
-        fields: list[str] | None = None,
-        expand: list[str] | None = None,
+        fields: builtins.list[str] | None = None,
+        expand: builtins.list[str] | None = None,
     ) -> dict[str, Any]:
         scope, entity = self._scope(principal), self.entity(entity_name)
         return await self._reader.get(scope, entity, record_id, fields=fields, expand=expand)
 
     async def timeline(
         self, principal: Principal, entity_name: str, record_id: Any
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Entries newest first; fields the caller cannot read are left out of `changes`."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         return await self._reader.timeline(scope, entity, record_id)
@@ -191,7 +192,7 @@ class RecordService:
         *,
         versions: Versions | None = None,
         request_id: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Set `values` on every record of `record_ids` (optionally each at the version the
         caller read), all or none: the records as they are now, in the order given."""
         scope, entity = self._scope(principal), self.entity(entity_name)

@@ -10,12 +10,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
-from piccolo.table import Table
 
 from runtime.access import PolicyView, Principal, view_for
 from runtime.definitions.model import Entity, Field, Project
 from runtime.filters import Node, compile_where, evaluate
-from runtime.schema.registry import Registry
+from runtime.schema.registry import DataTable, Registry
 from runtime.service.errors import Forbidden
 from runtime.service.queries import paths, typed
 from runtime.service.tenancy import tenant_wall
@@ -28,7 +27,7 @@ class PolicyViews:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._views: dict[tuple, PolicyView] = {}
+        self._views: dict[tuple[Any, ...], PolicyView] = {}
 
     def of(self, principal: Principal, entity: Entity) -> PolicyView:
         key = (principal.roles, principal.is_superuser, principal.is_system, entity.name)
@@ -81,12 +80,12 @@ class CallerScope:
             clauses.append(compile_where(table, rule))
         return clauses
 
-    async def fetch(self, entity: Entity, record_id: Any) -> dict | None:
+    async def fetch(self, entity: Entity, record_id: Any) -> dict[str, Any] | None:
         """The row `record_id` if the principal may read it."""
         rows = await self.fetch_many(entity, [record_id])
         return rows[0] if rows else None
 
-    async def fetch_many(self, entity: Entity, record_ids: list[Any]) -> list[dict]:
+    async def fetch_many(self, entity: Entity, record_ids: list[Any]) -> list[dict[str, Any]]:
         """The rows of `record_ids` the principal may read (ids that are no UUID match none)."""
         ids = [i for i in map(_uuid, record_ids) if i is not None]
         if not ids:
@@ -96,9 +95,10 @@ class CallerScope:
         query = table.select().where(where)
         for clause in self.clauses(entity):
             query = query.where(clause)
-        return await query.run()
+        rows: list[dict[str, Any]] = await query.run()
+        return rows
 
-    async def allow(self, entity: Entity, verb: str, row: dict) -> None:
+    async def allow(self, entity: Entity, verb: str, row: dict[str, Any]) -> None:
         """Refuse (with the reason) unless the principal's `verb` rule matches `row`."""
         rule = self.rule(entity, verb)
         if rule is True:
@@ -138,7 +138,7 @@ def reference_holders(
 
 async def load_references(
     registry: Registry, entity: Entity, row: dict[str, Any], needed: set[str]
-) -> dict:
+) -> dict[str, Any]:
     """`row` with the references on `needed` paths replaced by their rows (or None)."""
     record = dict(row)
     for holder, name, field in reference_holders(registry.project, entity, record, needed):
@@ -150,7 +150,7 @@ async def load_references(
     return record
 
 
-def _reference_table(registry: Registry, field: Field) -> type[Table]:
+def _reference_table(registry: Registry, field: Field) -> DataTable:
     if field.to == "User":
         return registry.user
     if field.to == "Organization":

@@ -14,10 +14,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, cast
 from uuid import UUID
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresTransaction
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from runtime.access import Principal
 from runtime.database import APP_ROLE, PlinthPostgresEngine, is_postgres, write_transaction
@@ -27,7 +31,7 @@ TENANT_SETTING = "plinth.tenant"
 _walled: ContextVar[tuple[int, UUID] | None] = ContextVar("plinth_walled", default=None)
 
 
-def _tenant(engine: Engine, principal: Principal | None) -> UUID | None:
+def _tenant(engine: Engine[Any], principal: Principal | None) -> UUID | None:
     """The tenant whose wall applies; None on SQLite and on the platform's explicit
     cross-tenant path (a superuser without an active organization, or no principal)."""
     if not is_postgres(engine) or principal is None:
@@ -49,12 +53,12 @@ class WalledTransaction(PostgresTransaction):
     engine runs one, and BEGIN with both settings in ONE round trip (asyncpg's own
     transaction object would take two)."""
 
-    def __init__(self, engine: Engine, tenant: UUID) -> None:
+    def __init__(self, engine: PostgresEngine, tenant: UUID) -> None:
         super().__init__(engine)
         self._begin_sql = f"BEGIN; {_wall_sql(tenant)}"
-        self._pool = None
+        self._pool: asyncpg.Pool | None = None
 
-    async def get_connection(self):
+    async def get_connection(self) -> asyncpg.Connection | PoolConnectionProxy:
         if isinstance(self.engine, PlinthPostgresEngine):
             self._pool = await self.engine.role_pool()
         if self._pool is None:
@@ -76,7 +80,12 @@ class WalledTransaction(PostgresTransaction):
         await self.connection.execute("ROLLBACK")
         self._rolled_back = True
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         try:
             if exception is not None:
                 if not self._rolled_back:
@@ -95,19 +104,18 @@ class WalledTransaction(PostgresTransaction):
             await self._pool.release(self.connection)
 
 
-async def _enter(engine: Engine, tenant: UUID) -> None:
-    current = engine.current_transaction.get()
+async def _enter(current: PostgresTransaction, tenant: UUID) -> None:
     await current.connection.execute(_wall_sql(tenant))  # one round trip: tenant and role
     _walled.set((id(current), tenant))
 
 
-def _is_walled(engine: Engine, tenant: UUID) -> bool:
+def _is_walled(engine: Engine[Any], tenant: UUID) -> bool:
     current = engine.current_transaction.get()
     return current is not None and _walled.get() == (id(current), tenant)
 
 
 @contextlib.asynccontextmanager
-async def tenant_wall(engine: Engine, principal: Principal | None) -> AsyncIterator[None]:
+async def tenant_wall(engine: Engine[Any], principal: Principal | None) -> AsyncIterator[None]:
     """Run the block inside the wall of the principal's tenant (a transaction is opened if
     none is running)."""
     tenant = _tenant(engine, principal)
@@ -116,18 +124,20 @@ async def tenant_wall(engine: Engine, principal: Principal | None) -> AsyncItera
         return
     token = _walled.set(None)
     try:
-        if engine.current_transaction.get() is not None:
-            await _enter(engine, tenant)
+        current = engine.current_transaction.get()
+        if current is not None:
+            await _enter(current, tenant)
             yield
             return
-        async with WalledTransaction(engine, tenant) as transaction:
+        # a tenant is only found on PostgreSQL (`_tenant`)
+        async with WalledTransaction(cast(PostgresEngine, engine), tenant) as transaction:
             _walled.set((id(transaction), tenant))
             yield
     finally:
         _walled.reset(token)
 
 
-async def single_statement_tenant(engine: Engine, principal: Principal) -> UUID | None:
+async def single_statement_tenant(engine: Engine[Any], principal: Principal) -> UUID | None:
     """The tenant for a write that may go as ONE autocommit statement on the `APP_ROLE` pool
     (`_rows.insert_at_once`); None when the write needs a transaction: SQLite, no wall, a
     caller's transaction running, or no pool."""
@@ -140,7 +150,7 @@ async def single_statement_tenant(engine: Engine, principal: Principal) -> UUID 
 
 
 @contextlib.asynccontextmanager
-async def write_scope(engine: Engine, principal: Principal | None) -> AsyncIterator[None]:
+async def write_scope(engine: Engine[Any], principal: Principal | None) -> AsyncIterator[None]:
     """One write's transaction, inside the wall. A write that opens its own transaction on
     PostgreSQL enters the wall at once (no savepoint needed); otherwise `write_transaction`
     gives an IMMEDIATE transaction (SQLite) or a savepoint in the caller's transaction."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.access import Principal
+from runtime.database import PlinthPostgresEngine
 from runtime.definitions.model import Entity
 from runtime.schema.registry import Registry
 from runtime.service import outbox, timeline
@@ -68,7 +69,8 @@ class ChangeWriter:
             return await self._commit(principal, change, request_id)
         if change.event == "created":
             tenant = await single_statement_tenant(engine, principal)
-            if tenant is not None:
+            # a tenant comes only with a PlinthPostgresEngine: the isinstance tells mypy so
+            if tenant is not None and isinstance(engine, PlinthPostgresEngine):
                 row = change.values
                 rows: Rows = [(self.registry.table(change.entity), _stored(change.entity, row))]
                 rows += change_rows(self.registry, principal, change, row, request_id)
@@ -96,8 +98,8 @@ class ChangeWriter:
         return new
 
     async def _update(
-        self, principal: Principal, entity: Entity, old: dict, changes: dict[str, Any]
-    ) -> dict:
+        self, principal: Principal, entity: Entity, old: dict[str, Any], changes: dict[str, Any]
+    ) -> dict[str, Any]:
         """UPDATE … SET changes, version = version + 1 WHERE id = ? AND version = ?."""
         table = self.registry.table(entity)
         now = dt.datetime.now(dt.UTC)
@@ -125,7 +127,7 @@ class ChangeWriter:
             }
         )
 
-    async def _delete(self, entity: Entity, old: dict) -> None:
+    async def _delete(self, entity: Entity, old: dict[str, Any]) -> None:
         table = self.registry.table(entity)
         deleted = (
             await table.delete()

@@ -37,17 +37,21 @@ async def claim_events(registry: Registry, limit: int = 50) -> list[dict[str, An
             .where(outbox.id.is_in(ids))
             .run()
         )
-        return await outbox.select().where(outbox.id.is_in(ids)).order_by(outbox.created_at).run()
+        claimed: list[dict[str, Any]] = (
+            await outbox.select().where(outbox.id.is_in(ids)).order_by(outbox.created_at).run()
+        )
+        return claimed
 
 
 async def load_event(registry: Registry, event_id: Any) -> dict[str, Any] | None:
     outbox = registry.outbox
-    return await outbox.select().where(outbox.id == event_id).first().run()
+    event: dict[str, Any] | None = await outbox.select().where(outbox.id == event_id).first().run()
+    return event
 
 
 async def mark_done(registry: Registry, event_id: Any, error: str | None = None) -> None:
     outbox = registry.outbox
-    values: dict = {outbox.last_error: error}
+    values: dict[str, Any] = {outbox.last_error: error}
     if error is None:
         values[outbox.dispatched_at] = dt.datetime.now(dt.UTC)
     await outbox.update(values).where(outbox.id == event_id).run()

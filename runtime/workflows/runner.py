@@ -35,7 +35,8 @@ def matching_workflows(service: RecordService, event: dict[str, Any]) -> list[Wo
 
 def payload_of(event: dict[str, Any]) -> dict[str, Any]:
     payload = event["payload"]
-    return json.loads(payload) if isinstance(payload, str) else payload
+    parsed: dict[str, Any] = json.loads(payload) if isinstance(payload, str) else payload
+    return parsed
 
 
 async def _do_actions(
@@ -54,7 +55,9 @@ async def _do_actions(
                 raise NotImplementedError(f"action '{action.kind}' is not available yet")
 
 
-async def _claim_run(service: RecordService, event: dict, workflow: Workflow) -> dict | None:
+async def _claim_run(
+    service: RecordService, event: dict[str, Any], workflow: Workflow
+) -> dict[str, Any] | None:
     """The run row of (event, workflow), created if new; None when it already succeeded."""
     runs = service.registry.workflow_run
     run = (

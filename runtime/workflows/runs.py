@@ -33,7 +33,8 @@ async def list_runs(
         query = query.where(runs.status == status)
     if tenant_id is not None:
         query = query.where(runs.tenant_id == tenant_id)
-    return await query.run()
+    rows: list[dict[str, Any]] = await query.run()
+    return rows
 
 
 async def retry_run(service: RecordService, run_id: str) -> dict[str, Any]:
@@ -55,4 +56,5 @@ async def retry_run(service: RecordService, run_id: str) -> dict[str, Any]:
     if event is None:
         raise RunError(f"the outbox event {run['event_id']} of this run is gone")
     await attempt(service, workflow, event, payload_of(event), run)
-    return await runs.select().where(runs.id == key).first().run()
+    after: dict[str, Any] = await runs.select().where(runs.id == key).first().run()
+    return after

@@ -10,7 +10,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 _env = ImmutableSandboxedEnvironment(autoescape=False)
 
 
-class Loaded(dict):
+class Loaded(dict[str, Any]):
     """A referenced record loaded in place of its id: `{{ record.contact.email }}` reads its
     fields, while `{{ record.contact }}` and `$record.contact` still give the id."""
 

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from saq import Queue, Worker
+from saq.types import Context
 
 from runtime.service import RecordService
 from runtime.workflows.outbox_claims import claim_events, load_event, mark_done
@@ -43,7 +44,7 @@ async def process(service: RecordService, event: dict[str, Any]) -> None:
 async def in_process_loop(service: RecordService, stop: asyncio.Event) -> None:
     """The embedded default: claim and run events in this process until `stop` is set."""
     while not stop.is_set():
-        events: list = []
+        events: list[Any] = []
         try:
             events = await claim_events(service.registry)
             for event in events:
@@ -65,7 +66,7 @@ async def _sleep(stop: asyncio.Event) -> None:
 async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) -> None:
     """Outbox → Redis. An event whose enqueue fails stays claimable after its lease."""
     while not stop.is_set():
-        events: list = []
+        events: list[Any] = []
         try:
             events = await claim_events(service.registry)
             for event in events:
@@ -84,8 +85,8 @@ async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) 
             await _sleep(stop)
 
 
-def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> Worker:
-    async def run_event_job(ctx: dict, *, event_id: str) -> None:
+def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> Worker[Context]:
+    async def run_event_job(ctx: Context, *, event_id: str) -> None:
         event = await load_event(service.registry, uuid.UUID(event_id))
         if event is None or event["dispatched_at"] is not None:
             return

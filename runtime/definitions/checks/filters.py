@@ -16,7 +16,7 @@ from typing import Any
 
 from runtime.definitions._wording import a_field, did_you_mean, one_of, show_value
 from runtime.definitions.errors import Issue
-from runtime.definitions.loader import NodePath
+from runtime.definitions.nodes import NodePath
 from runtime.definitions.paths import (
     OPERATORS,
     SYSTEM_FIELDS,

@@ -80,8 +80,9 @@ def _manual_workflows(catalog: Catalog, entity: str) -> list[str]:
     names = []
     for name, doc in catalog.workflows.items():
         trigger = doc.data.get("on") if isinstance(doc.data, dict) else None
-        is_manual = isinstance(trigger, dict) and trigger.get("event") == "manual"
-        if is_manual and trigger.get("entity") == entity:
+        if not isinstance(trigger, dict):
+            continue
+        if trigger.get("event") == "manual" and trigger.get("entity") == entity:
             names.append(name)
     return names
 

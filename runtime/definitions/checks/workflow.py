@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from runtime.definitions._wording import did_you_mean
 from runtime.definitions.catalog import Catalog
 from runtime.definitions.checks.filters import check_filter, literal_problem
 from runtime.definitions.checks.templates import is_template, read_template
 from runtime.definitions.errors import Issue
-from runtime.definitions.loader import NodePath
 from runtime.definitions.model import SYSTEM_COLUMNS
+from runtime.definitions.nodes import NodePath
 from runtime.definitions.paths import check_variable, field_ref, resolve_path
 from runtime.definitions.units import parse_duration
 
@@ -107,7 +107,7 @@ def _check_action(
     entity: str | None,
     catalog: Catalog,
 ) -> Iterator[Issue]:
-    owner = f"action {path[1] + 1} ({kind})"  # type: ignore[operator]
+    owner = f"action {cast(int, path[1]) + 1} ({kind})"  # (workflow, index, ...)
     values = _Values(owner, entity, catalog, has_record=event != "schedule")
     if kind == "update":
         if event in ("schedule", "deleted"):
