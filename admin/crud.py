@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 
 from admin.context import AdminContext, current
 from admin.field_guard import is_readable_column, strip_fields
+from admin.schema import shape_schema
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity
 from runtime.service import ServiceError
 
@@ -117,6 +118,12 @@ class TenantCRUD(PiccoloCRUD):
             if name in hidden:
                 raise MalformedQuery(f"{name} isn't a valid field name.")
         return self._scoped(super()._apply_filters(query, params))
+
+    async def get_schema(self, request: Request) -> Response:
+        """The form's schema with the definitions' labels, help and required marks, listing
+        only the columns the caller may read (admin/schema.py)."""
+        response = await super().get_schema(request)
+        return shape_schema(response, self._context()[1], self._unreadable())
 
     async def get_single(self, request: Request, row_id: Any) -> Response:
         return strip_fields(await super().get_single(request, row_id), self._unreadable())
