@@ -36,22 +36,33 @@ body.plinth-no-update.plinth-no-delete .table_wrapper input[type="checkbox"] { d
 
 SCRIPT = """<script>
 (function () {
-  var verbs = ["create", "update", "delete"];
+  var verbs = ["create", "update", "delete"], known = {};
   function table() {
     var m = location.hash.match(/^#\\/([A-Za-z0-9_]+)\\//);
     return m ? m[1] : null;
   }
-  function apply(perms) {
-    var p = perms[table()] || null;
+  function apply() {
+    var p = known[table()] || null;
     verbs.forEach(function (verb) {
       document.body.classList.toggle("plinth-no-" + verb, !!p && !p[verb]);
     });
   }
   function refresh() {
+    if (document.body) apply();
     fetch("./api/plinth/permissions/", {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : {}; })
-      .then(apply, function () { apply({}); });
+      .then(function (perms) { known = perms; apply(); }, function () {});
   }
+  // Vue's router moves with history.pushState, which fires no event of its own.
+  ["pushState", "replaceState"].forEach(function (name) {
+    var original = history[name];
+    history[name] = function () {
+      var result = original.apply(this, arguments);
+      refresh();
+      return result;
+    };
+  });
+  window.addEventListener("popstate", refresh);
   window.addEventListener("hashchange", refresh);
   document.addEventListener("DOMContentLoaded", refresh);
 })();

@@ -18,9 +18,12 @@ from starlette.responses import Response
 from runtime.definitions.model import Entity
 
 
-def shape_schema(response: Response, entity: Entity, unreadable: set[str]) -> Response:
+def shape_schema(
+    response: Response, entity: Entity, unreadable: set[str], paths: list[str]
+) -> Response:
     """piccolo's schema response with the entity's labels, help and required fields, and only
-    the columns the caller may read listed (the link on `id` if its column is not)."""
+    the columns the caller may read listed, readable `paths` among them where `admin.list`
+    names them (the link on `id` if the link's column is not readable)."""
     if response.status_code != 200:
         return response
     payload: dict[str, Any] = json.loads(bytes(response.body))
@@ -37,6 +40,8 @@ def shape_schema(response: Response, entity: Entity, unreadable: set[str]) -> Re
     for key in ("visible_column_names", "visible_filter_names"):
         if key in extra:
             extra[key] = [name for name in extra[key] if name not in unreadable]
+    if paths and "visible_column_names" in extra:
+        extra["visible_column_names"] = _with_paths(extra["visible_column_names"], entity, paths)
     if extra.get("link_column_name") in unreadable:
         extra["link_column_name"] = "id"
         if "id" not in extra.get("visible_column_names", ["id"]):
@@ -45,3 +50,11 @@ def shape_schema(response: Response, entity: Entity, unreadable: set[str]) -> Re
     return Response(
         json.dumps(payload), status_code=200, headers=headers, media_type="application/json"
     )
+
+
+def _with_paths(visible: list[str], entity: Entity, paths: list[str]) -> list[str]:
+    """`visible` (the link column first, then `admin.list`'s own fields) with the `paths`
+    put back where `admin.list` names them."""
+    lead = [name for name in visible[:1] if name not in entity.admin.list]
+    shown = set(visible) | set(paths)
+    return [*lead, *(name for name in entity.admin.list if name in shown)]
