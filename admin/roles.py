@@ -32,6 +32,7 @@ body.plinth-no-delete [data-uitest="delete_row_button"],
 body.plinth-no-delete a.button[title="Delete selected Rows"] { display: none !important; }
 body.plinth-no-update.plinth-no-delete .table_wrapper input[type="checkbox"] { display: none; }
 .table_wrapper td > span > code:only-child { display: none; } /* piccolo-admin's "NULL" */
+div:has(> label):has([name*="."]) { display: none; } /* a path of admin.list: no form field */
 </style>"""
 
 SCRIPT = """<script>

@@ -40,6 +40,12 @@ def shape_schema(
     for key in ("visible_column_names", "visible_filter_names"):
         if key in extra:
             extra[key] = [name for name in extra[key] if name not in unreadable]
+    for path in paths:  # the list needs a property per column (the form hides these)
+        properties[path] = {
+            "title": path.replace(".", " ").replace("_", " ").capitalize(),
+            "type": "string",
+            "extra": {"choices": None, "nullable": True, "secret": False, "unique": False},
+        }
     if paths and "visible_column_names" in extra:
         extra["visible_column_names"] = _with_paths(extra["visible_column_names"], entity, paths)
     if extra.get("link_column_name") in unreadable:

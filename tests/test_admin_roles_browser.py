@@ -58,7 +58,10 @@ class People:
 
         on_database(site, add)
         with site.client(site.a) as client:
-            self.contact = client.post("/api/contacts", json={"name": f"Carla {suffix}"}).json()
+            self.contact = client.post(
+                "/api/contacts",
+                json={"name": f"Carla {suffix}", "email": f"carla-{suffix}@acme.test"},
+            ).json()
             self.ticket = client.post(
                 "/api/tickets",
                 json={"subject": f"Printer jam {suffix}", "contact": self.contact["id"]},
@@ -271,3 +274,20 @@ def test_a_viewers_schema_lists_only_what_it_reads_with_labels_and_help(people: 
     assert owner["required"] == ["subject"]
     assert "internal_notes" not in viewer.text and "internal_notes" not in str(owner)
     assert "Written by integrations" not in viewer.text + str(owner)
+
+
+def test_a_path_in_admin_list_is_a_column_for_those_who_read_it(people: People) -> None:
+    """Ticket's `admin.list` names `contact.email`: the owner's rows carry it, placed where the
+    definitions put it; a viewer (who may not read contacts' emails) gets neither."""
+    site = people.site
+    for role, sees in (("owner", True), ("viewer", False)):
+        client = admin_client(site.url, people.emails[role])
+        visible = client.get("/api/tables/ticket/schema/").json()["extra"]["visible_column_names"]
+        rows = client.get("/api/tables/ticket/", params={"__readable": "true"}).json()["rows"]
+        [row] = [r for r in rows if r["id"] == people.ticket["id"]]
+        if sees:
+            assert visible[visible.index("contact") + 1] == "contact.email"
+            assert row["contact.email"] == people.contact["email"]
+        else:
+            assert "contact.email" not in visible and "contact.email" not in row
+            assert people.contact["email"] not in str(rows)
