@@ -40,7 +40,8 @@ async def add_path_values(response: Response, table: type[Table], paths: list[st
         return response
     ids = [uuid.UUID(str(row["id"])) for row in rows if isinstance(row, dict) and "id" in row]
     columns = [table._meta.get_column_by_name(path) for path in paths]
-    found = await table.select(table.id, *columns).where(table.id.is_in(ids)).run()
+    key = table._meta.primary_key
+    found = await table.select(key, *columns).where(key.is_in(ids)).run()
     values = {str(row["id"]): row for row in found}
     for row in rows:
         joined = values.get(str(row.get("id")), {})

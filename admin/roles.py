@@ -47,6 +47,7 @@ SCRIPT = """<script>
     verbs.forEach(function (verb) {
       document.body.classList.toggle("plinth-no-" + verb, !!p && !p[verb]);
     });
+    lock();
   }
   function refresh() {
     if (document.body) apply();
@@ -63,6 +64,14 @@ SCRIPT = """<script>
       return result;
     };
   });
+  // Never sent: a path column's list-only field; on an edit page without update, any field.
+  function lock() {
+    var editing = /^#\\/[^/]+\\/(?!add\\/)[^/?]+\\//.test(location.hash);
+    var fixed = editing && document.body.classList.contains("plinth-no-update");
+    var all = fixed ? "form input, form select, form textarea" : 'form [name*="."]';
+    document.querySelectorAll(all).forEach(function (e) { e.disabled = true; });
+  }
+  new MutationObserver(lock).observe(document.documentElement, {childList: true, subtree: true});
   window.addEventListener("popstate", refresh);
   window.addEventListener("hashchange", refresh);
   document.addEventListener("DOMContentLoaded", refresh);

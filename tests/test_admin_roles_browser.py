@@ -150,9 +150,11 @@ def check_edit_form(tab: AdminPage, people: People, role: str) -> None:
     page.click('[data-uitest="drop_down_button"]')
     delete = page.locator('[data-uitest="delete_row_button"]')
     if role == "viewer":
+        expect(page.locator('input[name="subject"]')).to_be_disabled()  # read-only form
         expect(save).to_be_hidden()
         expect(delete).to_be_hidden()
     else:
+        expect(page.locator('input[name="subject"]')).to_be_enabled()
         expect(save).to_be_visible()
         if role == "owner":
             expect(delete).to_be_visible()
