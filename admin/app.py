@@ -16,8 +16,11 @@ from admin.crud import TenantCRUD
 from admin.login_throttle import LoginThrottleMiddleware, NoLimit
 from admin.mfa import TotpProvider
 from admin.pages import AccountPages
+from admin.roles import routes as role_routes
+from admin.roles import with_role_script
 from runtime.definitions.model import Entity
 from runtime.identity.throttle import LoginThrottle
+from runtime.schema.entities import readable_template
 from runtime.service import RecordService
 
 
@@ -26,9 +29,15 @@ def table_config(service: RecordService, entity: Entity) -> TableConfig:
     columns = [getattr(table, n) for n in entity.admin.list if hasattr(table, n)]
     filters = [getattr(table, n) for n in entity.admin.filters if hasattr(table, n)]
     order = entity.admin.order or "-created_at"
+    # Rows link to their edit page by the `display` field (e.g. the subject), not the id.
+    shown = readable_template(entity)
+    link = getattr(table, shown[1][0]) if shown and shown[1][0] in entity.admin.list else None
     return TableConfig(
         table_class=table,
-        visible_columns=[table.id, *columns] if columns else None,
+        visible_columns=[link or table.id, *(c for c in columns if c is not link)]
+        if columns
+        else None,
+        link_column=link,
         visible_filters=filters or None,
         menu_group=entity.module.replace("_", " ").title(),
         order_by=[OrderBy(getattr(table, order.lstrip("-")), ascending=not order.startswith("-"))],
@@ -65,5 +74,6 @@ def build_admin(
     )
     guarded = LoginThrottleMiddleware(app, throttle)
     pages = AccountPages(service=service, throttle=throttle, site_name=site_name)
-    front = Router(routes=[*account_routes(pages), Mount("", app=guarded)])
+    app.template = with_role_script(app.template)
+    front = Router(routes=[*account_routes(pages), *role_routes(service), Mount("", app=guarded)])
     return AdminContextMiddleware(front, service)

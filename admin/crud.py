@@ -31,6 +31,8 @@ from starlette.responses import JSONResponse, Response
 
 from admin.context import AdminContext, current
 from admin.field_guard import is_readable_column, strip_fields
+from admin.list_paths import add_path_values, readable_paths
+from admin.schema import shape_schema
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity
 from runtime.schema.registry import DataTable
 from runtime.service import ServiceError
@@ -126,11 +128,23 @@ class TenantCRUD(PiccoloCRUD):
         scoped: _Query = self._scoped(super()._apply_filters(query, params))
         return scoped
 
+    async def get_schema(self, request: Request) -> Response:
+        """The form's schema with the definitions' labels, help and required marks, listing
+        only the columns the caller may read (admin/schema.py)."""
+        response = await super().get_schema(request)
+        return shape_schema(response, self._context()[1], self._unreadable(), self._list_paths())
+
+    def _list_paths(self) -> list[str]:
+        """The readable paths of `admin.list` (admin/list_paths.py)."""
+        context, entity = self._context()
+        return readable_paths(context.service, context.principal, entity, self.table)
+
     async def get_single(self, request: Request, row_id: Any) -> Response:
         return strip_fields(await super().get_single(request, row_id), self._unreadable())
 
     async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
         response = strip_fields(await super().get_all(request, params=params), self._unreadable())
+        response = await add_path_values(response, self.table, self._list_paths())
         header = response.headers.get("Content-Range")
         if header:
             split = self._split_params(self._clean_data(params or {}))

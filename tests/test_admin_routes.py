@@ -200,6 +200,7 @@ CHECKS: dict[tuple[str, str], Callable[[Probe, str, str], None]] = {
     ("GET", "/api/tables/"): metadata_only,
     ("GET", "/api/tables/grouped/"): metadata_only,
     ("GET", "/api/links/"): metadata_only,
+    ("GET", "/api/plinth/permissions/"): metadata_only,
     ("GET", "/api/forms/"): forms,
     ("GET", "/api/forms/grouped/"): forms,
     ("GET", "/api/forms/{form_slug:str}/"): forms,

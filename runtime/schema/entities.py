@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -56,10 +57,12 @@ def field_column(field: Field, targets: dict[str, type[Table]], engine: Engine[A
             on_delete=ON_DELETE[field.on_delete],
             null=True,
             index=True,
+            help_text=field.help,
         )
     default = _literal_default(field)
     # Uniqueness is per organization: a (tenant_id, field) index that `migrate` adds.
     common = {"null": True, "default": default, "index": field.index, "secret": field.hidden}
+    common["help_text"] = field.help  # the admin's "?" tooltip
     if field.type == "enum":
         common["choices"] = _choices(field)  # the admin's form offers them
     elif field.type == "decimal":
@@ -88,6 +91,30 @@ def class_name(entity: Entity) -> str:
     return entity.name
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_UNSAFE_LITERAL = re.compile(r"[{}%'\\]")  # what FORMAT/PRINTF or Piccolo's SQL string would read
+
+
+def readable_template(entity: Entity) -> tuple[str, list[str]] | None:
+    """The `display` template as a Readable's (format, field names), when it is only plain
+    text and `{{ field }}` placeholders of the entity's own non-reference fields
+    ("#{{ code }}: {{ subject }}" → ("#%s: %s", ["code", "subject"])); None otherwise."""
+    if not entity.display:
+        return None
+    plain = {f.name for f in entity.fields if f.type != "reference" and not f.hidden}
+    parts, names, at = [], [], 0
+    for match in _PLACEHOLDER.finditer(entity.display):
+        parts.append(entity.display[at : match.start()])
+        names.append(match.group(1))
+        at = match.end()
+    parts.append(entity.display[at:])
+    if not names or any(n not in plain for n in names):
+        return None
+    if any(_UNSAFE_LITERAL.search(p) for p in parts):
+        return None
+    return "%s".join(parts), names
+
+
 def _readable_columns(entity: Entity) -> list[str]:
     """Fields named in the `display` template, in order ("{{ subject }}" → ["subject"])."""
     if not entity.display:
@@ -104,13 +131,16 @@ def build_entity_table(
     members: dict[str, object] = {**system_columns(entity)}
     for field in entity.fields:
         members[field.name] = field_column(field, targets, engine)
-    readable = _readable_columns(entity)
+    # The admin's label of a row (references, pickers): the `display` template when a
+    # Readable can express it, else the fields it names, space-separated, else the id.
+    exact = readable_template(entity)
+    fields = _readable_columns(entity)
+    fmt, readable = exact or (" ".join("%s" for _ in fields), fields)
 
     @classmethod  # type: ignore[misc]  # a method made outside its class body
     def get_readable(cls: DataTable) -> Readable:
         if not readable:
             return Readable(template="%s", columns=[cls.id])
-        fmt = " ".join("%s" for _ in readable)
         return Readable(template=fmt, columns=[getattr(cls, n) for n in readable])
 
     members["get_readable"] = get_readable

@@ -70,7 +70,7 @@ def test_ticket_fields(project: Project) -> None:
 
     due_at = ticket.field("due_at")
     assert due_at is not None
-    assert (due_at.type, due_at.label, due_at.has_default) == ("datetime", "Due at", False)
+    assert (due_at.type, due_at.label, due_at.has_default) == ("datetime", "Due by", False)
 
     body = ticket.field("body")
     assert body is not None
@@ -82,7 +82,7 @@ def test_ticket_fields(project: Project) -> None:
 
 def test_ticket_admin_options(project: Project) -> None:
     admin = project.entities["Ticket"].admin
-    assert admin.list == ("subject", "status", "priority", "contact", "due_at")
+    assert admin.list == ("subject", "status", "priority", "contact", "contact.email", "due_at")
     assert admin.filters == ("status", "priority")
     assert admin.search == ("subject", "body")
     assert admin.order == "-created_at"
