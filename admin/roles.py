@@ -96,7 +96,7 @@ def readable_tables(service: RecordService, principal: Principal | None) -> dict
     return dict(sorted(tables.items()))
 
 
-def permissions(service: RecordService, principal: Principal | None) -> dict[str, dict]:
+def permissions(service: RecordService, principal: Principal | None) -> dict[str, dict[str, bool]]:
     """{table: {"create": bool, "update": bool, "delete": bool}}: whether the role has the
     verb at all (a row rule counts as having it; the service decides per row)."""
     if principal is None:
