@@ -12,7 +12,10 @@ Every endpoint of PiccoloCRUD is either overridden here or reads no rows:
 
 Fields the admin may not read (role `fields.read`, and `hidden` fields) are stripped from the
 rows of `get_all` and `get_single`, and refused (400, as unknown names) in filters, ordering and
-`__visible_fields` (admin/field_guard.py).
+`__visible_fields` (admin/field_guard.py). The create/edit form (`pydantic_model`, hence the
+schema) holds only the fields the caller may read and write, and `version`: a save writes the
+fields the user changed, at the version the form showed (admin/saved_versions.py), and answers
+errors in the shapes the Vue form displays (admin/form_errors.py).
 """
 
 from __future__ import annotations

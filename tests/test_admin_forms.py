@@ -133,3 +133,14 @@ def test_the_owner_adds_a_row_with_a_state_machine_and_a_read_only_field(samples
         row = admin.get(f"/api/tables/sample/{row_id}/").json()
     assert (row["title"], row["stage"], row["locked"]) == ("made in the admin", "draft", None)
     assert "secret" not in row
+
+
+def test_a_viewer_save_by_api_call_is_refused_with_the_reason(world: World) -> None:
+    owner = world.client("owner", "jwt")
+    ticket = owner.post("/api/tickets", json={"subject": "look, don't touch"}).json()
+    with closing(admin_client(world.site.url, world.users["viewer"].email)) as admin:
+        url = f"/api/tables/ticket/{ticket['id']}/"
+        refused = admin.patch(url, json={"subject": "touched", "version": 1})
+    assert refused.status_code == 403, refused.text
+    assert refused.text == "your roles do not allow you to update this Ticket"
+    assert owner.get(f"/api/tickets/{ticket['id']}").json()["subject"] == "look, don't touch"
