@@ -12,7 +12,10 @@ Every endpoint of PiccoloCRUD is either overridden here or reads no rows:
 
 Fields the admin may not read (role `fields.read`, and `hidden` fields) are stripped from the
 rows of `get_all` and `get_single`, and refused (400, as unknown names) in filters, ordering and
-`__visible_fields` (admin/field_guard.py).
+`__visible_fields` (admin/field_guard.py). The create/edit form (`pydantic_model`, hence the
+schema) holds only the fields the caller may read and write, and `version`: a save writes the
+fields the user changed, at the version the form showed (admin/saved_versions.py), and answers
+errors in the shapes the Vue form displays (admin/form_errors.py).
 """
 
 from __future__ import annotations
@@ -31,11 +34,14 @@ from starlette.responses import JSONResponse, Response
 
 from admin.context import AdminContext, current
 from admin.field_guard import is_readable_column, strip_fields
+from admin.form_errors import conflict, invalid_form, service_error
 from admin.list_paths import add_path_values, readable_paths
+from admin.saved_versions import VERSION, SavedVersions, form_version
 from admin.schema import shape_schema
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity
 from runtime.schema.registry import DataTable
 from runtime.service import ServiceError
+from runtime.service.values import to_json
 
 # The queries `_apply_filters` scopes: each comes back as the kind of query it went in as.
 _Query = TypeVar("_Query", Select[Any], Count, Objects[Any], Delete)
@@ -51,26 +57,21 @@ def _naive_to_utc(value: Any) -> Any:
     return value
 
 
-# piccolo-admin shows a 400's text to the user; these codes get a status of their own.
-_STATUS = {"not_found": 404, "forbidden": 403}
-
-
-def _error(exc: ServiceError) -> Response:
-    return Response(str(exc), status_code=_STATUS.get(exc.code, 400))
-
-
 class TenantCRUD(PiccoloCRUD):
     @property
     def pydantic_model(self) -> type[pydantic.BaseModel]:
-        """The create/edit form: without the system columns, which the service stamps, and
-        (inside a request) without the fields the caller cannot read."""
+        """The create/edit form (and its schema): without the system columns, which the
+        service stamps, and (inside a request) with only the fields the caller may read and
+        write, so that the form never shows nor sends back the others. `version` stays: the
+        edit form sends back the version it showed (optimistic concurrency)."""
         from piccolo.utils.pydantic import create_pydantic_model
 
-        hidden = self._unreadable() if current.get() is not None else set()
+        left_out = self._not_in_form() if current.get() is not None else set()
         excluded = [
             c
             for c in self.table._meta.columns
-            if c._meta.name in SYSTEM_COLUMNS or c._meta.name in hidden
+            if (c._meta.name in SYSTEM_COLUMNS and c._meta.name != VERSION)
+            or c._meta.name in left_out
         ]
         return create_pydantic_model(
             self.table,
@@ -91,18 +92,38 @@ class TenantCRUD(PiccoloCRUD):
             query = query.where(clause)
         return query
 
+    def _not_in_form(self) -> set[str]:
+        """Fields the caller cannot read, or can read but not write (outside its write set,
+        `read_only`, the state field): the form leaves them out."""
+        context, entity = self._context()
+        if context.principal is None:
+            return {f.name for f in entity.fields}
+        view = context.service.policy_view(context.principal, entity)
+        return {f.name for f in entity.fields if not view.may_read(f) or view.write_refusal(f)}
+
     def _values(self, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-        """Form data → typed values for the entity's fields the caller may read.
+        """Form data → typed values of the entity's fields the caller may read.
 
         System columns and fields the caller cannot see (hidden ones, those outside its read
-        set) are dropped: the form never showed them, so what it sends for them (null) is not
-        the user's choice and must never overwrite the stored value."""
+        set) are dropped: the form never showed them, so what it sends for them is not the
+        user's choice and must never overwrite the stored value. A field it may read but not
+        write is not in the form either; a client that sends one anyway gets it passed on as
+        given, for the service to refuse with its reason (an update drops it if unchanged)."""
         hidden = self._unreadable()
-        cleaned = {k: v for k, v in self._clean_data(data).items() if k not in hidden}
+        cleaned = {
+            k: v
+            for k, v in self._clean_data(data).items()
+            if k not in hidden and k != VERSION  # the version: see _update
+        }
         model_class = self.pydantic_model_optional if partial else self.pydantic_model
-        model = model_class(**cleaned)
+        fields = model_class.model_fields
+        model = model_class(**{k: v for k, v in cleaned.items() if k in fields})
         names = {f.name for f in self._context()[1].fields} - hidden
-        return {k: _naive_to_utc(getattr(model, k)) for k in cleaned if k in names}
+        return {
+            k: _naive_to_utc(getattr(model, k)) if k in fields else v
+            for k, v in cleaned.items()
+            if k in names
+        }
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -159,19 +180,24 @@ class TenantCRUD(PiccoloCRUD):
             offset = int(request.query_params.get("offset", 0))
         except ValueError:
             return Response("limit and offset must be integers", status_code=400)
-        query = self._scoped(
-            self.table.select(self.table._meta.primary_key, self.table.get_readable())
-        )
+        pk = self.table._meta.primary_key
+        query = self._scoped(self.table.select(pk, self.table.get_readable()))
         search = request.query_params.get("search")
-        principal = context.principal
-        names = context.service.search_fields(principal, entity) if principal else []
-        if search and names:
-            clause = None
-            for name in names:
-                part = getattr(self.table, name).ilike(f"%{search}%")
-                clause = part if clause is None else clause | part
-            query = query.where(clause)
-        rows = await query.limit(min(max(limit, 1), 500)).offset(max(offset, 0)).run()
+        if search:
+            # the service's search: only fields the caller may read, matched literally
+            # (`%` and `_` are no wildcards there)
+            principal = context.principal
+            if principal is None or not context.service.search_fields(principal, entity):
+                return JSONResponse({})
+            found = await context.service.list(
+                principal, entity.name, search=search, limit=limit, offset=max(offset, 0)
+            )
+            if not found:
+                return JSONResponse({})
+            query = query.where(pk.is_in([r["id"] for r in found]))
+        else:
+            query = query.limit(min(max(limit, 1), 500)).offset(max(offset, 0))
+        rows = await query.run()
         return JSONResponse({str(r["id"]): r["readable"] for r in rows})
 
     async def detail(self, request: Request) -> Response:
@@ -195,30 +221,55 @@ class TenantCRUD(PiccoloCRUD):
             values = self._values(data, partial=False)
             record = await context.service.create(context.principal, entity.name, values)
         except pydantic.ValidationError as exc:
-            return Response(str(exc), status_code=400)
+            return invalid_form(exc)
         except ServiceError as exc:
-            return _error(exc)
+            return service_error(exc)
         return JSONResponse([{"id": record["id"]}], status_code=201)
 
-    async def _update(self, row_id: Any, data: dict[str, Any], *, partial: bool) -> Response:
+    async def _update(
+        self, request: Request, row_id: Any, data: dict[str, Any], *, partial: bool
+    ) -> Response:
+        """Save the fields the user changed, at the version the form showed (see
+        admin/saved_versions.py): a stale form answers 409 and writes nothing."""
         context, entity = self._context()
-        if context.principal is None:
+        principal = context.principal
+        if principal is None:
             return Response("Not signed in", status_code=401)
         try:
+            stored = await context.service.get(principal, entity.name, row_id)
             values = self._values(data, partial=partial)
-            record = await context.service.update(context.principal, entity.name, row_id, values)
         except pydantic.ValidationError as exc:
-            return Response(str(exc), status_code=400)
+            return invalid_form(exc)
         except ServiceError as exc:
-            return _error(exc)
-        return JSONResponse(json.loads(json.dumps(record)))
+            return service_error(exc)
+        shown = form_version(data)
+        saves = SavedVersions(request, self.table._meta.tablename, row_id)
+        expected = saves.expected(shown)
+        if expected is not None and expected != stored[VERSION]:
+            return conflict(entity.name, stored[VERSION], shown or expected)
+        values = {k: v for k, v in values.items() if to_json(v) != to_json(stored.get(k))}
+        if not values:
+            return JSONResponse(json.loads(json.dumps(stored)))
+        try:
+            record = await context.service.update(
+                principal, entity.name, row_id, values, version=stored[VERSION]
+            )
+        except ServiceError as exc:
+            return service_error(exc)
+        response = JSONResponse(json.loads(json.dumps(record)))
+        saves.remember(response, shown, record[VERSION])
+        return response
 
     async def put_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
-        response = await self._update(row_id, data, partial=False)
-        return Response(status_code=204) if response.status_code == 200 else response
+        response = await self._update(request, row_id, data, partial=False)
+        if response.status_code == 200:
+            response.body, response.status_code = b"", 204
+            del response.headers["content-length"]
+            del response.headers["content-type"]
+        return response
 
     async def patch_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
-        return await self._update(row_id, data, partial=True)
+        return await self._update(request, row_id, data, partial=True)
 
     async def delete_single(self, request: Request, row_id: Any) -> Response:
         context, entity = self._context()
@@ -227,7 +278,7 @@ class TenantCRUD(PiccoloCRUD):
         try:
             await context.service.delete(context.principal, entity.name, row_id)
         except ServiceError as exc:
-            return _error(exc)
+            return service_error(exc)
         return Response(status_code=204)
 
     async def delete_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
@@ -245,5 +296,5 @@ class TenantCRUD(PiccoloCRUD):
             ids = [row["id"] for row in rows]
             await context.service.delete_many(context.principal, entity.name, ids)
         except ServiceError as exc:
-            return _error(exc)
+            return service_error(exc)
         return Response(status_code=204)

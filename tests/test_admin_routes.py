@@ -267,4 +267,5 @@ def test_an_admin_edit_goes_through_the_service(probe: Probe) -> None:
     assert timeline[0]["actor"] == probe.site.a
     assert timeline[0]["changes"] == {"subject": {"old": "acme-own", "new": "renamed"}}
     bad = probe.client.patch(f"/api/tables/ticket/{ticket_id}/", json={"priority": 99})
-    assert bad.status_code == 400 and "at most 5" in bad.text
+    assert bad.status_code == 422 and "at most 5" in bad.text
+    assert bad.json()["detail"][0]["loc"][-1] == "priority"  # the shape the Vue form lists
