@@ -244,7 +244,8 @@ class TenantCRUD(PiccoloCRUD):
             return service_error(exc)
         shown = form_version(data)
         saves = SavedVersions(request, self.table._meta.tablename, row_id)
-        expected = saves.expected(shown)
+        sent = {k: to_json(v) for k, v in values.items()}
+        expected = saves.expected(shown, sent)
         if expected is not None and expected != stored[VERSION]:
             return conflict(entity.name, stored[VERSION], shown or expected)
         values = {k: v for k, v in values.items() if to_json(v) != to_json(stored.get(k))}
@@ -257,7 +258,7 @@ class TenantCRUD(PiccoloCRUD):
         except ServiceError as exc:
             return service_error(exc)
         response = JSONResponse(json.loads(json.dumps(record)))
-        saves.remember(response, shown, record[VERSION])
+        saves.remember(response, shown, record[VERSION], {k: to_json(v) for k, v in values.items()})
         return response
 
     async def put_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
