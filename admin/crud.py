@@ -153,7 +153,35 @@ class TenantCRUD(PiccoloCRUD):
         """The form's schema with the definitions' labels, help and required marks, listing
         only the columns the caller may read (admin/schema.py)."""
         response = await super().get_schema(request)
-        return shape_schema(response, self._context()[1], self._unreadable(), self._list_paths())
+        return shape_schema(
+            response,
+            self._context()[1],
+            self._unreadable(),
+            self._list_paths(),
+            read_only=self._read_only_properties(),
+        )
+
+    def _read_only_properties(self) -> dict[str, Any]:
+        """Schema properties of the fields the caller may read but not write: the list shows
+        them; the form shows them disabled (admin/roles.py), so it never sends them back."""
+        from piccolo.utils.pydantic import create_pydantic_model
+
+        context, entity = self._context()
+        if context.principal is None:
+            return {}
+        view = context.service.policy_view(context.principal, entity)
+        names = {f.name for f in entity.fields if view.may_read(f) and view.write_refusal(f)}
+        if not names:
+            return {}
+        model = create_pydantic_model(
+            self.table,
+            model_name=f"{self.table.__name__}Shown",
+            include_columns=tuple(c for c in self.table._meta.columns if c._meta.name in names),
+        )
+        properties: dict[str, Any] = model.model_json_schema().get("properties", {})
+        for spec in properties.values():
+            spec.setdefault("extra", {})["plinth_read_only"] = True
+        return properties
 
     def _list_paths(self) -> list[str]:
         """The readable paths of `admin.list` (admin/list_paths.py)."""

@@ -50,6 +50,7 @@ SCRIPT = """<script>
     lock();
   }
   function refresh() {
+    readOnlyFields(table());
     if (document.body) apply();
     fetch("./api/plinth/permissions/", {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : {}; })
@@ -65,10 +66,26 @@ SCRIPT = """<script>
     };
   });
   // Never sent: a path column's list-only field; on an edit page without update, any field.
+  // Fields the role may read but not write (the schema marks them): shown disabled.
+  var fixedFields = {};
+  function readOnlyFields(name) {
+    if (!name || fixedFields[name]) return;
+    fixedFields[name] = [];
+    fetch("./api/tables/" + name + "/schema/", {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (schema) {
+        var props = schema.properties || {};
+        fixedFields[name] = Object.keys(props).filter(function (k) {
+          return props[k].extra && props[k].extra.plinth_read_only;
+        });
+        lock();
+      }, function () {});
+  }
   function lock() {
     var editing = /^#\\/[^/]+\\/(?!add\\/)[^/?]+\\//.test(location.hash);
     var fixed = editing && document.body.classList.contains("plinth-no-update");
     var all = fixed ? "form input, form select, form textarea" : 'form [name*="."]';
+    (fixedFields[table()] || []).forEach(function (n) { all += ', form [name="' + n + '"]'; });
     document.querySelectorAll(all).forEach(function (e) { e.disabled = true; });
   }
   new MutationObserver(lock).observe(document.documentElement, {childList: true, subtree: true});

@@ -19,7 +19,12 @@ from runtime.definitions.model import Entity
 
 
 def shape_schema(
-    response: Response, entity: Entity, unreadable: set[str], paths: list[str]
+    response: Response,
+    entity: Entity,
+    unreadable: set[str],
+    paths: list[str],
+    *,
+    read_only: dict[str, Any],
 ) -> Response:
     """piccolo's schema response with the entity's labels, help and required fields, and only
     the columns the caller may read listed, readable `paths` among them where `admin.list`
@@ -27,7 +32,8 @@ def shape_schema(
     if response.status_code != 200:
         return response
     payload: dict[str, Any] = json.loads(bytes(response.body))
-    properties = payload.get("properties", {})
+    properties = payload.setdefault("properties", {})
+    properties.update({k: v for k, v in read_only.items() if k not in properties})
     for field in entity.fields:
         spec = properties.get(field.name)
         if spec is None:
