@@ -47,11 +47,13 @@ class TotpProvider(MFAProvider):
     async def send_code(self, user: Any) -> bool:
         return False  # the code is in the user's app
 
+    # piccolo-api's own enrolment endpoint would call these two; `routes` below serves the
+    # whole /api/mfa-setup prefix first, so they only point there.
     async def get_registration_html(self, user: Any) -> str:
-        raise NotImplementedError("enrolment is admin/mfa.py's setup page")
+        return '<p>Set up two-factor sign-in at <a href="./">MFA Setup</a>.</p>'
 
     async def get_registration_json(self, user: Any) -> dict[str, Any]:
-        raise NotImplementedError("enrolment is admin/mfa.py's setup page")
+        return {"setup": "/admin/api/mfa-setup/"}
 
     async def delete_registration(self, user: Any) -> None:
         await totp.disable(self.registry, user.id)
