@@ -13,7 +13,7 @@ from runtime.definitions import load_project
 from runtime.schema import build_registry
 from runtime.service import RecordService
 from runtime.workflows.outbox_claims import claim_events
-from runtime.workflows.workers import process
+from runtime.workflows.workers import outbound_of, process
 from tests.conftest import plinth, plinth_env
 
 TICKET = """\
@@ -42,9 +42,10 @@ def _definitions(root: Path) -> Path:
 
 async def _drain(service: RecordService) -> None:
     """What a worker does: claim the outbox's events and run them."""
-    while events := await claim_events(service.registry):
-        for event in events:
-            await process(service, event)  # a dead run does not raise: the event is done
+    outbound = outbound_of(service)
+    while claimed := await claim_events(service.registry):
+        for event, claim in claimed:
+            await process(service, event, claim, outbound)  # a dead run: the event is done
 
 
 async def test_a_dead_run_is_listed_and_retried_by_hand(database_url: str, tmp_path: Path) -> None:

@@ -19,7 +19,10 @@ from runtime.schema.spec import Column, Index, Schema, Table, identifier, sql_li
 EXTRA_PLATFORM_INDEXES = {  # one run per event and workflow: the workers' idempotence key
     "PlinthWorkflowRun": [
         Index("plinth_workflow_run_event_workflow", ("event_id", "workflow"), unique=True)
-    ]
+    ],
+    "PlinthScheduleTick": [  # a tick fires once however many workers run
+        Index("plinth_schedule_tick_workflow_tick", ("workflow", "tick"), unique=True)
+    ],
 }
 
 

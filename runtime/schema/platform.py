@@ -70,6 +70,7 @@ def build_platform_tables(engine: Engine[Any]) -> dict[str, type[Table]]:
         "timeline": table("PlinthTimeline", "plinth_timeline", _timeline()),
         "outbox": table("PlinthOutbox", "plinth_outbox", _outbox()),
         "workflow_run": table("PlinthWorkflowRun", "plinth_workflow_run", _workflow_run()),
+        "schedule_tick": table("PlinthScheduleTick", "plinth_schedule_tick", _schedule_tick()),
         "totp": table("PlinthTotp", "plinth_totp", _totp(user)),
     }
 
@@ -140,14 +141,16 @@ def _outbox() -> dict[str, Column]:
     return {
         "id": _uuid_pk(),
         "tenant_id": UUID(null=True, index=True),
-        "entity": Varchar(length=100),
-        "record_id": UUID(),
+        "entity": Varchar(length=100, null=True),  # null: a schedule's event
+        "record_id": UUID(null=True),
         "event": Varchar(length=20),
         "transition": Varchar(length=100, null=True),
         "actor": Varchar(length=255),
         "payload": JSON(default="{}"),
         "created_at": Timestamptz(default=TimestamptzNow()),
-        "claimed_at": Timestamptz(null=True, default=None),
+        "available_at": Timestamptz(null=True, default=None),  # not before: a retry's backoff
+        "claimed_at": Timestamptz(null=True, default=None),  # the lease, renewed while worked on
+        "claim_id": UUID(null=True, default=None),  # whose lease: a lost one writes nothing
         "dispatched_at": Timestamptz(null=True, default=None, index=True),
         "attempts": Integer(default=0),
         "last_error": Text(null=True, default=None),
@@ -159,12 +162,25 @@ def _workflow_run() -> dict[str, Column]:
         "id": _uuid_pk(),
         "event_id": UUID(index=True),
         "workflow": Varchar(length=100),
-        "tenant_id": UUID(null=True),
+        "tenant_id": UUID(null=True, index=True),
+        "entity": Varchar(length=100, null=True),
+        "record_id": UUID(null=True, index=True),
         "status": Varchar(length=20, default="pending"),
         "attempts": Integer(default=0),
-        "last_error": Text(null=True, default=None),
+        "steps": JSON(default="[]"),  # one outcome per completed action (runs.py)
+        "next_attempt_at": Timestamptz(null=True, default=None),
+        "last_error": Text(null=True, default=None),  # why it failed, was skipped or is dead
         "created_at": Timestamptz(default=TimestamptzNow()),
         "updated_at": Timestamptz(default=TimestamptzNow()),
+    }
+
+
+def _schedule_tick() -> dict[str, Column]:
+    return {  # one row per schedule workflow and tick: a tick fires once however many workers
+        "id": _uuid_pk(),
+        "workflow": Varchar(length=100),
+        "tick": Timestamptz(),
+        "created_at": Timestamptz(default=TimestamptzNow()),
     }
 
 

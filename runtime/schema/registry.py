@@ -27,6 +27,7 @@ class Registry:
     timeline: DataTable
     outbox: DataTable
     workflow_run: DataTable
+    schedule_tick: DataTable
     totp: DataTable
     entities: dict[str, DataTable]
 
@@ -51,6 +52,7 @@ class Registry:
             self.timeline,
             self.outbox,
             self.workflow_run,
+            self.schedule_tick,
             self.totp,
         ]
 

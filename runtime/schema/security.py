@@ -2,7 +2,9 @@
 
 - the `plinth_app` role (NOLOGIN, no BYPASSRLS) that requests switch to, with its grants;
 - a row-level-security policy on every tenant-scoped table, keyed on `plinth.tenant`;
-- a trigger that makes the timeline append-only.
+- a trigger that makes the timeline append-only;
+- a trigger that NOTIFYs `plinth_outbox` when events are written, so the workers' relay wakes
+  at commit instead of waiting for its next poll (not security, but PostgreSQL's own DDL too).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from piccolo.table import Table
 from runtime.database import APP_ROLE
 from runtime.schema.registry import Registry
 
+OUTBOX_CHANNEL = "plinth_outbox"  # NOTIFYed when events are written (workflows/wake.py)
 TENANT = "NULLIF(current_setting('plinth.tenant', true), '')::uuid"
 
 
@@ -55,6 +58,17 @@ def security_ddl(registry: Registry) -> list[str]:
         f"DROP TRIGGER IF EXISTS plinth_timeline_no_truncate ON {timeline}",
         f"""CREATE TRIGGER plinth_timeline_no_truncate BEFORE TRUNCATE ON {timeline}
             FOR EACH STATEMENT EXECUTE FUNCTION plinth_append_only()""",
+    ]
+    outbox = _name(registry.outbox)
+    ddl += [
+        f"""CREATE OR REPLACE FUNCTION plinth_outbox_notify() RETURNS trigger
+           LANGUAGE plpgsql AS $$ BEGIN
+             PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
+             RETURN NULL;
+           END $$""",
+        f"DROP TRIGGER IF EXISTS plinth_outbox_notify ON {outbox}",
+        f"""CREATE TRIGGER plinth_outbox_notify AFTER INSERT
+            ON {outbox} FOR EACH STATEMENT EXECUTE FUNCTION plinth_outbox_notify()""",
     ]
     return ddl
 

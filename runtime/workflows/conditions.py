@@ -16,7 +16,7 @@ from runtime.workflows.context import RunContext
 
 def when_matches(project: Project, workflow: Workflow, context: RunContext) -> bool:
     """Does the run's record match the workflow's `when` (no `when`: always)?"""
-    if workflow.when is None:
+    if workflow.when is None or context.entity is None:  # a schedule has no `when`
         return True
     variables = context.variables(project)
     node = typed(project, context.entity, workflow.when, variables)

@@ -35,7 +35,7 @@ _HEADS = {"$record": "", "$old": "", "record": "", "old": ""}
 class RunContext:
     """The event as JSON (what templates render), references loaded as `Loaded` records."""
 
-    entity: Entity
+    entity: Entity | None  # None: a schedule's run, which has no record
     record: dict[str, Any]
     old: dict[str, Any] | None
     changed: list[str]
@@ -63,8 +63,10 @@ class RunContext:
             "$user.email": self.user.get("email"),
             "$user.roles": list(self.user.get("roles", [])),
             "$tenant.id": self.tenant_id,
-            "$record": typed_record(project, self.entity, self.record),
-            "$old": typed_record(project, self.entity, self.old) if self.old else None,
+            "$record": typed_record(project, self.entity, self.record) if self.entity else {},
+            "$old": typed_record(project, self.entity, self.old)
+            if self.entity and self.old
+            else None,
             "$changed": list(self.changed),
         }
 
@@ -73,6 +75,11 @@ async def run_context(
     service: RecordService, workflow: Workflow, event: dict[str, Any], payload: dict[str, Any]
 ) -> RunContext:
     """The context of one run, with the references `workflow` reads loaded."""
+    user = payload.get("user") or {"id": None, "email": None, "roles": []}
+    summary = {"id": str(event["id"]), "event": event["event"]}
+    if event["entity"] is None:  # a schedule's tick
+        summary["tick"] = payload.get("tick")
+        return RunContext(None, {}, None, [], user, event["tenant_id"], summary)
     entity = service.entity(event["entity"])
     principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
     needed = reference_paths(workflow)
@@ -82,9 +89,9 @@ async def run_context(
         record=await _load(service, principal, entity, payload["record"], needed),
         old=await _load(service, principal, entity, old, needed) if old else None,
         changed=list(payload.get("changed", [])),
-        user=payload.get("user") or {"id": None, "email": None, "roles": []},
+        user=user,
         tenant_id=event["tenant_id"],
-        event={"id": str(event["id"]), "event": event["event"]},
+        event=summary,
     )
 
 

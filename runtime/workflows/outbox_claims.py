@@ -1,57 +1,159 @@
-"""Claim outbox events for processing, and mark them done.
+"""Claim outbox events for processing, hold the claim while working, and mark them done.
 
-An event is done (`dispatched_at` set) only when every workflow it triggers has succeeded,
-been skipped or dead-lettered; a claim expires after LEASE_SECONDS so that an event whose worker
-or Redis job vanished is claimed again. Delivery is at-least-once.
+A claim is a lease: `claimed_at` plus `lease_seconds()`, renewed by the worker that holds it
+(`Claim.renewing`) and identified by `claim_id`. An event whose worker died (kill -9, a lost
+Redis job) is claimed again once its lease expires, by a new claim id; the old holder's writes
+are then refused (`Claim.hold` raises `LostClaim`), so nothing is applied twice. An event is
+done (`dispatched_at` set) when every workflow it triggers has finished; one whose run failed
+is released with `available_at` set to when that run is due again. Delivery is at-least-once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.database import is_postgres, write_transaction
 from runtime.schema.registry import Registry
 
-LEASE_SECONDS = 120
+DEFAULT_LEASE_SECONDS = 30.0
 
 
-async def claim_events(registry: Registry, limit: int = 50) -> list[dict[str, Any]]:
+def lease_seconds() -> float:
+    """How long a claim lasts without renewal (PLINTH_WORKFLOW_LEASE, seconds): how soon the
+    events of a worker that died are taken over."""
+    raw = os.environ.get("PLINTH_WORKFLOW_LEASE")
+    return float(raw) if raw else DEFAULT_LEASE_SECONDS
+
+
+class LostClaim(Exception):
+    """The claim expired and another worker holds the event now: write nothing more."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One worker's hold on one event."""
+
+    registry: Registry
+    event_id: uuid.UUID
+    claim_id: uuid.UUID
+
+    async def hold(self) -> None:
+        """Inside a write transaction: renew the lease, or raise LostClaim (and so roll the
+        transaction back) when it is no longer ours."""
+        outbox = self.registry.outbox
+        held = (
+            await outbox.update({outbox.claimed_at: dt.datetime.now(dt.UTC)})
+            .where(outbox.id == self.event_id, outbox.claim_id == self.claim_id)
+            .returning(outbox.id)
+            .run()
+        )
+        if not held:
+            raise LostClaim(f"event {self.event_id} was claimed by another worker")
+
+    @contextlib.asynccontextmanager
+    async def renewing(
+        self, touch: Callable[[], Awaitable[Any]] | None = None
+    ) -> AsyncIterator[None]:
+        """Renew the lease in the background while the body works on the event (and `touch`
+        the SAQ job's heartbeat with it)."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(lease_seconds() / 3)
+                with contextlib.suppress(LostClaim):
+                    async with write_transaction(self.registry.engine):
+                        await self.hold()
+                if touch is not None:
+                    await touch()
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def done(self, error: str | None = None, retry_at: dt.datetime | None = None) -> None:
+        """Mark the event done, or (with `retry_at`) release it until then."""
+        outbox = self.registry.outbox
+        values: dict[Any, Any] = {outbox.last_error: error}
+        if retry_at is None:
+            values[outbox.dispatched_at] = dt.datetime.now(dt.UTC)
+        else:
+            values.update({outbox.available_at: retry_at, outbox.claim_id: None})
+            values[outbox.claimed_at] = None
+        await (
+            outbox.update(values)
+            .where(outbox.id == self.event_id, outbox.claim_id == self.claim_id)
+            .run()
+        )
+
+
+async def claim_events(registry: Registry, limit: int = 50) -> list[tuple[dict[str, Any], Claim]]:
+    """Up to `limit` events that are due and not held by a live claim, oldest first."""
     outbox = registry.outbox
     name = outbox._meta.tablename
     now = dt.datetime.now(dt.UTC)
-    expired = now - dt.timedelta(seconds=LEASE_SECONDS)
+    expired = now - dt.timedelta(seconds=lease_seconds())
     lock = "FOR UPDATE SKIP LOCKED" if is_postgres(registry.engine) else ""
+    claim_id = uuid.uuid4()
     async with write_transaction(registry.engine):
         rows = await outbox.raw(
             f'SELECT "id" FROM "{name}" WHERE "dispatched_at" IS NULL '
+            'AND ("available_at" IS NULL OR "available_at" <= {}) '
             'AND ("claimed_at" IS NULL OR "claimed_at" < {}) '
             f'ORDER BY "created_at" LIMIT {int(limit)} {lock}',
+            now,
             expired,
         ).run()
         ids = [row["id"] for row in rows]
         if not ids:
             return []
         await (
-            outbox.update({outbox.claimed_at: now, outbox.attempts: outbox.attempts + 1})
+            outbox.update(
+                {
+                    outbox.claimed_at: now,
+                    outbox.claim_id: claim_id,
+                    outbox.attempts: outbox.attempts + 1,
+                }
+            )
             .where(outbox.id.is_in(ids))
             .run()
         )
         claimed: list[dict[str, Any]] = (
             await outbox.select().where(outbox.id.is_in(ids)).order_by(outbox.created_at).run()
         )
-        return claimed
+    return [(event, Claim(registry, event["id"], claim_id)) for event in claimed]
+
+
+async def claim_event(
+    registry: Registry, event_id: uuid.UUID
+) -> tuple[dict[str, Any], Claim] | None:
+    """Claim one event now (a run retried by hand), unless it is done or a live claim holds it."""
+    outbox = registry.outbox
+    now = dt.datetime.now(dt.UTC)
+    expired = now - dt.timedelta(seconds=lease_seconds())
+    claim_id = uuid.uuid4()
+    free = (outbox.claimed_at.is_null()) | (outbox.claimed_at < expired)
+    taken = (
+        await outbox.update({outbox.claimed_at: now, outbox.claim_id: claim_id})
+        .where(outbox.id == event_id, outbox.dispatched_at.is_null(), free)
+        .returning(outbox.id)
+        .run()
+    )
+    event = await load_event(registry, event_id) if taken else None
+    return (event, Claim(registry, event_id, claim_id)) if event else None
 
 
 async def load_event(registry: Registry, event_id: Any) -> dict[str, Any] | None:
     outbox = registry.outbox
     event: dict[str, Any] | None = await outbox.select().where(outbox.id == event_id).first().run()
     return event
-
-
-async def mark_done(registry: Registry, event_id: Any, error: str | None = None) -> None:
-    outbox = registry.outbox
-    values: dict[str, Any] = {outbox.last_error: error}
-    if error is None:
-        values[outbox.dispatched_at] = dt.datetime.now(dt.UTC)
-    await outbox.update(values).where(outbox.id == event_id).run()

@@ -1,7 +1,10 @@
-"""Run the workflows one outbox event triggers: match, check `when`, do the actions.
+"""Run the workflows one outbox event triggers: match, check `when`, do the actions step by step.
 
-Each (event, workflow) pair has one run row; the actions that write through the service and
-the run's status commit in one transaction, so a retried event never applies them twice.
+Each (event, workflow) pair has one run row, which records each completed step's outcome. A
+stretch of database actions commits in one transaction with the run's progress, and only while
+this worker still holds the event's claim (`Claim.hold`), so a retry — or a second worker that
+took over an expired claim — never applies them twice. An external action's outcome is recorded
+as soon as it returns (the actions' contract: `actions/base.py`).
 """
 
 from __future__ import annotations
@@ -10,23 +13,35 @@ import datetime as dt
 import json
 import logging
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.access import Principal
 from runtime.database import write_transaction
-from runtime.definitions.model import Workflow
+from runtime.definitions.model import Action, Workflow
 from runtime.service import RecordService
+from runtime.workflows.actions import ACTIONS
+from runtime.workflows.actions.base import Outbound, RecordGone, Step, StepRefused
+from runtime.workflows.backoff import retry_delay
 from runtime.workflows.conditions import when_matches
 from runtime.workflows.context import RunContext, run_context
+from runtime.workflows.outbox_claims import Claim, LostClaim
 from runtime.workflows.templates import render
 
 log = logging.getLogger("plinth.workflows")
+TERMINAL = ("succeeded", "skipped", "dead")
+_BY_NAME = ("schedule", "manual")  # events that name the one workflow they run
 
 
 def matching_workflows(service: RecordService, event: dict[str, Any]) -> list[Workflow]:
+    workflows = service.project.workflows
+    if event["event"] in _BY_NAME:
+        named = workflows.get(payload_of(event).get("workflow", ""))
+        return [named] if named is not None and named.on.event == event["event"] else []
     return [
         wf
-        for wf in service.project.workflows.values()
+        for wf in workflows.values()
         if wf.on.event == event["event"]
         and wf.on.entity == event["entity"]
         and (wf.on.transition is None or wf.on.transition == event.get("transition"))
@@ -39,26 +54,44 @@ def payload_of(event: dict[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-async def _do_actions(
-    service: RecordService, workflow: Workflow, event: dict[str, Any], context: RunContext
-) -> None:
-    principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
-    names = context.templates()
-    for action in workflow.actions:
-        args = render(action.args, names)
-        match action.kind:
-            case "update":
-                await service.update(principal, event["entity"], event["record_id"], args)
-            case "create":
-                await service.create(principal, args["entity"], args.get("values", {}))
-            case _:
-                raise NotImplementedError(f"action '{action.kind}' is not available yet")
+def steps_of(run: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = run.get("steps") or []
+    parsed: list[dict[str, Any]] = json.loads(steps) if isinstance(steps, str) else steps
+    return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt came to: the run's new status and, when it failed, when to retry."""
+
+    status: str  # succeeded, skipped, failed (to retry) or dead
+    retry_at: dt.datetime | None = None
+
+
+async def run_event(
+    service: RecordService, event: dict[str, Any], claim: Claim, outbound: Outbound
+) -> dt.datetime | None:
+    """Run every workflow `event` triggers that is due. None when they are all finished
+    (succeeded, skipped or dead); else when the earliest one is due to be retried."""
+    due: list[dt.datetime] = []
+    now = dt.datetime.now(dt.UTC)
+    for workflow in matching_workflows(service, event):
+        run = await _claim_run(service, event, workflow)
+        if run is None:
+            continue
+        if run["next_attempt_at"] is not None and run["next_attempt_at"] > now:
+            due.append(run["next_attempt_at"])
+            continue
+        outcome = await attempt(service, workflow, event, run, claim, outbound)
+        if outcome.retry_at is not None:
+            due.append(outcome.retry_at)
+    return min(due) if due else None
 
 
 async def _claim_run(
     service: RecordService, event: dict[str, Any], workflow: Workflow
 ) -> dict[str, Any] | None:
-    """The run row of (event, workflow), created if new; None when it already succeeded."""
+    """The run row of (event, workflow), created if new; None when it is finished."""
     runs = service.registry.workflow_run
     run = (
         await runs.select()
@@ -67,67 +100,132 @@ async def _claim_run(
         .run()
     )
     if run is None:
-        run = {
-            "id": uuid.uuid4(),
-            "event_id": event["id"],
-            "workflow": workflow.name,
-            "tenant_id": event["tenant_id"],
-            "status": "pending",
-            "attempts": 0,
-        }
-        await runs.insert(runs(**run)).run()
-    return None if run["status"] in ("succeeded", "skipped") else run
+        run = new_run(event, workflow.name)
+        await runs.insert(runs(**run)).on_conflict(action="DO NOTHING").run()
+        run = await runs.select().where(runs.id == run["id"]).first().run()
+        if run is None:  # another worker made it first
+            return await _claim_run(service, event, workflow)
+    return None if run["status"] in TERMINAL else run
 
 
-async def run_event(service: RecordService, event: dict[str, Any]) -> None:
-    """Run every workflow `event` triggers. Raises when one fails (the caller retries)."""
-    payload = payload_of(event)
-    failures: list[str] = []
-    for workflow in matching_workflows(service, event):
-        run = await _claim_run(service, event, workflow)
-        if run is None:
-            continue
-        status = await attempt(service, workflow, event, payload, run)
-        if status == "failed":
-            failures.append(workflow.name)
-    if failures:
-        raise RuntimeError(f"workflows {', '.join(failures)} failed on event {event['id']}")
+def new_run(event: dict[str, Any], workflow: str) -> dict[str, Any]:
+    """A pending run row of `workflow` on `event`."""
+    return {
+        "id": uuid.uuid4(),
+        "event_id": event["id"],
+        "workflow": workflow,
+        "tenant_id": event["tenant_id"],
+        "entity": event["entity"],
+        "record_id": event["record_id"],
+        "status": "pending",
+        "attempts": 0,
+        "steps": "[]",
+        "next_attempt_at": None,
+    }
 
 
 async def attempt(
     service: RecordService,
     workflow: Workflow,
     event: dict[str, Any],
-    payload: dict[str, Any],
     run: dict[str, Any],
-) -> str:
-    """One attempt of one run: `when`, then the actions and the run's new status in one
-    transaction. Returns the status: succeeded, skipped, failed (to retry) or dead."""
-    runs = service.registry.workflow_run
-    attempts = run["attempts"] + 1
+    claim: Claim,
+    outbound: Outbound,
+) -> Outcome:
+    """One attempt of one run: `when` (before its first step), then the steps not yet done."""
+    record = _Recorder(service, run, claim)
     try:
-        async with write_transaction(service.registry.engine):
-            context = await run_context(service, workflow, event, payload)
-            matches = when_matches(service.project, workflow, context)
-            if matches:
-                await _do_actions(service, workflow, event, context)
-            status = "succeeded" if matches else "skipped"
-            await _record_run(runs, run["id"], status, attempts, None)
-        return status
-    except Exception as error:  # recorded on the run, then retried by the worker
-        log.exception("workflow %s failed on event %s", workflow.name, event["id"])
-        status = "dead" if attempts >= workflow.retry.attempts else "failed"
-        await _record_run(runs, run["id"], status, attempts, f"{type(error).__name__}: {error}")
-        return status
+        context = await run_context(service, workflow, event, payload_of(event))
+        if not record.steps and not when_matches(service.project, workflow, context):
+            return await record.finish("skipped", "'when' did not match")
+        principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
+        for stretch in _stretches(workflow.actions, len(record.steps)):
+            steps = [
+                Step(service, workflow, event, index, principal, outbound) for index, _ in stretch
+            ]
+            if ACTIONS[stretch[0][1].kind].external:
+                (step,) = steps
+                outcome = await _run_action(stretch[0][1], step, context)
+                await record.progress([outcome])
+                continue
+            async with write_transaction(service.registry.engine):
+                await claim.hold()
+                outcomes = [
+                    await _run_action(action, step, context)
+                    for (_, action), step in zip(stretch, steps, strict=True)
+                ]
+                await record.progress(outcomes)
+        return await record.finish("succeeded", None)
+    except RecordGone as gone:
+        return await record.finish("skipped", str(gone))
+    except LostClaim:
+        raise  # another worker holds the event now: it records what happens
+    except StepRefused as refused:
+        log.warning("workflow %s refused on event %s: %s", workflow.name, event["id"], refused)
+        return await record.finish("dead", f"refused: {refused}")
+    except Exception as error:  # recorded on the run, then retried as `retry` says
+        log.warning("workflow %s failed on event %s: %s", workflow.name, event["id"], error)
+        reason = f"{type(error).__name__}: {error}"
+        if record.attempts >= workflow.retry.attempts:
+            return await record.finish("dead", reason)
+        retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(
+            seconds=retry_delay(workflow.retry, record.attempts)
+        )
+        return await record.finish("failed", reason, retry_at)
 
 
-async def _record_run(
-    runs: Any, run_id: uuid.UUID, status: str, attempts: int, error: str | None
-) -> None:
-    values = {
-        runs.status: status,
-        runs.attempts: attempts,
-        runs.last_error: error,
-        runs.updated_at: dt.datetime.now(dt.UTC),
-    }
-    await runs.update(values).where(runs.id == run_id).run()
+def _stretches(actions: tuple[Action, ...], done: int) -> Iterator[list[tuple[int, Action]]]:
+    """The steps from `done` on, grouped: each external action alone, consecutive database
+    actions together (they commit as one)."""
+    stretch: list[tuple[int, Action]] = []
+    for index, action in list(enumerate(actions))[done:]:
+        if ACTIONS[action.kind].external:
+            if stretch:
+                yield stretch
+                stretch = []
+            yield [(index, action)]
+        else:
+            stretch.append((index, action))
+    if stretch:
+        yield stretch
+
+
+async def _run_action(action: Action, step: Step, context: RunContext) -> dict[str, Any]:
+    args = render(action.args, context.templates())
+    outcome = await ACTIONS[action.kind].run(args, step)
+    return {"action": action.kind, **outcome}
+
+
+class _Recorder:
+    """The run row as one attempt moves it: each completed stretch of steps, then the end."""
+
+    def __init__(self, service: RecordService, run: dict[str, Any], claim: Claim) -> None:
+        self.runs = service.registry.workflow_run
+        self.run_id = run["id"]
+        self.claim = claim
+        self.steps = steps_of(run)
+        self.attempts = run["attempts"] + 1
+
+    async def progress(self, outcomes: list[dict[str, Any]]) -> None:
+        self.steps += outcomes
+        await self._save(status="running", error=None)
+
+    async def finish(
+        self, status: str, error: str | None, retry_at: dt.datetime | None = None
+    ) -> Outcome:
+        await self._save(status=status, error=error, retry_at=retry_at)
+        return Outcome(status, retry_at)
+
+    async def _save(
+        self, *, status: str, error: str | None, retry_at: dt.datetime | None = None
+    ) -> None:
+        runs = self.runs
+        values = {
+            runs.status: status,
+            runs.attempts: self.attempts,
+            runs.steps: json.dumps(self.steps),
+            runs.next_attempt_at: retry_at,
+            runs.last_error: error,
+            runs.updated_at: dt.datetime.now(dt.UTC),
+        }
+        await runs.update(values).where(runs.id == self.run_id).run()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from runtime.database import write_transaction
 from runtime.service import RecordService
-from runtime.workflows.outbox_claims import load_event
-from runtime.workflows.runner import attempt, payload_of
+from runtime.workflows.outbox_claims import claim_event, load_event
+from runtime.workflows.workers import outbound_of, process
 
-STATUSES = ("pending", "failed", "dead", "succeeded", "skipped")
+STATUSES = ("pending", "running", "failed", "dead", "succeeded", "skipped")
 
 
 class RunError(Exception):
@@ -37,8 +38,12 @@ async def list_runs(
     return rows
 
 
-async def retry_run(service: RecordService, run_id: str) -> dict[str, Any]:
-    """Attempt a dead run once more; the run as it is afterwards."""
+async def retry_run(
+    service: RecordService, run_id: str, *, attempt_now: bool = True
+) -> dict[str, Any]:
+    """Queue a dead run for one more attempt (its event back in the outbox, due now) and, with
+    `attempt_now`, make that attempt in this process unless a worker took it first; the run as
+    it is afterwards."""
     runs = service.registry.workflow_run
     try:
         key = uuid.UUID(run_id)
@@ -52,9 +57,36 @@ async def retry_run(service: RecordService, run_id: str) -> dict[str, Any]:
     workflow = service.project.workflows.get(run["workflow"])
     if workflow is None:
         raise RunError(f"workflow {run['workflow']!r} is no longer defined")
-    event = await load_event(service.registry, run["event_id"])
-    if event is None:
+    if await load_event(service.registry, run["event_id"]) is None:
         raise RunError(f"the outbox event {run['event_id']} of this run is gone")
-    await attempt(service, workflow, event, payload_of(event), run)
+    await requeue(service, key, run["event_id"])
+    if attempt_now:
+        claimed = await claim_event(service.registry, run["event_id"])
+        if claimed is not None:  # else a worker took it already
+            event, claim = claimed
+            await process(service, event, claim, outbound_of(service))
     after: dict[str, Any] = await runs.select().where(runs.id == key).first().run()
     return after
+
+
+async def requeue(service: RecordService, run_id: uuid.UUID, event_id: uuid.UUID) -> None:
+    """The run pending again and its event due now, in one transaction."""
+    runs, outbox = service.registry.workflow_run, service.registry.outbox
+    async with write_transaction(service.registry.engine):
+        await (
+            runs.update({runs.status: "pending", runs.next_attempt_at: None})
+            .where(runs.id == run_id)
+            .run()
+        )
+        await (
+            outbox.update(
+                {
+                    outbox.dispatched_at: None,
+                    outbox.available_at: None,
+                    outbox.claim_id: None,
+                    outbox.claimed_at: None,
+                }
+            )
+            .where(outbox.id == event_id, outbox.dispatched_at.is_not_null())
+            .run()
+        )
