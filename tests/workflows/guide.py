@@ -38,12 +38,16 @@ def write_project(
     base: dict[str, Any] = {}
     for block in blocks():
         if "entity" in block:
-            (folder / "entities" / f"{block['entity'].lower()}.yaml").write_text(yaml.dump(block, sort_keys=False))
+            _write(folder / "entities" / f"{block['entity'].lower()}.yaml", block)
         elif "role" in block:
-            (folder / "roles" / f"{block['role']}.yaml").write_text(yaml.dump(block, sort_keys=False))
+            _write(folder / "roles" / f"{block['role']}.yaml", block)
         elif "workflow" not in block:
             base = block
     for name in workflows:
-        (folder / "workflows" / f"{name}.yaml").write_text(yaml.dump(workflow(name), sort_keys=False))
+        _write(folder / "workflows" / f"{name}.yaml", workflow(name))
     (folder / "platform.yaml").write_text(yaml.dump({**base, **(platform or {})}))
     return folder
+
+
+def _write(path: Path, block: dict[str, Any]) -> None:
+    path.write_text(yaml.dump(block, sort_keys=False))  # the kind's key stays first
