@@ -30,7 +30,7 @@ class Wakeup:
         self.connection: Any = None
 
     async def wait(self) -> None:
-        await self._listen()
+        await self.listen()
         stop = asyncio.ensure_future(self.stop.wait())
         notified = asyncio.ensure_future(self.notified.wait())
         try:
@@ -42,7 +42,8 @@ class Wakeup:
             notified.cancel()
         self.notified.clear()
 
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
+        """LISTEN on PostgreSQL, (re)connecting when the connection is down."""
         if not is_postgres(self.engine):
             return
         if self.connection is not None and not self.connection.is_closed():
