@@ -150,7 +150,9 @@ def _outbox() -> dict[str, Column]:
         "created_at": Timestamptz(default=TimestamptzNow()),
         "available_at": Timestamptz(null=True, default=None),  # not before: a retry's backoff
         "claimed_at": Timestamptz(null=True, default=None),  # the lease, renewed while worked on
-        "claim_id": UUID(null=True, default=None),  # whose lease: a lost one writes nothing
+        "claim_id": UUID(
+            null=True, default=None, index=True
+        ),  # whose lease: a lost one writes nothing
         "dispatched_at": Timestamptz(null=True, default=None, index=True),
         "attempts": Integer(default=0),
         "last_error": Text(null=True, default=None),

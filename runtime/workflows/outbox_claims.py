@@ -1,9 +1,10 @@
 """Claim outbox events for processing, hold the claim while working, and mark them done.
 
 A claim is a lease: `claimed_at` plus `lease_seconds()`, renewed by the worker that holds it
-(`Claim.renewing`) and identified by `claim_id`. An event whose worker died (kill -9, a lost
-Redis job) is claimed again once its lease expires, by a new claim id; the old holder's writes
-are then refused (`Claim.hold` raises `LostClaim`), so nothing is applied twice. An event is
+(`renewing`) and identified by `claim_id`. An event whose worker died (kill -9, a lost Redis
+job) is claimed again once its lease expires, by a new claim id; the old holder's writes to its
+runs are then refused (`Claim.held`; the runner raises `LostClaim`), and since every database
+action commits with its run's progress, nothing is applied twice. An event is
 done (`dispatched_at` set) when every workflow it triggers has finished; one whose run failed
 is released with `available_at` set to when that run is due again. Delivery is at-least-once.
 """
@@ -38,61 +39,79 @@ class LostClaim(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """One worker's hold on one event."""
+    """One worker's hold on one event (the events claimed together share a claim id)."""
 
     registry: Registry
     event_id: uuid.UUID
     claim_id: uuid.UUID
 
-    async def hold(self) -> None:
-        """Inside a write transaction: renew the lease, or raise LostClaim (and so roll the
-        transaction back) when it is no longer ours."""
+    def held(self) -> Any:
+        """A condition true while the claim is ours: `runs.event_id.is_in(claim.held())`
+        makes a write to the run refuse itself once another worker took the event over."""
         outbox = self.registry.outbox
-        held = (
-            await outbox.update({outbox.claimed_at: dt.datetime.now(dt.UTC)})
-            .where(outbox.id == self.event_id, outbox.claim_id == self.claim_id)
-            .returning(outbox.id)
-            .run()
+        return outbox.select(outbox.id).where(
+            outbox.id == self.event_id, outbox.claim_id == self.claim_id
         )
-        if not held:
-            raise LostClaim(f"event {self.event_id} was claimed by another worker")
 
-    @contextlib.asynccontextmanager
-    async def renewing(
-        self, touch: Callable[[], Awaitable[Any]] | None = None
-    ) -> AsyncIterator[None]:
-        """Renew the lease in the background while the body works on the event (and `touch`
-        the SAQ job's heartbeat with it)."""
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(lease_seconds() / 3)
-                with contextlib.suppress(LostClaim):
-                    async with write_transaction(self.registry.engine):
-                        await self.hold()
-                if touch is not None:
-                    await touch()
-
-        task = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def done(self, error: str | None = None, retry_at: dt.datetime | None = None) -> None:
-        """Mark the event done, or (with `retry_at`) release it until then."""
+    async def release(self, retry_at: dt.datetime, error: str) -> None:
+        """Give the event back until `retry_at`, when its earliest failed run is due."""
         outbox = self.registry.outbox
-        values: dict[Any, Any] = {outbox.last_error: error}
-        if retry_at is None:
-            values[outbox.dispatched_at] = dt.datetime.now(dt.UTC)
-        else:
-            values.update({outbox.available_at: retry_at, outbox.claim_id: None})
-            values[outbox.claimed_at] = None
+        values = {
+            outbox.last_error: error,
+            outbox.available_at: retry_at,
+            outbox.claim_id: None,
+            outbox.claimed_at: None,
+        }
         await (
             outbox.update(values)
             .where(outbox.id == self.event_id, outbox.claim_id == self.claim_id)
+            .run()
+        )
+
+
+@contextlib.asynccontextmanager
+async def renewing(
+    claims: list[Claim], touch: Callable[[], Awaitable[Any]] | None = None
+) -> AsyncIterator[None]:
+    """Renew the leases of `claims` in the background while the body works on their events
+    (and `touch` the SAQ job's heartbeat with them)."""
+    if not claims:
+        yield
+        return
+    outbox = claims[0].registry.outbox
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease_seconds() / 3)
+            for claim_id in {c.claim_id for c in claims}:
+                await (
+                    outbox.update({outbox.claimed_at: dt.datetime.now(dt.UTC)})
+                    .where(outbox.claim_id == claim_id, outbox.dispatched_at.is_null())
+                    .run()
+                )
+            if touch is not None:
+                await touch()
+
+    task = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def mark_done(claims: list[Claim]) -> None:
+    """The events of `claims` are done: every run they trigger finished."""
+    if not claims:
+        return
+    outbox = claims[0].registry.outbox
+    now = dt.datetime.now(dt.UTC)
+    for claim_id in {c.claim_id for c in claims}:
+        ids = [c.event_id for c in claims if c.claim_id == claim_id]
+        await (
+            outbox.update({outbox.dispatched_at: now, outbox.last_error: None})
+            .where(outbox.id.is_in(ids), outbox.claim_id == claim_id)
             .run()
         )
 
@@ -151,6 +170,23 @@ async def claim_event(
     )
     event = await load_event(registry, event_id) if taken else None
     return (event, Claim(registry, event_id, claim_id)) if event else None
+
+
+_MESSAGE_FIELDS = ("entity", "event", "transition", "actor", "payload")
+_MESSAGE_IDS = ("id", "tenant_id", "record_id")
+
+
+def to_message(event: dict[str, Any]) -> dict[str, Any]:
+    """What a SAQ job needs of a claimed event, as JSON (so the job reads no row)."""
+    message = {name: event[name] for name in _MESSAGE_FIELDS}
+    message |= {name: str(event[name]) if event[name] else None for name in _MESSAGE_IDS}
+    return message
+
+
+def from_message(message: dict[str, Any]) -> dict[str, Any]:
+    event = {name: message[name] for name in _MESSAGE_FIELDS}
+    event |= {name: uuid.UUID(message[name]) if message[name] else None for name in _MESSAGE_IDS}
+    return event
 
 
 async def load_event(registry: Registry, event_id: Any) -> dict[str, Any] | None:

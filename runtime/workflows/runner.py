@@ -2,7 +2,7 @@
 
 Each (event, workflow) pair has one run row, which records each completed step's outcome. A
 stretch of database actions commits in one transaction with the run's progress, and only while
-this worker still holds the event's claim (`Claim.hold`), so a retry — or a second worker that
+this worker still holds the event's claim (`Claim.held`), so a retry — or a second worker that
 took over an expired claim — never applies them twice. An external action's outcome is recorded
 as soon as it returns (the actions' contract: `actions/base.py`).
 """
@@ -68,16 +68,54 @@ class Outcome:
     retry_at: dt.datetime | None = None
 
 
+async def prepare_runs(
+    service: RecordService, events: list[dict[str, Any]]
+) -> dict[uuid.UUID, list[tuple[Workflow, dict[str, Any]]]]:
+    """Each event's workflows with their run rows, made for the new ones: a few queries for
+    the whole batch, not a few per event."""
+    runs = service.registry.workflow_run
+    wanted = {e["id"]: (e, matching_workflows(service, e)) for e in events}
+    ids = [event_id for event_id, (_, workflows) in wanted.items() if workflows]
+    if not ids:
+        return {}
+    found = await _runs_of(runs, ids)
+    missing = [
+        runs(**new_run(event, wf.name))
+        for event, workflows in wanted.values()
+        for wf in workflows
+        if (event["id"], wf.name) not in found
+    ]
+    if missing:  # another worker may make some first: theirs stand
+        query = runs.insert(*missing).on_conflict(action="DO NOTHING")
+        made = await query.returning(*runs.all_columns()).run()
+        found |= {(row["event_id"], row["workflow"]): row for row in made}
+        if len(made) < len(missing):
+            found = await _runs_of(runs, ids)
+    return {
+        event_id: [(wf, found[event_id, wf.name]) for wf in workflows]
+        for event_id, (_, workflows) in wanted.items()
+        if workflows
+    }
+
+
+async def _runs_of(runs: Any, event_ids: list[uuid.UUID]) -> dict[tuple[Any, str], Any]:
+    rows = await runs.select().where(runs.event_id.is_in(event_ids)).run()
+    return {(row["event_id"], row["workflow"]): row for row in rows}
+
+
 async def run_event(
-    service: RecordService, event: dict[str, Any], claim: Claim, outbound: Outbound
+    service: RecordService,
+    event: dict[str, Any],
+    runs: list[tuple[Workflow, dict[str, Any]]],
+    claim: Claim,
+    outbound: Outbound,
 ) -> dt.datetime | None:
-    """Run every workflow `event` triggers that is due. None when they are all finished
-    (succeeded, skipped or dead); else when the earliest one is due to be retried."""
+    """Run the event's workflows that are due (`runs`: from `prepare_runs`). None when they are
+    all finished (succeeded, skipped or dead); else when the earliest is due to be retried."""
     due: list[dt.datetime] = []
     now = dt.datetime.now(dt.UTC)
-    for workflow in matching_workflows(service, event):
-        run = await _claim_run(service, event, workflow)
-        if run is None:
+    for workflow, run in runs:
+        if run["status"] in TERMINAL:
             continue
         if run["next_attempt_at"] is not None and run["next_attempt_at"] > now:
             due.append(run["next_attempt_at"])
@@ -86,26 +124,6 @@ async def run_event(
         if outcome.retry_at is not None:
             due.append(outcome.retry_at)
     return min(due) if due else None
-
-
-async def _claim_run(
-    service: RecordService, event: dict[str, Any], workflow: Workflow
-) -> dict[str, Any] | None:
-    """The run row of (event, workflow), created if new; None when it is finished."""
-    runs = service.registry.workflow_run
-    run = (
-        await runs.select()
-        .where(runs.event_id == event["id"], runs.workflow == workflow.name)
-        .first()
-        .run()
-    )
-    if run is None:
-        run = new_run(event, workflow.name)
-        await runs.insert(runs(**run)).on_conflict(action="DO NOTHING").run()
-        run = await runs.select().where(runs.id == run["id"]).first().run()
-        if run is None:  # another worker made it first
-            return await _claim_run(service, event, workflow)
-    return None if run["status"] in TERMINAL else run
 
 
 def new_run(event: dict[str, Any], workflow: str) -> dict[str, Any]:
@@ -139,23 +157,23 @@ async def attempt(
         if not record.steps and not when_matches(service.project, workflow, context):
             return await record.finish("skipped", "'when' did not match")
         principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
-        for stretch in _stretches(workflow.actions, len(record.steps)):
+        stretches = list(_stretches(workflow.actions, len(record.steps)))
+        for number, stretch in enumerate(stretches, 1):
+            last = number == len(stretches)
             steps = [
                 Step(service, workflow, event, index, principal, outbound) for index, _ in stretch
             ]
             if ACTIONS[stretch[0][1].kind].external:
                 (step,) = steps
-                outcome = await _run_action(stretch[0][1], step, context)
-                await record.progress([outcome])
+                await record.progress([await _run_action(stretch[0][1], step, context)], last)
                 continue
             async with write_transaction(service.registry.engine):
-                await claim.hold()
                 outcomes = [
                     await _run_action(action, step, context)
                     for (_, action), step in zip(stretch, steps, strict=True)
                 ]
-                await record.progress(outcomes)
-        return await record.finish("succeeded", None)
+                await record.progress(outcomes, last)  # commits with the actions' writes
+        return Outcome("succeeded") if stretches else await record.finish("succeeded", None)
     except RecordGone as gone:
         return await record.finish("skipped", str(gone))
     except LostClaim:
@@ -206,9 +224,9 @@ class _Recorder:
         self.steps = steps_of(run)
         self.attempts = run["attempts"] + 1
 
-    async def progress(self, outcomes: list[dict[str, Any]]) -> None:
+    async def progress(self, outcomes: list[dict[str, Any]], last: bool) -> None:
         self.steps += outcomes
-        await self._save(status="running", error=None)
+        await self._save(status="succeeded" if last else "running", error=None)
 
     async def finish(
         self, status: str, error: str | None, retry_at: dt.datetime | None = None
@@ -228,4 +246,11 @@ class _Recorder:
             runs.last_error: error,
             runs.updated_at: dt.datetime.now(dt.UTC),
         }
-        await runs.update(values).where(runs.id == self.run_id).run()
+        saved = (
+            await runs.update(values)
+            .where(runs.id == self.run_id, runs.event_id.is_in(self.claim.held()))
+            .returning(runs.id)
+            .run()
+        )
+        if not saved:  # rolls back the actions of this stretch with it
+            raise LostClaim(f"event {self.claim.event_id} was claimed by another worker")

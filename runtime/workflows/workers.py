@@ -29,14 +29,18 @@ from runtime.workflows.outbox_claims import (
     Claim,
     LostClaim,
     claim_events,
+    from_message,
     lease_seconds,
-    load_event,
+    mark_done,
+    renewing,
+    to_message,
 )
-from runtime.workflows.runner import run_event
+from runtime.workflows.runner import matching_workflows, prepare_runs, run_event
 from runtime.workflows.wake import Wakeup
 
 log = logging.getLogger("plinth.workflows")
-QUEUE_CAP = 200  # jobs waiting in Redis before the relay stops claiming (so leases stay short)
+QUEUE_CAP = 20  # jobs (of up to 50 events) waiting before the relay stops claiming: short leases
+BATCH_CONCURRENCY = 8  # records of one batch worked on side by side
 
 
 def queue_name(database_url: str) -> str:
@@ -50,22 +54,47 @@ def outbound_of(service: RecordService) -> Outbound:
 
 
 async def process(
+    service: RecordService, event: dict[str, Any], claim: Claim, outbound: Outbound
+) -> None:
+    """Run one claimed event's workflows (see `process_batch`)."""
+    await process_batch(service, [(event, claim)], outbound)
+
+
+async def process_batch(
     service: RecordService,
-    event: dict[str, Any],
-    claim: Claim,
+    claimed: list[tuple[dict[str, Any], Claim]],
     outbound: Outbound,
     touch: Callable[[], Awaitable[Any]] | None = None,
 ) -> None:
-    """Run one event's workflows under `claim`; then mark it done, or release it until its
-    earliest failed run is due again. A claim lost meanwhile leaves the event to its new
-    holder."""
-    try:
-        async with claim.renewing(touch):
-            retry_at = await run_event(service, event, claim, outbound)
-    except LostClaim:
-        log.warning("event %s: claim lost to another worker", event["id"])
-        return
-    await claim.done(error=None if retry_at is None else "a run failed", retry_at=retry_at)
+    """Run the claimed events' workflows — one record's events in order, different records'
+    side by side — then mark the finished events done in one statement, and release each
+    other one until its earliest failed run is due. An event whose claim was lost meanwhile
+    is left to its new holder."""
+    finished: list[Claim] = []
+    by_record: dict[Any, list[tuple[dict[str, Any], Claim]]] = {}
+    for event, claim in claimed:
+        by_record.setdefault(event["record_id"] or event["id"], []).append((event, claim))
+    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+    async def run_record(events: list[tuple[dict[str, Any], Claim]]) -> None:
+        async with gate:
+            for event, claim in events:
+                try:
+                    retry_at = await run_event(
+                        service, event, runs.get(event["id"], []), claim, outbound
+                    )
+                except LostClaim:
+                    log.warning("event %s: claim lost to another worker", event["id"])
+                    continue
+                if retry_at is None:
+                    finished.append(claim)
+                else:
+                    await claim.release(retry_at, "a run failed; retried when due")
+
+    async with renewing([claim for _, claim in claimed], touch):
+        runs = await prepare_runs(service, [event for event, _ in claimed])
+        await asyncio.gather(*(run_record(events) for events in by_record.values()))
+        await mark_done(finished)
 
 
 async def in_process_loop(service: RecordService, stop: asyncio.Event) -> None:
@@ -77,11 +106,7 @@ async def in_process_loop(service: RecordService, stop: asyncio.Event) -> None:
             claimed: list[Any] = []
             try:
                 claimed = await claim_events(service.registry)
-                for event, claim in claimed:
-                    try:
-                        await process(service, event, claim, outbound)
-                    except Exception:
-                        log.exception("event %s failed; it will be claimed again", event["id"])
+                await process_batch(service, claimed, outbound)
             except Exception:
                 log.exception("outbox poll failed; retrying")
             if not claimed:
@@ -100,8 +125,9 @@ async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) 
             try:
                 if await queue.count("queued") < QUEUE_CAP:
                     claimed = await claim_events(service.registry)
-                for event, claim in claimed:
-                    await enqueue(queue, event["id"], claim.claim_id)
+                watched = await _done_if_unwatched(service, claimed)
+                if watched:
+                    await enqueue(queue, [event for event, _ in watched], watched[0][1])
             except Exception:
                 log.exception("relay failed; the events stay in the outbox")
                 claimed = []
@@ -111,13 +137,24 @@ async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) 
         await wakeup.close()
 
 
-async def enqueue(queue: Queue, event_id: uuid.UUID, claim_id: uuid.UUID) -> None:
+async def _done_if_unwatched(
+    service: RecordService, claimed: list[tuple[dict[str, Any], Claim]]
+) -> list[tuple[dict[str, Any], Claim]]:
+    """Mark done at once the events no workflow watches (most updates, say); the others."""
+    unwatched = [claim for event, claim in claimed if not matching_workflows(service, event)]
+    await mark_done(unwatched)
+    return [(event, claim) for event, claim in claimed if claim not in unwatched]
+
+
+async def enqueue(queue: Queue, events: list[dict[str, Any]], claim: Claim) -> None:
+    """One job for the events claimed together (they share the claim id), carrying them: a
+    job that outlived its claim changes nothing, as its writes check the claim."""
     lease = math.ceil(lease_seconds())
     await queue.enqueue(
-        "run_event_job",
-        event_id=str(event_id),
-        claim_id=str(claim_id),
-        key=f"{event_id}:{claim_id}",
+        "run_events_job",
+        events=[to_message(event) for event in events],
+        claim_id=str(claim.claim_id),
+        key=f"claim:{claim.claim_id}",
         heartbeat=lease,  # a job whose worker died is swept within the lease
         timeout=max(300, lease),
         retries=1,  # one attempt: a retry is a new claim of the event (retry policy)
@@ -127,21 +164,18 @@ async def enqueue(queue: Queue, event_id: uuid.UUID, claim_id: uuid.UUID) -> Non
 def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> Worker[Context]:
     outbound = outbound_of(service)
 
-    async def run_event_job(ctx: Context, *, event_id: str, claim_id: str) -> None:
-        event = await load_event(service.registry, uuid.UUID(event_id))
-        if event is None or event["dispatched_at"] is not None:
-            return
-        if str(event["claim_id"]) != claim_id:
-            return  # claimed again since: the newer job has it
+    async def run_events_job(ctx: Context, *, events: list[dict[str, Any]], claim_id: str) -> None:
+        claim = uuid.UUID(claim_id)
+        claimed = [
+            (event, Claim(service.registry, event["id"], claim))
+            for event in map(from_message, events)
+        ]
         job = ctx.get("job")
-        touch = job.update if job is not None else None
-        await process(
-            service, event, Claim(service.registry, event["id"], event["claim_id"]), outbound, touch
-        )
+        await process_batch(service, claimed, outbound, job.update if job is not None else None)
 
     return Worker(
         queue,
-        functions=[("run_event_job", run_event_job)],
+        functions=[("run_events_job", run_events_job)],
         concurrency=concurrency,
         timers=PartialTimersDict(  # SAQ's defaults, but sweep within half a lease
             schedule=1, worker_info=10, abort=1, sweep=max(1, math.ceil(lease_seconds() / 2))
