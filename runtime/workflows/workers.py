@@ -36,6 +36,7 @@ from runtime.workflows.outbox_claims import (
     to_message,
 )
 from runtime.workflows.runner import matching_workflows, prepare_runs, run_event
+from runtime.workflows.schedule import scheduler_loop
 from runtime.workflows.wake import Wakeup
 
 log = logging.getLogger("plinth.workflows")
@@ -98,9 +99,11 @@ async def process_batch(
 
 
 async def in_process_loop(service: RecordService, stop: asyncio.Event) -> None:
-    """The embedded default: claim and run events in this process until `stop` is set."""
+    """The embedded default: claim and run events in this process until `stop` is set (and
+    fire the schedules' ticks beside it)."""
     outbound = outbound_of(service)
     wakeup = Wakeup(service.registry, stop)
+    scheduler = asyncio.create_task(scheduler_loop(service, stop))
     try:
         while not stop.is_set():
             claimed: list[Any] = []
@@ -112,6 +115,8 @@ async def in_process_loop(service: RecordService, stop: asyncio.Event) -> None:
             if not claimed:
                 await wakeup.wait()
     finally:
+        stop.set()
+        await scheduler
         await wakeup.close()
 
 
@@ -184,15 +189,18 @@ def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> W
 
 
 async def run_redis_worker(service: RecordService, redis_url: str, database_url: str) -> None:
-    """`plinth worker`: the relay and a SAQ worker in one process, until SIGINT/SIGTERM."""
+    """`plinth worker`: the relay, the scheduler and a SAQ worker in one process, until
+    SIGINT/SIGTERM."""
     queue = Queue.from_url(redis_url, name=queue_name(database_url))
     await queue.connect()
     stop = asyncio.Event()
     worker = saq_worker(service, queue)
     relay = asyncio.create_task(relay_loop(service, queue, stop))
+    scheduler = asyncio.create_task(scheduler_loop(service, stop))
     try:
         await worker.start()
     finally:
         stop.set()
         await relay
+        await scheduler
         await queue.disconnect()

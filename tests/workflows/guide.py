@@ -18,7 +18,12 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "workflows.md"
 
 
 def blocks() -> list[dict[str, Any]]:
-    return [yaml.safe_load(b.text) for b in yaml_blocks(GUIDE) if not b.is_fragment]
+    return [_keys(yaml.safe_load(b.text)) for b in yaml_blocks(GUIDE) if not b.is_fragment]
+
+
+def _keys(block: dict[Any, Any]) -> dict[str, Any]:
+    """YAML 1.1 reads the key `on` as True (Plinth's loader does not): put it back."""
+    return {("on" if key is True else key): value for key, value in block.items()}
 
 
 def workflow(name: str) -> dict[str, Any]:
