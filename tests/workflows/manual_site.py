@@ -44,6 +44,8 @@ EXTRA_WORKFLOWS = {
 @dataclass
 class ManualSite:
     url: str
+    database_url: str
+    definitions: Path
     users: dict[str, str] = field(default_factory=dict)  # who → email
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -126,7 +128,7 @@ def serve(kind: str, workdir: Path) -> Iterator[ManualSite]:
         env = prepare_site(database_url, workdir, PLINTH_DEFINITIONS=str(definitions))
         url, process = start_server(env, workdir)
         try:
-            site = ManualSite(url=url)
+            site = ManualSite(url=url, database_url=database_url, definitions=definitions)
             _add_people(database_url, definitions, site)
             yield site
         finally:
