@@ -26,8 +26,8 @@ from runtime.service.writes import Change, ChangeWriter, change_rows
 
 
 class RecordService:
-    """create / update / transition / delete (one or many), get / list / count / timeline,
-    and what the admin asks of an entity and a caller."""
+    """create / update / transition / delete (one or many), start_action, get / list / count /
+    timeline, and what the admin asks of an entity and a caller."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
