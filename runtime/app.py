@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from admin import build_admin
-from runtime.api import auth, openapi, records
+from runtime.api import auth, openapi, records, workflow_routes
 from runtime.api.problems import EXCEPTION_HANDLERS
 from runtime.database import close_engine, open_engine
 from runtime.identity.keys import KeyRing
@@ -79,6 +79,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             Route("/", lambda request: RedirectResponse("/admin/")),
             *auth.routes,
             *openapi.routes,
+            *workflow_routes.routes,  # before /api/{slug}
             *records.routes,
             Mount("/admin", app=admin),
         ],

@@ -60,9 +60,15 @@ def _union_fields(sets: list[tuple[str, ...] | None]) -> frozenset[str] | None:
     return frozenset(name for s in sets for name in s or ())
 
 
+def may_do_anything(principal: Principal) -> bool:
+    """`owner` and superusers: every verb on every entity, and what belongs to no entity
+    (a schedule's runs)."""
+    return principal.is_superuser or "owner" in principal.roles
+
+
 def policy_for(project: Project, principal: Principal, entity: str) -> Policy:
     """Union of the principal's roles (with inherited ones). `owner` and superusers: all."""
-    if principal.is_superuser or "owner" in principal.roles:
+    if may_do_anything(principal):
         return ALLOW_ALL
     grants: list[Permission] = []
     for name in _roles_with_inherited(project, principal.roles):

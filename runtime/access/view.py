@@ -38,6 +38,11 @@ class PolicyView:
         allowed = self.policy.transitions
         return self.is_system or "*" in allowed or name in allowed
 
+    def may_run(self, workflow: str) -> bool:
+        """May the caller start the manual workflow `workflow` (the role's `actions`)?"""
+        allowed = self.policy.actions
+        return self.is_system or "*" in allowed or workflow in allowed
+
     def unreadable(self) -> frozenset[str]:
         """The entity's field names the caller may not see (hidden ones included)."""
         return frozenset(f.name for f in self.entity.fields if not self.may_read(f))

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from runtime.api.openapi_paths import auth_paths, entity_paths
+from runtime.api.openapi_paths import auth_paths, entity_paths, run_paths
 from runtime.api.openapi_schemas import field_schema, fixed_schemas, record_schemas
 from runtime.definitions.model import Project
 
@@ -23,12 +23,12 @@ __all__ = ["field_schema", "openapi_document", "routes"]  # field_schema: where 
 
 
 def openapi_document(project: Project) -> dict[str, Any]:
-    """The whole document: the fixed schemas and /auth/token, then each entity's."""
+    """The whole document: the fixed schemas, /auth/token and the runs, then each entity's."""
     schemas: dict[str, Any] = fixed_schemas()
-    paths: dict[str, Any] = auth_paths()
+    paths: dict[str, Any] = auth_paths() | run_paths()
     for entity in project.entities.values():
         schemas |= record_schemas(entity)
-        paths |= entity_paths(entity)
+        paths |= entity_paths(entity, project.workflows)
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{project.platform.name} API", "version": "1"},

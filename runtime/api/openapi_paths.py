@@ -1,11 +1,12 @@
-"""The paths and operations of the OpenAPI document: /auth/token, and for each entity its
-list, create, read, change, delete, timeline and (with states) transition operations."""
+"""The paths and operations of the OpenAPI document: /auth/token, for each entity its list,
+create, read, change, delete, timeline, (with states) transition and (with manual workflows)
+action operations, and the workflow runs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from runtime.definitions.model import Entity
+from runtime.definitions.model import Entity, Workflow
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -164,8 +165,32 @@ def _transition(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def entity_paths(entity: Entity) -> dict[str, Any]:
-    """The paths of one entity's records."""
+def _action(entity: Entity, item_id: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """/api/{slug}/{id}/actions/{workflow}, for an entity with manual workflows."""
+    action = _parameter("workflow", "path", {"enum": names}, "the manual workflow")
+    action["required"] = True
+    return {
+        "parameters": [item_id, action],
+        "post": {
+            "tags": [entity.name],
+            "summary": "Start a manual workflow on the record",
+            "description": "Needs the action in the role's `actions`; 409 when its `when` "
+            "does not match the record as it is now.",
+            "responses": {
+                "202": {
+                    "description": "The run, pending (Location: the run)",
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                    "content": {"application/json": {"schema": _ref("WorkflowRun")}},
+                },
+                **ERRORS,
+                "409": PROBLEM,
+            },
+        },
+    }
+
+
+def entity_paths(entity: Entity, workflows: dict[str, Workflow] | None = None) -> dict[str, Any]:
+    """The paths of one entity's records (`workflows`: the project's, for its actions)."""
     slug = entity.slug
     item_id = _parameter("id", "path", {"type": "string", "format": "uuid"}, f"{entity.name} id")
     item_id["required"] = True
@@ -176,7 +201,49 @@ def entity_paths(entity: Entity) -> dict[str, Any]:
     }
     if entity.states:
         paths[f"/api/{slug}/{{id}}/transitions/{{name}}"] = _transition(entity, item_id)
+    manual = [
+        name
+        for name, wf in (workflows or {}).items()
+        if wf.on.event == "manual" and wf.on.entity == entity.name
+    ]
+    if manual:
+        paths[f"/api/{slug}/{{id}}/actions/{{workflow}}"] = _action(entity, item_id, manual)
     return paths
+
+
+def run_paths() -> dict[str, Any]:
+    """/api/workflow-runs and /api/workflow-runs/{id}."""
+    run = _ref("WorkflowRun")
+    filters = [
+        _parameter("status", "query", {"type": "string"}, "pending, running, failed, dead, …"),
+        _parameter("workflow", "query", {"type": "string"}, "the workflow's name"),
+        _parameter("record", "query", {"type": "string", "format": "uuid"}, "a record's id"),
+        _parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, ""),
+        _parameter("cursor", "query", {"type": "string"}, "meta.next_cursor of a page"),
+    ]
+    run_id = _parameter("id", "path", {"type": "string", "format": "uuid"}, "the run's id")
+    run_id["required"] = True
+    visible = "Runs of the caller's organization on entities their roles may read."
+    return {
+        "/api/workflow-runs": {
+            "get": {
+                "tags": ["workflows"],
+                "summary": "List workflow runs, newest first",
+                "description": visible,
+                "parameters": filters,
+                "responses": {"200": _json(_page(run), "A page of runs"), **ERRORS},
+            }
+        },
+        "/api/workflow-runs/{id}": {
+            "parameters": [run_id],
+            "get": {
+                "tags": ["workflows"],
+                "summary": "Read a workflow run",
+                "description": visible,
+                "responses": {"200": _json(run, "The run"), **ERRORS},
+            },
+        },
+    }
 
 
 def auth_paths() -> dict[str, Any]:

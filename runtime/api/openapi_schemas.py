@@ -1,5 +1,5 @@
 """The JSON Schemas of the OpenAPI document's components: each entity's record, create and
-patch bodies (from its fields), and the fixed Problem and TimelineEntry."""
+patch bodies (from its fields), and the fixed Problem, TimelineEntry and WorkflowRun."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from runtime.definitions.model import Entity, Field
 from runtime.fields import openapi_schema
+from runtime.workflows.runs import STATUSES as RUN_STATUSES
 
 _SYSTEM: dict[str, dict[str, Any]] = {
     "id": {"type": "string", "format": "uuid"},
@@ -63,7 +64,8 @@ def record_schemas(entity: Entity) -> dict[str, Any]:
 
 
 def fixed_schemas() -> dict[str, Any]:
-    """The schemas every document has, whatever the entities: Problem and TimelineEntry."""
+    """The schemas every document has, whatever the entities: Problem, TimelineEntry and
+    WorkflowRun."""
     return {
         "Problem": {
             "type": "object",
@@ -95,5 +97,26 @@ def fixed_schemas() -> dict[str, Any]:
                 "transition": {"type": ["string", "null"]},
                 "changes": {"type": "object"},
             },
+        },
+        "WorkflowRun": _workflow_run(),
+    }
+
+
+def _workflow_run() -> dict[str, Any]:
+    text, when = {"type": ["string", "null"]}, {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "workflow": {"type": "string"},
+            "status": {"enum": list(RUN_STATUSES)},
+            "attempts": {"type": "integer"},
+            "entity": text,
+            "record_id": {"type": ["string", "null"], "format": "uuid"},
+            "last_error": text,
+            "steps": {"type": "array", "items": {"type": "object"}},
+            "next_attempt_at": when,
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
         },
     }

@@ -16,6 +16,7 @@ from runtime.access import PolicyView, Principal
 from runtime.definitions.model import Entity
 from runtime.schema.registry import Registry
 from runtime.service._rows import Rows
+from runtime.service.actions import Holds, manual_workflow, start_action
 from runtime.service.errors import NotFound
 from runtime.service.mutations import Mutations, Versions
 from runtime.service.reads import Reader, search_fields
@@ -25,8 +26,8 @@ from runtime.service.writes import Change, ChangeWriter, change_rows
 
 
 class RecordService:
-    """create / update / transition / delete (one or many), get / list / count / timeline,
-    and what the admin asks of an entity and a caller."""
+    """create / update / transition / delete (one or many), start_action, get / list / count /
+    timeline, and what the admin asks of an entity and a caller."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -213,6 +214,20 @@ class RecordService:
         """Move a record's state along transition `name` (SPEC §1.1 `states`)."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         return await self._mutations.transition(scope, entity, record_id, name, version, request_id)
+
+    async def start_action(
+        self,
+        principal: Principal,
+        entity_name: str,
+        record_id: Any,
+        workflow: str,
+        *,
+        holds: Holds,
+    ) -> dict[str, Any]:
+        """Start the manual workflow `workflow` on a record: its pending run (`actions.py`)."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        manual = manual_workflow(entity, self.project.workflows, workflow)
+        return await start_action(self._writer, scope, entity, record_id, manual, holds)
 
     async def delete(
         self,

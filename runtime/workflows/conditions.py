@@ -8,10 +8,13 @@ A condition that starts from a variable (`{$changed: {contains: priority}}`,
 
 from __future__ import annotations
 
+from typing import Any
+
 from runtime.definitions.model import Project, Workflow
 from runtime.filters import evaluate
+from runtime.service import RecordService
 from runtime.service.queries import typed
-from runtime.workflows.context import RunContext
+from runtime.workflows.context import RunContext, run_context
 
 
 def when_matches(project: Project, workflow: Workflow, context: RunContext) -> bool:
@@ -21,3 +24,12 @@ def when_matches(project: Project, workflow: Workflow, context: RunContext) -> b
     variables = context.variables(project)
     node = typed(project, context.entity, workflow.when, variables)
     return evaluate(node, variables["$record"], variables)
+
+
+async def when_holds(
+    service: RecordService, workflow: Workflow, event: dict[str, Any], payload: dict[str, Any]
+) -> bool:
+    """Would a run of `workflow` on `event` pass its `when`? A manual action asks before it
+    starts, with the record as it is now (the worker asks again when the run starts)."""
+    context = await run_context(service, workflow, event, payload)
+    return when_matches(service.project, workflow, context)

@@ -1,7 +1,8 @@
 """What a workflow run sees: the event's record and old record with the references its `when`
 and templates go through loaded, who made the change, and the tenant.
 
-The record is the event's snapshot (the record as the change left it); the references are
+The record is the event's snapshot (the record as the change left it) — but a manual run's is
+the record as it is when the run starts, since it was asked for earlier; the references are
 read when the run starts, through the service as the system principal of the event's tenant,
 so they are what that tenant's owner would see (hidden fields left out). `$user` is the user
 who made the change (the event's actor, as recorded in the event): a change made by a
@@ -25,6 +26,7 @@ from runtime.service import NotFound, RecordService
 from runtime.service.queries import BadQuery, coerce_operand, resolve_path
 from runtime.service.scope import reference_holders
 from runtime.service.values import to_json
+from runtime.workflows.actions.base import RecordGone
 from runtime.workflows.templates import Loaded
 
 _PLATFORM = {"User": ("id", "email"), "Organization": ("id", "name")}  # as filters reach them
@@ -84,15 +86,28 @@ async def run_context(
     principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
     needed = reference_paths(workflow)
     old = payload.get("old")
+    record = payload["record"]
+    if event["event"] == "manual":  # asked for earlier: the record as it is now
+        record = await _current(service, principal, entity, event["record_id"])
     return RunContext(
         entity=entity,
-        record=await _load(service, principal, entity, payload["record"], needed),
+        record=await _load(service, principal, entity, record, needed),
         old=await _load(service, principal, entity, old, needed) if old else None,
         changed=list(payload.get("changed", [])),
         user=user,
         tenant_id=event["tenant_id"],
         event=summary,
     )
+
+
+async def _current(
+    service: RecordService, principal: Principal, entity: Entity, record_id: Any
+) -> dict[str, Any]:
+    """The record a manual run works on, read when the run starts; RecordGone if deleted."""
+    try:
+        return await service.get(principal, entity.name, record_id)
+    except NotFound:
+        raise RecordGone(f"{entity.name} {record_id} was deleted") from None
 
 
 def reference_paths(workflow: Workflow) -> set[str]:

@@ -8,6 +8,8 @@ its actions commit with the run's new status). It fails back to dead.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.database import write_transaction
@@ -22,20 +24,72 @@ class RunError(Exception):
     """A run cannot be listed or retried; the message says why."""
 
 
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs to list. `entities`: only runs on these entities (None: any entity), and
+    `unscoped`: runs on no entity (a schedule's) too."""
+
+    run_id: uuid.UUID | None = None
+    status: str | None = None
+    tenant_id: uuid.UUID | None = None
+    workflow: str | None = None
+    record_id: uuid.UUID | None = None
+    entities: Collection[str] | None = None
+    unscoped: bool = True
+
+
 async def list_runs(
-    service: RecordService, *, status: str | None = None, tenant_id: uuid.UUID | None = None
+    service: RecordService,
+    *,
+    status: str | None = None,
+    tenant_id: uuid.UUID | None = None,
+    where: RunFilter | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Runs, newest change first, optionally of one status and one organization."""
-    if status is not None and status not in STATUSES:
-        raise RunError(f"no run status {status!r} (statuses: {', '.join(STATUSES)})")
+    """Runs, newest first (then by id, so pages are stable), matching `where` (or just
+    `status` and `tenant_id`)."""
+    where = where or RunFilter(status=status, tenant_id=tenant_id)
+    if where.status is not None and where.status not in STATUSES:
+        raise RunError(f"no run status {where.status!r} (statuses: {', '.join(STATUSES)})")
     runs = service.registry.workflow_run
-    query = runs.select().order_by(runs.updated_at, ascending=False)
-    if status is not None:
-        query = query.where(runs.status == status)
-    if tenant_id is not None:
-        query = query.where(runs.tenant_id == tenant_id)
+    query = runs.select().order_by(runs.created_at, runs.id, ascending=False)
+    clauses = _clauses(runs, where)
+    if clauses is None:
+        return []
+    if clauses:
+        query = query.where(*clauses)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     rows: list[dict[str, Any]] = await query.run()
     return rows
+
+
+def _clauses(runs: Any, where: RunFilter) -> list[Any] | None:
+    """The where clauses of `where`; None when it can match nothing."""
+    clauses: list[Any] = []
+    for column, value in (
+        (runs.id, where.run_id),
+        (runs.status, where.status),
+        (runs.tenant_id, where.tenant_id),
+        (runs.workflow, where.workflow),
+        (runs.record_id, where.record_id),
+    ):
+        if value is not None:
+            clauses.append(column == value)
+    if where.entities is not None:
+        names = sorted(where.entities)
+        if names and where.unscoped:
+            clauses.append(runs.entity.is_in(names) | runs.entity.is_null())
+        elif names:
+            clauses.append(runs.entity.is_in(names))
+        elif where.unscoped:
+            clauses.append(runs.entity.is_null())
+        else:
+            return None
+    elif not where.unscoped:
+        clauses.append(runs.entity.is_not_null())
+    return clauses
 
 
 async def retry_run(

@@ -1,8 +1,9 @@
 """The workflows guide's examples as a project the tests run, so the guide cannot drift.
 
 `write_project(folder, workflows=[...])` writes the guide's entities and roles, the named
-workflow blocks and its platform.yaml (with `platform` merged in, e.g. the test receiver's
-host in `allow_hosts`) as a definitions folder.
+workflow blocks (and those the roles' `actions` name, without which the roles are invalid) and
+its platform.yaml (with `platform` merged in, e.g. the test receiver's host in `allow_hosts`)
+as a definitions folder.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "workflows.md"
 
 
 def blocks() -> list[dict[str, Any]]:
-    return [_keys(yaml.safe_load(b.text)) for b in yaml_blocks(GUIDE) if not b.is_fragment]
+    return [_on_key(yaml.safe_load(b.text)) for b in yaml_blocks(GUIDE) if not b.is_fragment]
 
 
-def _keys(block: dict[Any, Any]) -> dict[str, Any]:
-    """YAML 1.1 reads the key `on` as True (Plinth's loader does not): put it back."""
+def _on_key(block: dict[Any, Any]) -> dict[str, Any]:
+    """PyYAML reads the key `on` as True (YAML 1.1); Plinth's loader does not: put it back."""
     return {("on" if key is True else key): value for key, value in block.items()}
 
 
@@ -48,7 +49,14 @@ def write_project(
             _write(folder / "roles" / f"{block['role']}.yaml", block)
         elif "workflow" not in block:
             base = block
-    for name in workflows:
+    granted = [
+        action
+        for block in blocks()
+        if "role" in block
+        for permission in block.get("permissions", {}).values()
+        for action in permission.get("actions", ())
+    ]
+    for name in dict.fromkeys([*workflows, *granted]):
         _write(folder / "workflows" / f"{name}.yaml", workflow(name))
     (folder / "platform.yaml").write_text(yaml.dump({**base, **(platform or {})}))
     return folder
