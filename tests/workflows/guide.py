@@ -18,7 +18,13 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "workflows.md"
 
 
 def blocks() -> list[dict[str, Any]]:
-    return [yaml.safe_load(b.text) for b in yaml_blocks(GUIDE) if not b.is_fragment]
+    return [_on_key(yaml.safe_load(b.text)) for b in yaml_blocks(GUIDE) if not b.is_fragment]
+
+
+def _on_key(block: dict[Any, Any]) -> dict[str, Any]:
+    """PyYAML reads a workflow's `on:` as the boolean True (YAML 1.1): give it its name back
+    (written out again, it is quoted, so the definitions loader reads it as `on`)."""
+    return {("on" if key is True else key): value for key, value in block.items()}
 
 
 def workflow(name: str) -> dict[str, Any]:

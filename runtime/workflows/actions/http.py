@@ -39,11 +39,22 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 async def _only_http(request: httpx.Request) -> None:
     """Every hop, the first and each redirect, must be http or https."""
     if request.url.scheme not in _SCHEMES:
-        raise AddressRefused(f"'{request.url}' is not an http or https URL")
+        raise AddressRefused(f"'{request.url}' is not an http or https URL")  # a redirect
+
+
+def _checked_url(url: str) -> None:
+    """The URL as rendered must be http(s) with a host: nothing else is ever fetched."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise StepRefused(f"http: '{url}' is not a valid URL: {error}") from None
+    if parsed.scheme not in _SCHEMES or not parsed.host:
+        raise StepRefused(f"http: '{url}' is not an http or https URL with a host")
 
 
 async def run(args: dict[str, Any], step: Step) -> dict[str, Any]:
     url = str(args["url"])
+    _checked_url(url)
     seconds = parse_duration(args.get("timeout", DEFAULT_TIMEOUT))
     try:
         async with asyncio.timeout(seconds):  # the whole call, however slowly it trickles
