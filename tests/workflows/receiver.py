@@ -1,7 +1,8 @@
 """A local HTTP receiver for tests of the `http` action: a real server on a loopback address
 and a free port, in a thread, recording every request and counting every connection.
 
-    with Receiver() as hook:            # 127.0.0.1; Receiver("127.0.0.2"), Receiver("::1")
+    with Receiver() as hook:            # 127.0.0.1; Receiver("127.0.0.2"), Receiver("::1"),
+                                        # Receiver(tls=server_context) for https
         hook.answer(500, 500)           # the next two requests get 500, then the default 200
         hook.delay = 2.0                # or: answer each request after 2 s (a timeout)
         hook.redirect = "http://..."    # or: answer each with a 302 there
@@ -16,7 +17,9 @@ with several requests.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import ssl
 import threading
 import time
 from collections import defaultdict
@@ -41,8 +44,6 @@ class Received:
         return self.headers.get("idempotency-key")
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body)
 
 
@@ -57,14 +58,18 @@ class _State:
 class Receiver:
     """A recording HTTP server on `host` (a loopback address) and a free port."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self.scheme = "https" if tls else "http"
         self.status = 200  # the answer once the script is used up
         self.body = b"received"
+        self.headers: dict[str, str] = {}  # sent with every answer
         self.delay = 0.0
         self.redirect: str | None = None
         self._state = _State()
         self._server = _server(self, host)
+        if tls is not None:  # the handshake happens at accept, in the server's thread
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -79,7 +84,7 @@ class Receiver:
 
     def url(self, path: str = "/") -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def answer(self, *statuses: int) -> None:
         """Answer the next requests with these statuses, in order, then with `status`."""
@@ -162,6 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
         if owner.redirect:
             self.send_header("Location", owner.redirect)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
+        for name, value in owner.headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(owner.body)))
         self.end_headers()
         # the client may stop reading (an excerpt, a timeout): that is its right

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import json
 import socket
 import time
 import uuid
@@ -117,8 +118,6 @@ def _finished(*names: str) -> Any:
 
 
 def _steps(run: dict[str, Any]) -> list[dict[str, Any]]:
-    import json
-
     steps = run["steps"]
     return json.loads(steps) if isinstance(steps, str) else steps
 

@@ -97,10 +97,14 @@ async def _call(args: dict[str, Any], url: str, seconds: float, step: Step) -> d
 
 
 async def _excerpt(response: httpx.Response) -> str:
-    """The first characters of the body, reading no more of it than they need."""
+    """The first characters of the body, reading no more of it than they need. A compressed
+    body (sent although we asked for none) is not inflated: one chunk could be a bomb."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return f"({encoding}-encoded body)"
     decoder = codecs.getincrementaldecoder(_charset(response))(errors="replace")
     text = ""
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_raw():
         text += decoder.decode(chunk[: 4 * EXCERPT_CHARS])
         if len(text) >= EXCERPT_CHARS:
             break
