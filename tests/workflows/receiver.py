@@ -134,7 +134,7 @@ def _server(receiver: Receiver, host: str) -> ThreadingHTTPServer:
     class Server(ThreadingHTTPServer):
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         daemon_threads = True
-        request_queue_size = 128
+        request_queue_size = 1024
 
         def verify_request(self, request: Any, client_address: Any) -> bool:
             receiver._connected()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
+import ssl
 from typing import Any
 
 import httpcore
@@ -25,14 +27,19 @@ DEFAULT_TIMEOUT = "10s"
 _SCHEMES = ("http", "https")
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every call: loading the CA certificates takes a while."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool opening sockets through the guard."""
 
     def __init__(self, allow_hosts: tuple[str, ...]) -> None:
-        super().__init__(trust_env=False, retries=0)
+        super().__init__(verify=_tls(), trust_env=False, retries=0)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            network_backend=GuardedBackend(allow_hosts),
+            ssl_context=_tls(), network_backend=GuardedBackend(allow_hosts)
         )
 
 
