@@ -23,7 +23,8 @@ def blocks() -> list[dict[str, Any]]:
 
 
 def _on_key(block: dict[Any, Any]) -> dict[str, Any]:
-    """PyYAML reads the key `on` as True (YAML 1.1); Plinth's loader does not: put it back."""
+    """PyYAML reads a workflow's `on:` as the boolean True (YAML 1.1): give it its name back
+    (written out again, it is quoted, so the definitions loader reads it as `on`)."""
     return {("on" if key is True else key): value for key, value in block.items()}
 
 

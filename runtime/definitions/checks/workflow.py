@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from runtime.definitions._wording import did_you_mean
 from runtime.definitions.catalog import Catalog
@@ -125,7 +126,22 @@ def _check_action(
             yield from _missing_required(target, args["values"], path, owner, catalog)
         yield from values.check(args["values"], (*path, "values"))
     else:
+        if kind == "http":
+            yield from _check_http(args, path, owner)
         yield from values.check(args, path)
+
+
+def _check_http(args: dict[str, Any], path: NodePath, owner: str) -> Iterator[Issue]:
+    """One body at most, and a URL written out in full must be http(s) with a host."""
+    if "json" in args and "body" in args:
+        yield Issue((*path, "body"), f"{owner}: give 'json' or 'body', not both", at_key=True)
+    url = args["url"]
+    if is_template(url) or url.startswith("$"):
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        message = f"{owner}: 'url' must be an http:// or https:// URL with a host, got '{url}'"
+        yield Issue((*path, "url"), message)
 
 
 def _written_fields(
