@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import RedisError
 from saq import Queue, Worker
 from saq.types import Context, PartialTimersDict
 
@@ -133,6 +134,9 @@ async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) 
                 watched = await _done_if_unwatched(service, claimed)
                 if watched:
                     await enqueue(queue, [event for event, _ in watched], watched[0][1])
+            except (RedisError, OSError) as error:  # Redis down: no traceback per poll
+                log.warning("relay: %s; the events stay in the outbox", error)
+                claimed = []
             except Exception:
                 log.exception("relay failed; the events stay in the outbox")
                 claimed = []

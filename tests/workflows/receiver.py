@@ -6,6 +6,7 @@ and a free port, in a thread, recording every request and counting every connect
         hook.answer(500, 500)           # the next two requests get 500, then the default 200
         hook.delay = 2.0                # or: answer each request after 2 s (a timeout)
         hook.redirect = "http://..."    # or: answer each with a 302 there
+        hook.flaky = 0.1                # or: fail 10% of requests (500, or too slow to wait for)
         ... hook.url("/hook") ...
         hook.requests, hook.connections, hook.by_key()
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import socket
 import ssl
 import threading
@@ -66,6 +68,9 @@ class Receiver:
         self.headers: dict[str, str] = {}  # sent with every answer
         self.delay = 0.0
         self.redirect: str | None = None
+        self.flaky = 0.0  # this share of requests fails: half answer 500, half after `slow`
+        self.slow = 2.0  # seconds a flaky request waits before its 200 (the client timed out)
+        self._rng = random.Random(13)
         self._state = _State()
         self._server = _server(self, host)
         if tls is not None:  # the handshake happens at accept, in the server's thread
@@ -121,6 +126,14 @@ class Receiver:
         with self._state.lock:
             return self._state.script.pop(0) if self._state.script else self.status
 
+    def _flake(self) -> tuple[int | None, float]:
+        """For a flaky receiver: a status to fail with, or a delay; (None, 0) for most."""
+        with self._state.lock:
+            roll = self._rng.random()
+        if roll >= self.flaky:
+            return None, 0.0
+        return (500, 0.0) if roll < self.flaky / 2 else (None, self.slow)
+
     def _record(self, received: Received) -> None:
         with self._state.lock:
             self._state.requests.append(received)
@@ -158,9 +171,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         arrived = time.monotonic()
-        if owner.delay:
-            time.sleep(owner.delay)
-        status = 302 if owner.redirect else owner._next_status()
+        failed, slow = owner._flake()
+        if owner.delay or slow:
+            time.sleep(owner.delay or slow)
+        status = 302 if owner.redirect else failed or owner._next_status()
         headers = {k.lower(): v for k, v in self.headers.items()}
         owner._record(Received(self.command, self.path, headers, body, arrived, status))
         self.send_response(status)
