@@ -95,7 +95,12 @@ async def process_batch(
 
     async with renewing([claim for _, claim in claimed], touch):
         runs = await prepare_runs(service, [event for event, _ in claimed])
-        await asyncio.gather(*(run_record(events) for events in by_record.values()))
+        outcomes = await asyncio.gather(
+            *(run_record(events) for events in by_record.values()), return_exceptions=True
+        )
+        for outcome in outcomes:  # those events wait for their lease, then are claimed again
+            if isinstance(outcome, BaseException):
+                log.error("events left for a retry: %r", outcome)
         await mark_done(finished)
 
 
