@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.workflows.actions import create, update
+from runtime.workflows.actions import create, email, update
 from runtime.workflows.actions.base import ActionKind
 
-ACTIONS: dict[str, ActionKind] = {kind.name: kind for kind in (update.ACTION, create.ACTION)}
+ACTIONS: dict[str, ActionKind] = {
+    kind.name: kind for kind in (update.ACTION, create.ACTION, email.ACTION)
+}
