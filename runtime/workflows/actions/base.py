@@ -89,3 +89,4 @@ class ActionKind:
     name: str
     external: bool
     run: Run
+    html_args: frozenset[str] = frozenset()  # arguments rendered as HTML (values escaped)

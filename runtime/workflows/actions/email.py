@@ -184,4 +184,4 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {decoded}"
 
 
-ACTION = ActionKind(name="email", external=True, run=run)
+ACTION = ActionKind(name="email", external=True, run=run, html_args=frozenset({"html"}))
