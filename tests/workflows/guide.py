@@ -7,6 +7,7 @@ host in `allow_hosts`) as a definitions folder.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,21 @@ from tests.definitions.test_definitions_docs import yaml_blocks
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "workflows.md"
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans, as Plinth reads definitions: `on:` is a key, not True."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def blocks() -> list[dict[str, Any]]:
-    return [yaml.safe_load(b.text) for b in yaml_blocks(GUIDE) if not b.is_fragment]
+    return [yaml.load(b.text, Loader=_Loader) for b in yaml_blocks(GUIDE) if not b.is_fragment]
 
 
 def workflow(name: str) -> dict[str, Any]:

@@ -27,7 +27,9 @@ from runtime.smtp import EMAIL_FROM, SMTP_URL, SmtpServer, parse_address, parse_
 from runtime.workflows.actions.base import ActionKind, Outbound, Step, StepFailed, StepRefused
 
 TIMEOUT = 30.0  # seconds, for each SMTP operation
-_POLICY = SMTP.clone(cte_type="7bit")  # non-ASCII bodies go quoted-printable: any server takes it
+# Non-ASCII bodies go quoted-printable (any server takes them); lines are cut only at SMTP's
+# hard limit, so the Message-ID header is never folded onto a second line.
+_POLICY = SMTP.clone(cte_type="7bit", max_line_length=998)
 
 
 async def run(args: dict[str, Any], step: Step) -> dict[str, Any]:
