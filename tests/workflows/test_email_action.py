@@ -311,3 +311,16 @@ def test_the_settings_and_the_workers_read_the_same_smtp_variables() -> None:
     assert (outbound.smtp_url, outbound.email_from) == (settings.smtp_url, settings.email_from)
     unset = read_settings({k: v for k, v in env.items() if "SMTP" not in k and "EMAIL" not in k})
     assert (unset.smtp_url, unset.email_from) == (None, None)
+
+
+def test_plinth_does_not_start_with_a_malformed_smtp_url(tmp_path: Path) -> None:
+    env = plinth_env(
+        f"sqlite:///{tmp_path / 'plinth.sqlite3'}",
+        tmp_path,
+        PLINTH_SMTP_URL="smtp://bot:secret@mail.example.com:25/inbox",
+    )
+    refused = plinth("migrate", env=env, cwd=tmp_path, check=False)
+    assert refused.returncode != 0
+    assert "PLINTH_SMTP_URL='smtp://bot:***@mail.example.com:25/inbox'" in refused.stderr
+    assert "expected no path after the host" in refused.stderr
+    assert "secret" not in refused.stderr
