@@ -12,6 +12,7 @@ and the workflows already depend on the settings' package.
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -134,7 +135,9 @@ def email_settings(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     url = environ.get(SMTP_URL) or None
     sender = environ.get(EMAIL_FROM) or None
     if url is not None:
-        parse_smtp_url(url)
+        cafile = parse_smtp_url(url).cafile
+        if cafile is not None and not os.path.isfile(cafile):
+            raise SmtpSettingError(f"{SMTP_URL}: cafile {cafile!r} is not a file")
     if sender is not None:
         try:
             parse_address(sender)

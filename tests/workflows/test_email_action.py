@@ -287,6 +287,7 @@ async def test_implicit_tls_and_a_required_starttls_the_server_lacks(
         ("PLINTH_SMTP_URL", "http://mail.example.com", "expected smtp://"),
         ("PLINTH_SMTP_URL", "smtp://mail.example.com?starttls=yes", "auto or require"),
         ("PLINTH_SMTP_URL", "smtp://mail.example.com?ca=/x.pem", "unknown option 'ca'"),
+        ("PLINTH_SMTP_URL", "smtps://mail.example.com?cafile=/no/ca.pem", "'/no/ca.pem' is not"),
         ("PLINTH_EMAIL_FROM", "Helpdesk", "PLINTH_EMAIL_FROM: 'Helpdesk' is not an email"),
     ],
 )
@@ -298,11 +299,12 @@ def test_a_malformed_smtp_setting_stops_start_up(name: str, value: str, message:
     assert "secret" not in str(refused.value)  # a password is never printed
 
 
-def test_the_settings_and_the_workers_read_the_same_smtp_variables() -> None:
+def test_the_settings_and_the_workers_read_the_same_smtp_variables(tmp_path: Path) -> None:
+    cert, _ = self_signed(tmp_path)
     env = {
         "PLINTH_SECRET_KEY": "x" * 40,
         "PLINTH_DATABASE_URL": "postgres://h/db",
-        "PLINTH_SMTP_URL": "smtps://bot:pw@mail.example.com?cafile=/etc/ca.pem",
+        "PLINTH_SMTP_URL": f"smtps://bot:pw@mail.example.com?cafile={cert}",
         "PLINTH_EMAIL_FROM": SENDER,
     }
     settings = read_settings(env)
