@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import smtplib
+from collections.abc import Iterable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -113,7 +114,7 @@ def addresses(value: Any, key: str) -> list[Address]:
     return found
 
 
-def _unique(addrs: Any) -> list[str]:
+def _unique(addrs: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(addrs))
 
 
