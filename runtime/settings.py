@@ -1,4 +1,4 @@
-"""The environment variables of SPEC §4, read once, and the command line's options over them."""
+"""The environment variables, read once, and the command line's options over them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from runtime.identity.keys import KeyRing, SecretKeyError
+from runtime.smtp import SmtpSettingError, email_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///plinth.sqlite3"
 
@@ -29,6 +30,8 @@ class Settings:
     migrations: Path
     secure_cookies: bool  # cookies only over HTTPS: on unless embedded or turned off
     pool_size: int  # PostgreSQL connections per pool (a process has two pools)
+    smtp_url: str | None  # where the email action sends (runtime/smtp.py)
+    email_from: str | None  # its From address
 
     @property
     def is_embedded(self) -> bool:
@@ -83,6 +86,10 @@ def read_settings(
         KeyRing.parse(secret_key)
     except SecretKeyError as error:
         raise SettingsError(str(error)) from None
+    try:
+        smtp_url, email_from = email_settings(env)
+    except SmtpSettingError as error:
+        raise SettingsError(str(error)) from None
     return Settings(
         database_url=database_url,
         redis_url=env.get("PLINTH_REDIS_URL") or None,
@@ -93,6 +100,8 @@ def read_settings(
         migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
         secure_cookies=_flag(env, "PLINTH_SECURE_COOKIES", not database_url.startswith("sqlite")),
         pool_size=_count(env, "PLINTH_DB_POOL_SIZE", 20),
+        smtp_url=smtp_url,
+        email_from=email_from,
     )
 
 

@@ -209,8 +209,9 @@ def _stretches(actions: tuple[Action, ...], done: int) -> Iterator[list[tuple[in
 
 
 async def _run_action(action: Action, step: Step, context: RunContext) -> dict[str, Any]:
-    args = render(action.args, context.templates())
-    outcome = await ACTIONS[action.kind].run(args, step)
+    kind = ACTIONS[action.kind]
+    args = render(action.args, context.templates(), kind.html_args)
+    outcome = await kind.run(args, step)
     return {"action": action.kind, **outcome}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _env = ImmutableSandboxedEnvironment(autoescape=False)
+_html_env = ImmutableSandboxedEnvironment(autoescape=True)  # an email's html: values escaped
 
 
 class Loaded(dict[str, Any]):
@@ -26,12 +27,20 @@ def _lookup(context: dict[str, Any], path: str) -> Any:
     return value.get("id") if isinstance(value, Loaded) else value
 
 
-def render(value: Any, context: dict[str, Any]) -> Any:
-    """`"$record.id"` → the id itself; `"Closed: {{ record.subject }}"` → rendered text."""
+def render(value: Any, context: dict[str, Any], html: frozenset[str] = frozenset()) -> Any:
+    """`"$record.id"` → the id itself; `"Closed: {{ record.subject }}"` → rendered text.
+    The templates under the keys named in `html` are HTML: what they insert is escaped
+    (`{{ record.subject }}` cannot add markup; `| safe` opts out)."""
     if isinstance(value, dict):
-        return {k: render(v, context) for k, v in value.items()}
+        return {k: _render(v, context, k in html) for k, v in value.items()}
+    return _render(value, context, False)
+
+
+def _render(value: Any, context: dict[str, Any], html: bool) -> Any:
+    if isinstance(value, dict):
+        return {k: _render(v, context, html) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, context) for v in value]
+        return [_render(v, context, html) for v in value]
     if not isinstance(value, str):
         return value
     if value == "$now":
@@ -41,5 +50,5 @@ def render(value: Any, context: dict[str, Any]) -> Any:
     if value.startswith("$") and " " not in value:
         return _lookup(context, value[1:])
     if "{{" in value or "{%" in value:
-        return _env.from_string(value).render(**context)
+        return (_html_env if html else _env).from_string(value).render(**context)
     return value

@@ -164,7 +164,7 @@ def test_states_roles_and_workflows(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                   url: "https://hooks.example.com/t"
                   json: {id: $record.id}
                   timeout: 10s
-              - email: {to: "{{ record.subject }}", subject: Ticket closed}
+              - email: {to: "{{ record.subject }}", subject: Ticket closed, body: Closed.}
             retry: {attempts: 5, backoff: exponential, initial: 2s, max: 10m}
         """,
         "workflows/escalate.yaml": """\
@@ -177,7 +177,7 @@ def test_states_roles_and_workflows(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             workflow: digest
             on: {event: schedule, cron: "0 8 * * 1-5"}
             do:
-              - email: {to: [ops@example.com], subject: Daily digest}
+              - email: {to: [ops@example.com], subject: Daily digest, body: See the queue.}
         """,
     })  # fmt: skip
 

@@ -15,8 +15,10 @@ from runtime.definitions.model import SYSTEM_COLUMNS
 from runtime.definitions.nodes import NodePath
 from runtime.definitions.paths import check_variable, field_ref, resolve_path
 from runtime.definitions.units import parse_duration
+from runtime.smtp import parse_address
 
 TEMPLATE_NAMES = ("record", "old", "changed", "event")  # what action templates see
+EMAIL_ADDRESS_KEYS = ("to", "cc", "bcc", "reply_to")
 _CRON_FIELDS = (
     ("minute", "0-59"),
     ("hour", "0-23"),
@@ -128,6 +130,8 @@ def _check_action(
     else:
         if kind == "http":
             yield from _check_http(args, path, owner)
+        if kind == "email":
+            yield from _check_email(args, path, owner)
         yield from values.check(args, path)
 
 
@@ -142,6 +146,22 @@ def _check_http(args: dict[str, Any], path: NodePath, owner: str) -> Iterator[Is
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         message = f"{owner}: 'url' must be an http:// or https:// URL with a host, got '{url}'"
         yield Issue((*path, "url"), message)
+
+
+def _check_email(args: dict[str, Any], path: NodePath, owner: str) -> Iterator[Issue]:
+    """A body (text, html or both), and addresses written out that are addresses."""
+    if "body" not in args and "html" not in args:
+        yield Issue(path, f"{owner}: needs a 'body' (text), an 'html' body or both")
+    for key in EMAIL_ADDRESS_KEYS:
+        given = args.get(key)
+        for number, item in enumerate(given if isinstance(given, list) else [given]):
+            if not isinstance(item, str) or item.startswith("$") or is_template(item):
+                continue
+            try:
+                parse_address(item)
+            except ValueError as error:
+                here = (*path, key, number) if isinstance(given, list) else (*path, key)
+                yield Issue(here, f"{owner}: '{key}': {error}")
 
 
 def _written_fields(

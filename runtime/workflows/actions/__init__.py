@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.workflows.actions import create, http, update
+from runtime.workflows.actions import create, email, http, update
 from runtime.workflows.actions.base import ActionKind
 
 ACTIONS: dict[str, ActionKind] = {
-    kind.name: kind for kind in (update.ACTION, create.ACTION, http.ACTION)
+    kind.name: kind for kind in (update.ACTION, create.ACTION, http.ACTION, email.ACTION)
 }

@@ -28,6 +28,7 @@ from typing import Any
 from runtime.access import Principal
 from runtime.definitions.model import Workflow
 from runtime.service import RecordService
+from runtime.smtp import email_settings
 
 
 class StepFailed(Exception):
@@ -55,12 +56,10 @@ class Outbound:
     def from_environment(
         cls, allow_hosts: tuple[str, ...], environ: Mapping[str, str] | None = None
     ) -> Outbound:
-        env = os.environ if environ is None else environ
-        return cls(
-            allow_hosts=allow_hosts,
-            smtp_url=env.get("PLINTH_SMTP_URL") or None,
-            email_from=env.get("PLINTH_EMAIL_FROM") or None,
-        )
+        """Read by the same parser as the start-up settings, which have refused a malformed
+        value already."""
+        smtp_url, email_from = email_settings(os.environ if environ is None else environ)
+        return cls(allow_hosts=allow_hosts, smtp_url=smtp_url, email_from=email_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +89,4 @@ class ActionKind:
     name: str
     external: bool
     run: Run
+    html_args: frozenset[str] = frozenset()  # arguments rendered as HTML (values escaped)
