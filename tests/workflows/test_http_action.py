@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -138,7 +139,7 @@ async def test_the_guides_hook_posts_the_record_with_its_idempotency_key(
     assert request.json() == {"id": ticket["id"], "subject": "Printer on fire", "priority": 3}
     assert request.headers["content-type"] == "application/json"
     assert request.headers["x-source"] == "helpdesk"
-    assert request.key == f"{run['event_id']}:0"
+    assert request.key == f"{run['event_id']}:notify_hook.0"
     assert _steps(run) == [{"action": "http", "status": 200, "excerpt": ("ok " * 334)[:1000]}]
     assert hook.connections == 1
 
@@ -202,7 +203,7 @@ async def test_a_failing_hook_is_retried_with_the_same_key_until_it_answers(
         f"StepFailed: http: no answer from {slow.url('/tickets')} within 0.3s"
     )
     assert [t.status for t in tries] == [500, 503, 200]
-    assert len({t.key for t in tries}) == 1 and tries[0].key.endswith(":0")
+    assert len({t.key for t in tries}) == 1 and tries[0].key.endswith(".0")
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(tries)]
     assert all(0.5 <= gap <= 1.5 for gap in gaps), gaps
     assert (runs["flaky"]["status"], runs["flaky"]["attempts"]) == ("succeeded", 3)
@@ -212,8 +213,8 @@ async def test_a_failing_hook_is_retried_with_the_same_key_until_it_answers(
 
 def _step(*allow: str) -> Step:
     """What the action reads of its step: the key and the allowed hosts."""
-    event = {"id": "event-1"}
-    return Step(None, None, event, 2, None, Outbound(allow_hosts=allow))  # type: ignore[arg-type]
+    event, workflow = {"id": "event-1"}, SimpleNamespace(name="hook")
+    return Step(None, workflow, event, 2, None, Outbound(allow_hosts=allow))  # type: ignore[arg-type]
 
 
 async def test_the_action_sends_what_its_arguments_say() -> None:
@@ -230,7 +231,7 @@ async def test_the_action_sends_what_its_arguments_say() -> None:
     assert outcome == {"status": 200, "excerpt": "é" * 1000}
     assert (request.method, request.path, request.body) == ("PUT", "/t/1?x=1", b"plain text")
     assert request.headers["x-count"] == "3"
-    assert request.key == "event-1:2"  # the step's key, whatever the headers say
+    assert request.key == "event-1:hook.2"  # the step's key, whatever the headers say
 
 
 async def test_an_allowed_name_may_resolve_to_loopback() -> None:

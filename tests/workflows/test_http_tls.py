@@ -7,6 +7,7 @@ import datetime as dt
 import gzip
 import ssl
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpcore
 import pytest
@@ -73,7 +74,8 @@ async def test_a_compressed_answer_is_not_inflated_for_its_excerpt() -> None:
     with Receiver() as hook:
         hook.headers = {"Content-Encoding": "gzip"}
         hook.body = gzip.compress(b"x" * 10_000_000)
-        step = Step(None, None, {"id": "e"}, 0, None, Outbound(("127.0.0.1",)))  # type: ignore[arg-type]
+        workflow = SimpleNamespace(name="hook")
+        step = Step(None, workflow, {"id": "e"}, 0, None, Outbound(("127.0.0.1",)))  # type: ignore[arg-type]
         outcome = await http.run({"url": hook.url()}, step)
         assert hook.requests[0].headers["accept-encoding"] == "identity"
     assert outcome == {"status": 200, "excerpt": "(gzip-encoded body)"}

@@ -75,8 +75,9 @@ class Step:
 
     @property
     def key(self) -> str:
-        """The idempotency key: the same for every attempt of this step of this event."""
-        return f"{self.event['id']}:{self.index}"
+        """The idempotency key, `<event id>:<workflow>.<step index>`: the same for every
+        attempt of this step of this event, and different for each workflow the event runs."""
+        return f"{self.event['id']}:{self.workflow.name}.{self.index}"
 
 
 Run = Callable[[dict[str, Any], Step], Awaitable[dict[str, Any]]]

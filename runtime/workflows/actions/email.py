@@ -64,11 +64,10 @@ def configured(outbound: Outbound) -> tuple[SmtpServer, Address]:
 
 
 def message_id(step: Step, sender: Address) -> str:
-    """`<workflow.event-id.step@sender's domain>`: the same for every attempt of the step.
-    The workflow's name is part of it since the step key is per event and step number, and
-    two workflows on one event each have a step 0. The right side is the sender's domain,
-    as spam filters expect a domain there."""
-    return f"<{step.workflow.name}.{step.key.replace(':', '.')}@{sender.domain}>"
+    """`<workflow.event-id.step@sender's domain>`: the same for every attempt of the step
+    (the step's key, spelt as a Message-ID). The right side is the sender's domain, as spam
+    filters expect a domain there."""
+    return f"<{step.workflow.name}.{step.event['id']}.{step.index}@{sender.domain}>"
 
 
 def compose(args: dict[str, Any], sender: Address, msgid: str) -> EmailMessage:
