@@ -17,6 +17,7 @@ from runtime.schema.security import OUTBOX_CHANNEL
 
 log = logging.getLogger("plinth.workflows")
 POLL_SECONDS = 0.5
+LISTENER_NAME = "plinth-outbox-listener"  # its connection, beside the pools
 
 
 class Wakeup:
@@ -49,7 +50,11 @@ class Wakeup:
         if self.connection is not None and not self.connection.is_closed():
             return
         try:
-            self.connection = await asyncpg.connect(self.engine.config["dsn"], timeout=5)
+            self.connection = await asyncpg.connect(
+                self.engine.config["dsn"],
+                timeout=5,
+                server_settings={"application_name": LISTENER_NAME},
+            )
             await self.connection.add_listener(OUTBOX_CHANNEL, self._on_notify)
         except (OSError, asyncpg.PostgresError) as error:
             log.warning("cannot LISTEN for outbox events (%s); polling", error)
