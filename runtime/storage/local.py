@@ -76,4 +76,5 @@ class LocalStorage:
     async def presigned_url(
         self, key: str, *, filename: str, content_type: str, expires: int
     ) -> str | None:
+        self._path(key)  # a bad key is refused here as everywhere
         return None  # the API streams local files itself

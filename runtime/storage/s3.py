@@ -135,19 +135,24 @@ class S3Storage:
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], content_type: str) -> int:
         name = self._name(key)
-        buffer = io.BytesIO()  # one part at most; handed to boto3 as a file, never copied
+        # One buffer for every part, each exactly part_size but the last, overwritten in place:
+        # memory stays at one part, and no part-sized block is freed and allocated again.
+        buffer = io.BytesIO()
         written = 0
         upload: _Multipart | None = None
         try:
             async for chunk in chunks:
-                buffer.write(chunk)
                 written += len(chunk)
-                if buffer.tell() >= self.part_size:
+                rest = memoryview(chunk)
+                while len(rest) >= (room := self.part_size - buffer.tell()):
+                    buffer.write(rest[:room])
+                    rest = rest[room:]
                     upload = upload or await _Multipart.start(self, key, name, content_type)
                     await upload.send(buffer)
-                    buffer = io.BytesIO()
-            buffer.seek(0)
+                buffer.write(rest)
+            buffer.truncate(buffer.tell())
             if upload is None:
+                buffer.seek(0)
                 await self._call(
                     key,
                     self._client.put_object,
@@ -157,7 +162,7 @@ class S3Storage:
                     ContentType=content_type,
                 )
             else:
-                if buffer.getbuffer().nbytes:
+                if buffer.tell():
                     await upload.send(buffer)
                 await upload.complete()
         except BaseException:
@@ -239,6 +244,7 @@ class _Multipart:
         return cls(storage, key, name, created["UploadId"])
 
     async def send(self, data: io.BytesIO) -> None:
+        """Send `data` whole as the next part; then it is free to be overwritten."""
         number = len(self.parts) + 1
         data.seek(0)
         sent = await self.storage._call(
@@ -251,6 +257,7 @@ class _Multipart:
             Body=data,
         )
         self.parts.append({"ETag": sent["ETag"], "PartNumber": number})
+        data.seek(0)
 
     async def complete(self) -> None:
         await self.storage._call(

@@ -24,6 +24,8 @@ from typing import Any
 
 import boto3
 
+from tests.conftest import free_port, stop
+
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "plinth-test",
     "AWS_SECRET_ACCESS_KEY": "plinth-test-secret",
@@ -36,6 +38,7 @@ class MotoS3:
     endpoint_url: str
     bucket: str
     process: subprocess.Popen[bytes] = field(repr=False)
+    _client: Any = field(default=None, repr=False)
 
     @property
     def storage_url(self) -> str:
@@ -52,6 +55,11 @@ class MotoS3:
 
     def client(self) -> Any:
         """A boto3 S3 client on this server, to look behind the storage's back."""
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def _new_client(self) -> Any:
         return boto3.session.Session(
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -62,12 +70,6 @@ class MotoS3:
         name = f"plinth-{uuid.uuid4().hex[:12]}"
         self.client().create_bucket(Bucket=name)
         return name
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -82,13 +84,17 @@ def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float =
 
 
 @contextlib.contextmanager
-def moto_s3(bucket: str = "plinth-media") -> Iterator[MotoS3]:
-    """A moto S3 server on a free port with `bucket` created; stopped on exit."""
+def moto_s3(bucket: str = "plinth-media", *, authenticate: bool = False) -> Iterator[MotoS3]:
+    """A moto S3 server on a free port with `bucket` created; stopped on exit.
+    `authenticate`: every request after the bucket's creation must carry credentials that
+    moto's IAM knows, which CREDENTIALS are not (access denied)."""
     port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "1"} if authenticate else None
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         _wait_until_up(port, process)
@@ -96,19 +102,19 @@ def moto_s3(bucket: str = "plinth-media") -> Iterator[MotoS3]:
         server.client().create_bucket(Bucket=bucket)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @contextlib.contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """os.environ with `values` set, as it was afterwards (boto3 in this process reads it)."""
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """os.environ with `values` set (None: unset), as it was afterwards (boto3 in this process
+    reads it)."""
     saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
