@@ -466,3 +466,23 @@ def test_env_example_names_every_required_variable_and_holds_no_secret(compose):
     assert secrets and all(value == "" for value in secrets.values()), secrets
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert "/.env" in ignored or ".env" in ignored, ".env must never be committed"
+
+
+def test_the_documented_bucket_policy_is_the_one_compose_sets(compose):
+    """docs/operators/storage.md shows operators the policy to give Plinth; compose's
+    minio-setup sets the same one."""
+    docs = (ROOT / "docs" / "operators" / "storage.md").read_text(encoding="utf-8")
+    documented = json.loads(docs.split("```json\n", 1)[1].split("```", 1)[0])
+    script = _setup_script(compose["services"]["minio-setup"])
+    composed = json.loads(script.split("printf '%s' '", 1)[1].split("'", 1)[0])
+
+    def grants(policy: dict[str, Any]) -> set[tuple[str, str]]:
+        found = set()
+        for statement in policy["Statement"]:
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                bucket = resource.replace("acme-plinth-media", "plinth-media")
+                found |= {(action, bucket) for action in statement["Action"]}
+        return found
+
+    assert grants(documented) == grants(composed)
