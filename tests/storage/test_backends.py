@@ -7,11 +7,12 @@ import asyncio
 import hashlib
 import random
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from runtime.storage import CHUNK, NotStored, StorageError, content_disposition
+from runtime.storage import CHUNK, LocalStorage, NotStored, StorageError, content_disposition
 from tests.storage.conftest import Backend
 
 MiB = 1024 * 1024
@@ -183,3 +184,15 @@ async def test_presigned_url_serves_the_file_as_an_attachment(backend: Backend) 
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == content_disposition(name)
     assert "\r" not in response.headers["content-disposition"]
+
+
+async def test_check_passes_on_a_usable_storage(backend: Backend) -> None:
+    await backend.storage.check()  # type: ignore[attr-defined]  # both backends, not Storage
+
+
+async def test_check_names_a_folder_that_cannot_be(tmp_path: Path) -> None:
+    (tmp_path / "media").write_text("a file where the folder should be")
+    with pytest.raises(StorageError, match=r"storage folder .*media.* unusable"):
+        await LocalStorage(tmp_path / "media").check()
+    await LocalStorage(tmp_path / "new" / "media").check()
+    assert (tmp_path / "new" / "media").is_dir()
