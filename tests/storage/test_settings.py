@@ -4,6 +4,8 @@ carries is safe whatever the file's name."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from runtime.settings import SettingsError, read_settings
@@ -15,6 +17,7 @@ from runtime.storage import (
     storage_location,
 )
 from runtime.storage.s3 import S3Storage
+from tests.conftest import plinth, plinth_env
 
 BASE = {"PLINTH_DATABASE_URL": "sqlite:///x.db", "PLINTH_SECRET_KEY": "k" * 40}
 
@@ -39,6 +42,15 @@ def test_a_malformed_storage_url_stops_start_up(url: str, message: str) -> None:
     with pytest.raises(SettingsError, match="PLINTH_STORAGE_URL=") as refused:
         read_settings({**BASE, "PLINTH_STORAGE_URL": url})
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("serve", "--port", "1")])
+def test_the_processes_stop_at_start_up_on_a_bad_storage_url(command, tmp_path: Path) -> None:
+    env = plinth_env(f"sqlite:///{tmp_path}/x.db", tmp_path, PLINTH_STORAGE_URL="s3://Bad_Name")
+    result = plinth(*command, env=env, cwd=tmp_path, check=False)
+    assert result.returncode != 0
+    assert "PLINTH_STORAGE_URL='s3://Bad_Name'" in result.stderr
+    assert not (tmp_path / "x.db").exists()  # stopped before anything was done
 
 
 @pytest.mark.parametrize("endpoint", ["minio:9000", "ftp://minio", "http://", "s3://bucket"])
