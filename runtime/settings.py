@@ -11,6 +11,8 @@ from pathlib import Path
 
 from runtime.identity.keys import KeyRing, SecretKeyError
 from runtime.smtp import SmtpSettingError, email_settings
+from runtime.storage.base import StorageError
+from runtime.storage.location import check_endpoint_url, storage_location
 
 DEFAULT_DATABASE_URL = "sqlite:///plinth.sqlite3"
 
@@ -90,11 +92,12 @@ def read_settings(
         smtp_url, email_from = email_settings(env)
     except SmtpSettingError as error:
         raise SettingsError(str(error)) from None
+    storage_url, s3_endpoint_url = _storage(env)
     return Settings(
         database_url=database_url,
         redis_url=env.get("PLINTH_REDIS_URL") or None,
-        storage_url=env.get("PLINTH_STORAGE_URL") or "file://./media",
-        s3_endpoint_url=env.get("PLINTH_S3_ENDPOINT_URL") or None,
+        storage_url=storage_url,
+        s3_endpoint_url=s3_endpoint_url,
         secret_key=secret_key,
         definitions=definitions_folder(env, definitions),
         migrations=Path(env.get("PLINTH_MIGRATIONS") or "migrations"),
@@ -103,6 +106,20 @@ def read_settings(
         smtp_url=smtp_url,
         email_from=email_from,
     )
+
+
+def _storage(env: Mapping[str, str]) -> tuple[str, str | None]:
+    """PLINTH_STORAGE_URL and PLINTH_S3_ENDPOINT_URL, checked: a typo stops start-up rather
+    than the first upload."""
+    storage_url = env.get("PLINTH_STORAGE_URL") or "file://./media"
+    endpoint_url = env.get("PLINTH_S3_ENDPOINT_URL") or None
+    try:
+        storage_location(storage_url)
+        if endpoint_url:
+            check_endpoint_url(endpoint_url)
+    except StorageError as error:
+        raise SettingsError(str(error)) from None
+    return storage_url, endpoint_url
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 
 COMPOSE_DIST = "docker-compose"
@@ -38,8 +40,9 @@ SCHEMA_MEMBER = "compose/config/compose_spec.json"
 CACHE_DIR = Path.home() / ".cache" / "plinth-tests"
 CACHE_FILE = CACHE_DIR / f"compose_spec-{COMPOSE_VERSION}-{COMPOSE_WHEEL_SHA256[:12]}.json"
 
-# Variables a compose file may interpolate: the settings of SPEC §4 and the AWS credentials
-# boto3 reads, plus the images' own documented MINIO_* / POSTGRES_* settings.
+# Variables a compose file may interpolate: Plinth's settings and the AWS credentials boto3
+# reads, plus MINIO_* (the image's own root user, and the app's MinIO user of .env.example) and
+# POSTGRES_* settings.
 DOCUMENTED_VARIABLES = {
     "PLINTH_DATABASE_URL",
     "PLINTH_REDIS_URL",
@@ -307,7 +310,8 @@ def test_app_services_share_the_documented_environment(compose):
     assert first == compose["x-plinth-env"]
     assert first["PLINTH_DATABASE_URL"] == "postgres://plinth:plinth@postgres:5432/plinth"
     assert first["PLINTH_REDIS_URL"] == "redis://redis:6379/0"
-    assert first["PLINTH_STORAGE_URL"] == "s3://plinth-media"
+    # MinIO is not published, so downloads are streamed by the app, not presigned.
+    assert first["PLINTH_STORAGE_URL"] == "s3://plinth-media?presign=off"
     assert first["PLINTH_S3_ENDPOINT_URL"] == "http://minio:9000"
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(first)
     assert first["PLINTH_SECRET_KEY"].startswith("${PLINTH_SECRET_KEY:?"), (
@@ -370,3 +374,115 @@ def test_dockerfile_cmd_is_a_plinth_subcommand():
 
 def test_interpolation_scanner():
     assert _interpolated_names("${A:?msg} $B ${C:-x} ${D-y} $$E ${F}") == ["A", "B", "C", "D", "F"]
+
+
+# --------------------------------------------------------------------------- storage (MinIO)
+
+CREDENTIAL = re.compile(r"(USER|PASSWORD|SECRET|ACCESS_KEY)")
+
+
+def test_no_credential_has_a_default(compose):
+    """Every credential is `${NAME:?...}` (Compose refuses to start without it), never a value
+    written in the file nor a `${NAME:-default}`."""
+    for name, service in compose["services"].items():
+        environment = service.get("environment") or {}
+        assert isinstance(environment, dict), f"{name}: environment should be a mapping"
+        for variable, value in environment.items():
+            if variable.startswith("POSTGRES_") or not CREDENTIAL.search(variable):
+                continue  # PostgreSQL's stays on the project's network (its URL is the app's)
+            assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]*\}", str(value)), (
+                f"{name}: {variable}={value!r} must be required (${{NAME:?...}}), not defaulted"
+            )
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    defaulted = re.findall(r"\$\{([A-Z_]*(?:USER|PASSWORD|SECRET|KEY)[A-Z_]*)[:]?[-+]", text)
+    assert not defaulted, f"credentials with a default in docker-compose.yml: {defaulted}"
+
+
+def test_minio_publishes_neither_its_api_nor_its_console(compose):
+    services = compose["services"]
+    assert "ports" not in services["minio"], "MinIO's S3 API and console stay inside the network"
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            target = str(port.get("target") if isinstance(port, dict) else port).split(":")[-1]
+            assert target.split("/")[0] not in {"9000", "9001"}, f"{name} publishes {port}"
+
+
+def _setup_script(service: dict[str, Any]) -> str:
+    entrypoint = service["entrypoint"]
+    assert entrypoint[:2] == ["/bin/sh", "-c"], entrypoint
+    return entrypoint[2].replace("$$", "$")
+
+
+def test_a_one_shot_creates_the_bucket_before_web_and_worker(compose):
+    services = compose["services"]
+    bucket = urlsplit(compose["x-plinth-env"]["PLINTH_STORAGE_URL"]).netloc
+    setup = services["minio-setup"]
+    assert setup["image"].split(":")[0] == "minio/mc"
+    assert setup.get("restart") == "no"
+    assert setup["depends_on"]["minio"]["condition"] == "service_healthy"
+    for name in ("web", "worker"):
+        condition = services[name]["depends_on"]["minio-setup"]["condition"]
+        assert condition == "service_completed_successfully", name
+    script = _setup_script(setup)
+    subprocess.run(["sh", "-n", "-c", script], check=True)  # it parses as a shell script
+    assert f"mc mb --ignore-existing local/{bucket}" in script
+    # The app's user is not root and holds a policy of that bucket alone.
+    env = compose["x-plinth-env"]
+    assert env["AWS_ACCESS_KEY_ID"] != setup["environment"]["MINIO_ROOT_USER"]
+    assert 'mc admin user add local "$MINIO_APP_USER" "$MINIO_APP_PASSWORD"' in script
+    policy = json.loads(script.split("printf '%s' '", 1)[1].split("'", 1)[0])
+    resources = {r for statement in policy["Statement"] for r in statement["Resource"]}
+    assert resources == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+    actions = {a for statement in policy["Statement"] for a in statement["Action"]}
+    assert {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} <= actions
+    assert f'mc admin policy attach local {bucket} --user "$MINIO_APP_USER"' in script
+
+
+def test_the_compose_settings_pass_start_up(compose):
+    from runtime.settings import read_settings
+    from runtime.storage import storage_location
+
+    env = {
+        name: "k" * 40 if str(value).startswith("${") else str(value)
+        for name, value in compose["x-plinth-env"].items()
+    }
+    settings = read_settings(env)
+    location = storage_location(settings.storage_url)
+    assert (location.scheme, location.where, location.presign) == ("s3", "plinth-media", False)
+    assert settings.s3_endpoint_url == "http://minio:9000"
+
+
+def test_env_example_names_every_required_variable_and_holds_no_secret(compose):
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", COMPOSE_FILE.read_text(encoding="utf-8")))
+    example = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            example[name.strip()] = value.strip()
+    assert required == set(example), f"required {sorted(required)}, .env.example {sorted(example)}"
+    secrets = {
+        name: value for name, value in example.items() if "PASSWORD" in name or "SECRET" in name
+    }
+    assert secrets and all(value == "" for value in secrets.values()), secrets
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/.env" in ignored or ".env" in ignored, ".env must never be committed"
+
+
+def test_the_documented_bucket_policy_is_the_one_compose_sets(compose):
+    """docs/operators/storage.md shows operators the policy to give Plinth; compose's
+    minio-setup sets the same one."""
+    docs = (ROOT / "docs" / "operators" / "storage.md").read_text(encoding="utf-8")
+    documented = json.loads(docs.split("```json\n", 1)[1].split("```", 1)[0])
+    script = _setup_script(compose["services"]["minio-setup"])
+    composed = json.loads(script.split("printf '%s' '", 1)[1].split("'", 1)[0])
+
+    def grants(policy: dict[str, Any]) -> set[tuple[str, str]]:
+        found = set()
+        for statement in policy["Statement"]:
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                bucket = resource.replace("acme-plinth-media", "plinth-media")
+                found |= {(action, bucket) for action in statement["Action"]}
+        return found
+
+    assert grants(documented) == grants(composed)

@@ -27,6 +27,16 @@ class LocalStorage:
             raise StorageError(f"not a storage key: {key!r}")
         return path
 
+    async def check(self) -> None:
+        """The root is a folder this process can write (made if missing); else StorageError.
+        (Optional, like S3Storage.check: for a start-up or health check.)"""
+        try:
+            await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(f"storage folder {str(self.root)!r} unusable: {error}") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageError(f"storage folder {str(self.root)!r} is not writable by this user")
+
     async def put(self, key: str, chunks: AsyncIterator[bytes], content_type: str) -> int:
         path = self._path(key)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
@@ -76,4 +86,5 @@ class LocalStorage:
     async def presigned_url(
         self, key: str, *, filename: str, content_type: str, expires: int
     ) -> str | None:
+        self._path(key)  # a bad key is refused here as everywhere
         return None  # the API streams local files itself
