@@ -19,6 +19,7 @@ from typing import Any
 from runtime.access import Principal
 from runtime.database import PlinthPostgresEngine
 from runtime.definitions.model import Entity
+from runtime.fields import file_refs
 from runtime.schema.registry import Registry
 from runtime.service import outbox, timeline
 from runtime.service._rows import Rows, insert_at_once, insert_rows
@@ -172,8 +173,21 @@ def change_rows(
         "changed": sorted(changes),
         "user": outbox.user_of(principal),
     }
+    if gone := replaced_files(entity, old, new):
+        payload["remove_files"] = gone  # deleted by the worker, once this change committed
     rows.append((registry.outbox, outbox.event(change=columns, payload=payload)))
     return rows
+
+
+def replaced_files(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The storage keys of the files a change replaces or removes (all of them when the
+    record is deleted): the outbox event carries them, so a rollback removes none."""
+    keys = []
+    for one in entity.fields:
+        before = file_refs.key_of(old.get(one.name)) if one.type == "file" else None
+        if before is not None and before != file_refs.key_of(new.get(one.name)):
+            keys.append(before)
+    return keys
 
 
 def _stored(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:

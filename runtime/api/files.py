@@ -1,0 +1,105 @@
+"""/api/<slug>/{id}/files/{field}: upload (PUT or POST: multipart/form-data or a raw body),
+download (GET: streamed, or a short-lived redirect where the storage serves the file
+itself), remove (DELETE). Every rule is the RecordService's; this module only speaks HTTP."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from runtime.api.callers import request_principal
+from runtime.api.problems import Problem
+from runtime.api.records import _entity, _etag, _if_match, _request_id
+from runtime.api.upload_body import incoming
+from runtime.fields.file_refs import FileRef
+from runtime.service.files import file_name
+from runtime.storage import NotStored, Storage
+
+PRESIGNED_SECONDS = 60  # a redirect's URL works this long: enough to start the download
+_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9!#$&+.^_`|~ ()-]")
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with a name no client can misread: an ASCII fallback (no quotes, slashes,
+    control characters) and the exact name as RFC 5987 `filename*`."""
+    clean = file_name(name)
+    ascii_name = unicodedata.normalize("NFKD", clean).encode("ascii", "ignore").decode()
+    fallback = _ASCII_UNSAFE.sub("_", ascii_name).strip(" .") or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
+
+
+def _file_etag(ref: FileRef) -> str:
+    return f'"{ref.sha256}"'
+
+
+async def file_route(request: Request) -> Response:
+    entity = _entity(request)
+    principal = await request_principal(request)
+    service = request.app.state.plinth.service
+    record_id, field = request.path_params["id"], request.path_params["field"]
+    if request.method in ("PUT", "POST"):
+        record = await service.upload_file(
+            principal,
+            entity.name,
+            record_id,
+            field,
+            incoming(request),
+            version=_if_match(request),
+            request_id=_request_id(request),
+        )
+        return JSONResponse(record, headers=_etag(record))
+    if request.method == "DELETE":
+        await service.remove_file(
+            principal,
+            entity.name,
+            record_id,
+            field,
+            version=_if_match(request),
+            request_id=_request_id(request),
+        )
+        return Response(status_code=204)
+    download = await service.download_file(principal, entity.name, record_id, field)
+    return await _download(request, download.ref, download.storage)
+
+
+async def _download(request: Request, ref: FileRef, storage: Storage) -> Response:
+    """The file streamed with its headers, or a redirect to the storage's own URL."""
+    etag = _file_etag(ref)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": content_disposition(ref.name),
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    url = await storage.presigned_url(
+        ref.key, filename=ref.name, content_type=ref.content_type, expires=PRESIGNED_SECONDS
+    )
+    if url is not None:
+        return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    chunks = storage.open(ref.key)
+    try:
+        first = await anext(chunks, b"")
+    except NotStored:
+        raise Problem(404, "Not found", "the file's bytes are missing from the storage") from None
+    headers["Content-Length"] = str(ref.size)
+    return StreamingResponse(_chain(first, chunks), media_type=ref.content_type, headers=headers)
+
+
+async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+routes = [
+    Route("/api/{slug}/{id}/files/{field}", file_route, methods=["GET", "PUT", "POST", "DELETE"]),
+]
