@@ -160,7 +160,7 @@ _ROWS = (
     # The reference's JSON text {key, name, size, content_type, sha256} (fields/file_refs.py):
     # written by uploads only, shown without the key, logged as {name, size, sha256}.
     FieldType("file", file_refs.given, "Text", "TEXT", _FILE, NULL_ONLY, file_refs.refuse,
-              show=file_refs.shown, log=file_refs.summary),
+              show=file_refs.shown, log=file_refs.summary, admin="text-area"),
 )  # fmt: skip
 TYPES: dict[str, FieldType] = {row.name: row for row in _ROWS}
 
