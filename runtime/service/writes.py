@@ -168,8 +168,8 @@ def change_rows(
         )
         rows.append((registry.timeline, entry))
     payload = {
-        "record": {k: to_json(v) for k, v in (new or old).items()},
-        "old": {k: to_json(v) for k, v in old.items()} if old and new else None,
+        "record": _event_record(entity, new or old),
+        "old": _event_record(entity, old) if old and new else None,
         "changed": sorted(changes),
         "user": outbox.user_of(principal),
     }
@@ -177,6 +177,17 @@ def change_rows(
         payload["remove_files"] = gone  # deleted by the worker, once this change committed
     rows.append((registry.outbox, outbox.event(change=columns, payload=payload)))
     return rows
+
+
+def _event_record(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the outbox event carries it (JSON-ready); a file as records show it, so
+    workflows never see where it is stored."""
+    record = {k: to_json(v) for k, v in row.items()}
+    for one in entity.fields:
+        if one.type == "file" and record.get(one.name) is not None:
+            url = f"/api/{entity.slug}/{row.get('id')}/files/{one.name}"
+            record[one.name] = file_refs.shown(record[one.name], url)
+    return record
 
 
 def replaced_files(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -340,3 +341,54 @@ def test_download_headers_and_conditional_get(files_site: FileSite) -> None:
     assert got.headers["content-disposition"].startswith('attachment; filename="report.pdf"')
     assert got.headers["x-content-type-options"] == "nosniff"
     assert again.status_code == 304 and again.content == b""
+
+
+def test_a_record_sent_back_whole_keeps_its_file(files_site: FileSite) -> None:
+    owner = files_site.site.a
+    doc = files_site.document(owner)
+    with files_site.client(owner) as client:
+        uploaded = client.put(f"{_files(doc)}/pdf", content=PDF).json()
+        echoed = {k: v for k, v in uploaded.items() if k in ("title", "pdf", "blob")}
+        patched = client.patch(f"/api/documents/{doc['id']}", json=echoed | {"title": "new"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["pdf"] == uploaded["pdf"] and patched.json()["title"] == "new"
+    assert len(files_site.objects.wait_for(doc["id"], 1)) == 1
+
+
+def test_outbox_events_carry_no_key_but_the_keys_to_remove(files_site: FileSite) -> None:
+    import asyncio
+    import json
+
+    from runtime.database import close_engine, engine_from_url, open_engine
+    from runtime.definitions import load_project
+    from runtime.schema import build_registry
+
+    owner = files_site.site.a
+    doc = files_site.document(owner)
+    with files_site.client(owner) as client:
+        client.put(f"{_files(doc)}/pdf", content=PDF)
+        [key] = files_site.objects.of(doc["id"])
+        client.put(f"{_files(doc)}/pdf", content=PDF)
+
+    async def payloads() -> list[dict]:
+        env = files_site.site.env
+        engine = engine_from_url(env["PLINTH_DATABASE_URL"])
+        registry = build_registry(load_project(Path(env["PLINTH_DEFINITIONS"])), engine)
+        await open_engine(engine)
+        try:
+            outbox = registry.outbox
+            rows = (
+                await outbox.select(outbox.payload)
+                .where(outbox.record_id == doc["id"])
+                .order_by(outbox.created_at)
+                .run()
+            )
+        finally:
+            await close_engine(engine)
+        return [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]
+                for r in rows]  # fmt: skip
+
+    created, first, second = asyncio.run(payloads())
+    assert "remove_files" not in first and second["remove_files"] == [key]
+    assert second["record"]["pdf"]["url"] == f"{_files(doc)}/pdf"
+    assert key not in json.dumps([created, first, second["record"], second["old"]])
