@@ -337,10 +337,14 @@ def test_download_headers_and_conditional_get(files_site: FileSite) -> None:
         client.put(f"{_files(doc)}/pdf?name=report.pdf", content=PDF)
         got = client.get(f"{_files(doc)}/pdf")
         again = client.get(f"{_files(doc)}/pdf", headers={"If-None-Match": got.headers["etag"]})
+        with_file = client.get("/api/documents", params={"pdf__isnull": "false", "fields": "pdf"})
     assert got.headers["content-type"] == "application/pdf"
     assert got.headers["content-disposition"].startswith('attachment; filename="report.pdf"')
     assert got.headers["x-content-type-options"] == "nosniff"
     assert again.status_code == 304 and again.content == b""
+    listed = {r["id"]: r for r in with_file.json()["data"]}
+    assert listed[doc["id"]]["pdf"]["name"] == "report.pdf"
+    assert all(r["pdf"] is not None for r in listed.values())
 
 
 def test_a_record_sent_back_whole_keeps_its_file(files_site: FileSite) -> None:
