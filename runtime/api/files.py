@@ -4,10 +4,7 @@ itself), remove (DELETE). Every rule is the RecordService's; this module only sp
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import AsyncIterator
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -18,20 +15,10 @@ from runtime.api.problems import Problem
 from runtime.api.records import _entity, _etag, _if_match, _request_id
 from runtime.api.upload_body import incoming
 from runtime.fields.file_refs import FileRef
-from runtime.service.files import file_name
 from runtime.storage import NotStored, Storage
+from runtime.storage.names import content_disposition
 
 PRESIGNED_SECONDS = 60  # a redirect's URL works this long: enough to start the download
-_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9!#$&+.^_`|~ ()-]")
-
-
-def content_disposition(name: str) -> str:
-    """`attachment` with a name no client can misread: an ASCII fallback (no quotes, slashes,
-    control characters) and the exact name as RFC 5987 `filename*`."""
-    clean = file_name(name)
-    ascii_name = unicodedata.normalize("NFKD", clean).encode("ascii", "ignore").decode()
-    fallback = _ASCII_UNSAFE.sub("_", ascii_name).strip(" .") or "file"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
 
 
 def _file_etag(ref: FileRef) -> str:

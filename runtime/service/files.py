@@ -10,8 +10,6 @@ a rollback never deletes a live file."""
 from __future__ import annotations
 
 import asyncio
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +23,7 @@ from runtime.service.scope import CallerScope
 from runtime.service.uploads import Checked, Incoming
 from runtime.service.writes import Change, ChangeWriter
 from runtime.storage import Storage, StorageError, object_key
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-LONGEST_NAME = 255
+from runtime.storage.names import file_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +121,3 @@ def file_field(scope: CallerScope, entity: Entity, name: str) -> Field:
     if field is None or field.type != "file" or not scope.view(entity).may_read(field):
         raise NotFound(f"{entity.name} has no file field '{name}'")
     return field
-
-
-def file_name(raw: str) -> str:
-    """The name kept for a file: its last path segment, without control characters, at most
-    255 characters; `file` when nothing is left. Never part of a storage key."""
-    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("", name).strip().strip(".")
-    return name[:LONGEST_NAME] or "file"
