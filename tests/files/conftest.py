@@ -1,8 +1,9 @@
 """A running `plinth serve` whose entity has file fields, its storage, and users: an owner in
 each of two organizations and a clerk (who may not read `secret` nor write `photo`).
 
-The storage is the disk (`file://` under the module's folder); `Objects` is the one place
-these tests look into it, so the same tests can run against another storage."""
+The storages are those of STORAGES (the disk: `file://` under the module's folder); `Objects`
+is the one place these tests look into a storage, so adding a storage there runs every test
+on it too."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncio
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,14 +63,14 @@ def write_definitions(folder: Path) -> Path:
 
 @dataclass
 class Objects:
-    """What the storage holds, as these tests look at it (the disk: files under a root)."""
+    """What the storage holds, as these tests look at it: `list_keys(prefix)` lists the keys
+    under a prefix (on the disk: the files under the root; another storage lists its own)."""
 
-    root: Path
+    list_keys: Callable[[str], list[str]]
 
     def of(self, record_id: str) -> list[str]:
-        """The keys of the objects stored for a record (`<tenant>/<entity>/<record>/…`)."""
-        found = self.root.glob(f"*/Document/{record_id}/**/*")
-        return sorted(str(p.relative_to(self.root)) for p in found if p.is_file())
+        """The keys of the objects stored for a record (`<tenant>/Document/<record>/…`)."""
+        return sorted(k for k in self.list_keys("") if f"/Document/{record_id}/" in k)
 
     def wait_for(self, record_id: str, count: int, timeout: float = 10) -> list[str]:
         """The record's keys once there are `count` of them (the worker removes old ones)."""
@@ -115,26 +116,43 @@ def _add_clerk(database_url: str, definitions: Path, site: Site) -> str:
     return email
 
 
+def disk_storage(workdir: Path) -> tuple[dict[str, str], Objects]:
+    """A `file://` storage under `workdir`: its settings, and how to look into it."""
+    media = workdir / "media"
+
+    def list_keys(prefix: str) -> list[str]:
+        found = (media / prefix).rglob("*") if (media / prefix).exists() else []
+        return [p.relative_to(media).as_posix() for p in found if p.is_file()]
+
+    return {"PLINTH_STORAGE_URL": f"file://{media}"}, Objects(list_keys)
+
+
+# The storages the file tests run on: each makes (settings, Objects) for a folder.
+STORAGES: dict[str, Callable[[Path], tuple[dict[str, str], Objects]]] = {"disk": disk_storage}
+
+
+@pytest.fixture(scope="module", params=list(STORAGES))
+def storage_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def files_site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, storage_kind: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FileSite]:
     workdir = tmp_path_factory.mktemp("files")
     definitions = write_definitions(workdir / "definitions")
-    media = workdir / "media"
+    storage_env, objects = STORAGES[storage_kind](workdir)
     for database_url in module_database(request.param, workdir):
         env = prepare_site(
-            database_url,
-            workdir,
-            PLINTH_DEFINITIONS=str(definitions),
-            PLINTH_STORAGE_URL=f"file://{media}",
+            database_url, workdir, PLINTH_DEFINITIONS=str(definitions), **storage_env
         )
         url, process = start_server(env, workdir)
         try:
             site = add_tenants(database_url, Site(url=url, env=env, workdir=workdir))
             clerk = _add_clerk(database_url, definitions, site)
-            yield FileSite(site, Objects(media), clerk, process.pid)
+            yield FileSite(site, objects, clerk, process.pid)
         finally:
             stop(process)

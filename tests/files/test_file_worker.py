@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Site, add_tenants, prepare_site, start_server, stop
-from tests.files.conftest import Objects, write_definitions
+from tests.files.conftest import disk_storage, write_definitions
 
 
 @pytest.mark.redis
@@ -20,16 +20,15 @@ from tests.files.conftest import Objects, write_definitions
 def test_plinth_worker_removes_replaced_and_deleted_files(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    media = tmp_path / "media"
+    storage_env, objects = disk_storage(tmp_path)
     env = prepare_site(
         postgres_url,
         tmp_path,
         PLINTH_REDIS_URL=redis_url,
         PLINTH_DEFINITIONS=str(write_definitions(tmp_path / "definitions")),
-        PLINTH_STORAGE_URL=f"file://{media}",
+        **storage_env,
     )
     url, server = start_server(env, tmp_path)
-    objects = Objects(media)
     try:
         site = add_tenants(postgres_url, Site(url=url, env=env, workdir=tmp_path))
         with site.client(site.a) as client:
