@@ -396,3 +396,39 @@ def test_outbox_events_carry_no_key_but_the_keys_to_remove(files_site: FileSite)
     assert "remove_files" not in first and second["remove_files"] == [key]
     assert second["record"]["pdf"]["url"] == f"{_files(doc)}/pdf"
     assert key not in json.dumps([created, first, second["record"], second["old"]])
+
+
+def test_a_browser_form_with_other_fields_and_a_utf8_name(files_site: FileSite) -> None:
+    """The first part with a file name is the file; a browser sends the name as raw UTF-8."""
+    owner = files_site.site.a
+    doc = files_site.document(owner)
+    boundary = "----plinthboundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="résumé.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode()
+        + PDF
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    with files_site.client(owner) as client:
+        sent = client.post(
+            f"{_files(doc)}/pdf",
+            content=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        got = client.get(f"{_files(doc)}/pdf")
+        empty = client.post(
+            f"{_files(doc)}/blob",
+            content=f'--{boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\ny\r\n'
+            f"--{boundary}--\r\n".encode(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["pdf"]["name"] == "résumé.pdf" and got.content == PDF
+    assert got.headers["content-disposition"] == (
+        "attachment; filename=\"resume.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
+    )
+    assert empty.status_code == 400 and "no file part" in empty.json()["detail"]
+    assert len(files_site.objects.of(doc["id"])) == 1
