@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from admin import build_admin
-from runtime.api import auth, openapi, records, workflow_routes
+from runtime.api import auth, files, openapi, records, workflow_routes
 from runtime.api.problems import EXCEPTION_HANDLERS
 from runtime.database import close_engine, open_engine
 from runtime.identity.keys import KeyRing
@@ -23,6 +23,7 @@ from runtime.identity.throttle import LoginThrottle
 from runtime.schema.registry import Registry
 from runtime.service import RecordService
 from runtime.settings import Settings
+from runtime.storage import storage_from_url
 from runtime.workflows.workers import in_process_loop
 
 
@@ -40,7 +41,9 @@ class Plinth:
 
 
 def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True) -> Starlette:
-    service = RecordService(registry)
+    service = RecordService(
+        registry, storage_from_url(settings.storage_url, settings.s3_endpoint_url)
+    )
     oidc = registry.project.platform.oidc
     plinth = Plinth(
         settings=settings,
@@ -80,6 +83,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             *auth.routes,
             *openapi.routes,
             *workflow_routes.routes,  # before /api/{slug}
+            *files.routes,
             *records.routes,
             Mount("/admin", app=admin),
         ],

@@ -267,6 +267,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
 
 async def cmd_worker(args: argparse.Namespace) -> int:
     from runtime.service import RecordService
+    from runtime.storage import storage_from_url
     from runtime.workflows.workers import run_redis_worker
 
     settings = _settings(args)
@@ -275,8 +276,9 @@ async def cmd_worker(args: argparse.Namespace) -> int:
             "PLINTH_REDIS_URL is not set: without Redis, `plinth serve` runs the workflows itself"
         )
     async with _opened(settings) as db:
+        storage = storage_from_url(settings.storage_url, settings.s3_endpoint_url)
         await run_redis_worker(
-            RecordService(db.registry), settings.redis_url, settings.database_url
+            RecordService(db.registry, storage), settings.redis_url, settings.database_url
         )
     return 0
 

@@ -51,7 +51,7 @@ GOOD: dict[str, tuple[Any, Any]] = {  # input → the value the service stores
     "enum": ("low", "low"),
     "json": ({"a": [1]}, '{"a": [1]}'),
     "reference": (str(U), U),
-    "file": ("uploads/a.pdf", "uploads/a.pdf"),
+    "file": (None, None),  # a file is uploaded (tests/files), never set by value
 }
 BAD: dict[str, tuple[Any, str]] = {  # input → the error's code
     "string": ("x" * 256, "max_length"),
@@ -69,10 +69,10 @@ BAD: dict[str, tuple[Any, str]] = {  # input → the error's code
     "enum": ("medium", "choice"),
     "json": (float("nan"), "type"),
     "reference": ("nope", "type"),
-    "file": (5, "type"),
+    "file": ("uploads/a.pdf", "upload"),
 }
 LENGTH = {"string": 255, "email": 255, "url": 255}  # max_length when the field sets none
-VARCHAR = ("string", "email", "url", "enum", "file")  # VARCHAR(255) by default
+VARCHAR = ("string", "email", "url", "enum")  # VARCHAR(255) by default
 COLUMNS = {  # type → (Piccolo class on SQLite, on PostgreSQL, SQL type on SQLite, on PostgreSQL)
     "string": ("Varchar", "Varchar", "VARCHAR(255)", "VARCHAR(255)"),
     "text": ("Text", "Text", "TEXT", "TEXT"),
@@ -89,7 +89,7 @@ COLUMNS = {  # type → (Piccolo class on SQLite, on PostgreSQL, SQL type on SQL
     "enum": ("Varchar", "Varchar", "VARCHAR(255)", "VARCHAR(255)"),
     "json": ("JSON", "JSONB", "JSON", "JSONB"),
     "reference": ("ForeignKey", "ForeignKey", "UUID", "UUID"),
-    "file": ("Varchar", "Varchar", "VARCHAR(255)", "VARCHAR(255)"),
+    "file": ("Text", "Text", "TEXT", "TEXT"),  # the reference's JSON text
 }
 OPENAPI: dict[str, dict[str, Any]] = {
     "string": {"type": "string", "maxLength": 255},
@@ -107,7 +107,17 @@ OPENAPI: dict[str, dict[str, Any]] = {
     "enum": {"enum": ["low", "high"]},
     "json": {},
     "reference": {"type": "string", "format": "uuid"},
-    "file": {"type": "string"},
+    "file": {
+        "type": "object",
+        "readOnly": True,
+        "properties": {
+            "name": {"type": "string"},
+            "size": {"type": "integer"},
+            "content_type": {"type": "string"},
+            "sha256": {"type": "string"},
+            "url": {"type": "string"},
+        },
+    },
 }
 _EQUALITY = frozenset({"eq", "ne", "in", "nin", "isnull"})
 _ORDERED = _EQUALITY | {"gt", "gte", "lt", "lte", "between"}
@@ -121,6 +131,7 @@ ACCEPTS = {  # the filter operators of each type (SPEC §1.3)
 ADMIN = {  # how piccolo-admin's form shows the field (the widget of its schema)
     **dict.fromkeys(FIELD_TYPES, "input"),
     "text": "text-area",
+    "file": "text-area",
     "datetime": "timestamptz",
     "enum": "choices",
     "json": "json",

@@ -1,11 +1,12 @@
 """The paths and operations of the OpenAPI document: /auth/token, for each entity its list,
 create, read, change, delete, timeline, (with states) transition and (with manual workflows)
-action operations, and the workflow runs."""
+action operations, (with file fields) file operations, and the workflow runs."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from runtime.api.openapi_files import file_paths
 from runtime.definitions.model import Entity, Workflow
 
 
@@ -208,6 +209,7 @@ def entity_paths(entity: Entity, workflows: dict[str, Workflow] | None = None) -
     ]
     if manual:
         paths[f"/api/{slug}/{{id}}/actions/{{workflow}}"] = _action(entity, item_id, manual)
+    paths |= file_paths(entity, item_id)
     return paths
 
 

@@ -44,6 +44,18 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _input(field: Field) -> dict[str, Any]:
+    """A written field's schema; a file is uploaded to its own route, so only null (remove
+    the file) may be written."""
+    if field.type == "file":
+        return {
+            "type": "null",
+            "title": field.label,
+            "description": f"upload with PUT|POST .../files/{field.name}; null removes the file",
+        }
+    return _nullable(field_schema(field))
+
+
 def record_schemas(entity: Entity) -> dict[str, Any]:
     visible = [f for f in entity.fields if not f.hidden]
     system = {k: v for k, v in _SYSTEM.items() if k != "tenant_id" or entity.tenant_scoped}
@@ -56,7 +68,7 @@ def record_schemas(entity: Entity) -> dict[str, Any]:
     create = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {f.name: _nullable(field_schema(f)) for f in writable},
+        "properties": {f.name: _input(f) for f in writable},
         "required": [f.name for f in writable if f.required and not f.has_default],
     }
     patch = create | {"required": []}

@@ -57,6 +57,8 @@ SERVICE_STATUS: dict[str, tuple[int, str]] = {
     "conflict": (409, "Conflict"),
     "validation_failed": (422, "Validation failed"),
     "unique_conflict": (409, "Conflict"),
+    "too_large": (413, "Content too large"),
+    "unsupported_type": (415, "Unsupported media type"),
 }
 
 

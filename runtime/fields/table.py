@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runtime.fields import file_refs
 from runtime.fields import values as v
 
 if TYPE_CHECKING:  # only for annotations: runtime.definitions imports this package
     from runtime.definitions.model import Field
 
-DEFAULT_LENGTH = 255  # string, email, url and file fields without max_length
+DEFAULT_LENGTH = 255  # string, email and url fields without max_length
 DEFAULT_DIGITS, DEFAULT_PLACES = 12, 2  # a decimal without digits / places
 # The operators of SPEC §1.3 a type accepts: every one (text), all but the text ones (ordered
 # values), equality, or only isnull. A set: each reader lists them in its grammar's order.
@@ -47,6 +48,9 @@ class FieldType:
     admin: str = "input"  # the widget piccolo-admin shows the column with
     searchable: bool = False  # `admin.search` may name it: search matches its text
     default_search: bool = False  # searched when `admin.search` names nothing (API, picker)
+    # stored value → what a record's JSON shows, given the URL of the field's file route
+    show: Callable[[Any, str], Any] | None = None
+    log: Callable[[Any], Any] | None = None  # stored value → what the timeline records
 
 
 def max_length(field: Field) -> int | None:
@@ -109,6 +113,17 @@ def _decimal_rules(field: Field, value: Any) -> None:
 
 
 _STRING = {"type": "string"}
+_FILE = {
+    "type": "object",
+    "readOnly": True,
+    "properties": {
+        "name": {"type": "string"},
+        "size": {"type": "integer"},
+        "content_type": {"type": "string"},
+        "sha256": {"type": "string"},
+        "url": {"type": "string"},
+    },
+}
 _ROWS = (
     FieldType("string", v.text, "Varchar", "VARCHAR({length})", _STRING, ANY_OPERATOR,
               _text_rules, text_like=True, length=DEFAULT_LENGTH, searchable=True,
@@ -142,8 +157,10 @@ _ROWS = (
               pg_sql="JSONB", admin="json"),
     FieldType("reference", v.uuid_value, "ForeignKey", "UUID",
               {"type": "string", "format": "uuid"}, EQUALITY, admin="foreign-key"),
-    FieldType("file", v.text, "Varchar", "VARCHAR({length})", _STRING, NULL_ONLY,
-              length=DEFAULT_LENGTH),
+    # The reference's JSON text {key, name, size, content_type, sha256} (fields/file_refs.py):
+    # written by uploads only, shown without the key, logged as {name, size, sha256}.
+    FieldType("file", file_refs.given, "Text", "TEXT", _FILE, NULL_ONLY, file_refs.refuse,
+              show=file_refs.shown, log=file_refs.summary, admin="text-area"),
 )  # fmt: skip
 TYPES: dict[str, FieldType] = {row.name: row for row in _ROWS}
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from runtime.access import PolicyView, Principal
+from runtime.fields import file_refs
 from runtime.service.errors import FieldError, Forbidden, ValidationFailed
 from runtime.service.values import Invalid, clean_values, coerce, default_value, to_json
 
@@ -60,7 +61,7 @@ def update_values(view: PolicyView, old: dict[str, Any], values: dict[str, Any])
     """The clean values an update sets on `old`. A whole record sent back (the admin's form,
     a PUT-style client) repeats fields the caller may read but not write: unchanged, they are
     no attempt to write them."""
-    echoed = _echoed(view, old, values)
+    echoed = _echoed(view, old, values) | _same_files(view, old, values)
     values = {k: v for k, v in values.items() if k not in echoed}
     check_writable(view, list(values))
     clean, errors = clean_values(view.entity, values, is_create=False)
@@ -83,5 +84,27 @@ def _echoed(view: PolicyView, old: dict[str, Any], values: dict[str, Any]) -> se
         except Invalid:
             continue
         if to_json(value) == to_json(old.get(name)):
+            out.add(name)
+    return out
+
+
+def _same_files(view: PolicyView, old: dict[str, Any], values: dict[str, Any]) -> set[str]:
+    """The given file fields that repeat the file the record has (as a record's JSON shows
+    it, or as stored): a record sent back whole does not try to set its files by value."""
+    out = set()
+    for name, given in values.items():
+        field = view.entity.field(name)
+        if field is None or field.type != "file" or given is None:
+            continue
+        current = file_refs.load(old.get(name))
+        if current is None:
+            continue
+        if isinstance(given, dict):
+            shown = file_refs.shown(old.get(name), "")
+            assert shown is not None
+            same = all(given.get(k) == shown[k] for k in ("name", "size", "content_type", "sha256"))
+        else:
+            same = file_refs.load(given) == current
+        if same:
             out.add(name)
     return out

@@ -63,3 +63,15 @@ class UniqueConflict(ValidationFailed):
     """A value that must be unique is taken (per organization for tenant-scoped entities)."""
 
     code = "unique_conflict"
+
+
+class TooLarge(ServiceError):
+    """An upload bigger than its field's `max_size`."""
+
+    code = "too_large"
+
+
+class UnsupportedType(ServiceError):
+    """An upload whose content is not of a type its field's `accept` lists."""
+
+    code = "unsupported_type"

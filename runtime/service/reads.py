@@ -25,11 +25,16 @@ MAX_LIMIT = 500
 def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
     """A row as callers see it: system columns, then the fields the caller may read."""
     out = {k: to_json(row[k]) for k in SYSTEM_COLUMNS if k in row}
-    for field in view.entity.fields:
+    entity = view.entity
+    for field in entity.fields:
         if not view.may_read(field):
             continue
         value = row.get(field.name)
-        out[field.name] = json_value(value) if field.type == "json" else to_json(value)
+        show = field_type(field.type).show
+        if show is not None:  # a file: its reference, as clients see it (fields/file_refs.py)
+            out[field.name] = show(value, f"/api/{entity.slug}/{row.get('id')}/files/{field.name}")
+        else:
+            out[field.name] = json_value(value) if field.type == "json" else to_json(value)
     return out
 
 

@@ -18,24 +18,31 @@ from runtime.schema.registry import Registry
 from runtime.service._rows import Rows
 from runtime.service.actions import Holds, manual_workflow, start_action
 from runtime.service.errors import NotFound
+from runtime.service.files import Download, FileService
 from runtime.service.mutations import Mutations, Versions
 from runtime.service.reads import Reader, search_fields
 from runtime.service.scope import NOTHING, CallerScope, PolicyViews, load_references
 from runtime.service.tenancy import tenant_wall
+from runtime.service.uploads import Incoming
 from runtime.service.writes import Change, ChangeWriter, change_rows
+from runtime.storage import Storage
 
 
 class RecordService:
     """create / update / transition / delete (one or many), start_action, get / list / count /
     timeline, and what the admin asks of an entity and a caller."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, storage: Storage | None = None) -> None:
+        """`storage`: where file fields keep their bytes (None: no file can be uploaded, nor
+        a replaced one removed)."""
         self.registry = registry
+        self.storage = storage
         self.project = registry.project
         self._views = PolicyViews(registry.project)
         self._reader = Reader(registry)
         self._writer = ChangeWriter(registry)
         self._mutations = Mutations(self._writer)
+        self._files = FileService(self._writer, self._mutations, storage)
 
     def _scope(self, principal: Principal) -> CallerScope:
         return CallerScope(self.registry, self._views, principal)
@@ -256,3 +263,45 @@ class RecordService:
         them, all or none."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         await self._mutations.delete_many(scope, entity, record_ids, versions, request_id)
+
+    # -- files (service/files.py) -----------------------------------------------------------
+
+    async def upload_file(
+        self,
+        principal: Principal,
+        entity_name: str,
+        record_id: Any,
+        field: str,
+        incoming: Incoming,
+        *,
+        version: int | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Store `incoming` as the file of `field` (replacing any): the record as it is now."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        versions = {record_id: version} if version is not None else None
+        return await self._files.upload(
+            scope, entity, record_id, field, incoming, versions, request_id
+        )
+
+    async def download_file(
+        self, principal: Principal, entity_name: str, record_id: Any, field: str
+    ) -> Download:
+        """The file of `field` (its reference, and the storage holding it); NotFound when the
+        caller may not read the record or the field, or there is no file."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        return await self._files.download(scope, entity, record_id, field)
+
+    async def remove_file(
+        self,
+        principal: Principal,
+        entity_name: str,
+        record_id: Any,
+        field: str,
+        *,
+        version: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        versions = {record_id: version} if version is not None else None
+        await self._files.remove(scope, entity, record_id, field, versions, request_id)

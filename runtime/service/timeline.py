@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from runtime.definitions.model import Entity
+from runtime.fields import field_type
 from runtime.service.values import to_json
 
 MASK = "***"
@@ -20,8 +21,11 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
         before, after = old.get(field.name), new.get(field.name)
         if before is after or to_json(before) == to_json(after):
             continue
+        log = field_type(field.type).log
         if field.hidden:
             changes[field.name] = {"old": MASK, "new": MASK}
+        elif log is not None:  # a file: {name, size, sha256}, never the key or the bytes
+            changes[field.name] = {"old": log(before), "new": log(after)}
         else:
             changes[field.name] = {"old": to_json(before), "new": to_json(after)}
     return changes

@@ -51,6 +51,8 @@ def clean_values(
     for field in entity.fields:
         if not field.required or field.name in refused:
             continue
+        if field.type == "file" and is_create:
+            continue  # a file is uploaded to the record once it exists
         value = values.get(field.name)
         kind = TYPES.get(field.type)
         blank = value is None or (kind is not None and kind.text_like and not value.strip())

@@ -19,6 +19,7 @@ from typing import Any
 from runtime.access import Principal
 from runtime.database import PlinthPostgresEngine
 from runtime.definitions.model import Entity
+from runtime.fields import file_refs
 from runtime.schema.registry import Registry
 from runtime.service import outbox, timeline
 from runtime.service._rows import Rows, insert_at_once, insert_rows
@@ -167,13 +168,37 @@ def change_rows(
         )
         rows.append((registry.timeline, entry))
     payload = {
-        "record": {k: to_json(v) for k, v in (new or old).items()},
-        "old": {k: to_json(v) for k, v in old.items()} if old and new else None,
+        "record": _event_record(entity, new or old),
+        "old": _event_record(entity, old) if old and new else None,
         "changed": sorted(changes),
         "user": outbox.user_of(principal),
     }
+    if gone := replaced_files(entity, old, new):
+        payload["remove_files"] = gone  # deleted by the worker, once this change committed
     rows.append((registry.outbox, outbox.event(change=columns, payload=payload)))
     return rows
+
+
+def _event_record(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the outbox event carries it (JSON-ready); a file as records show it, so
+    workflows never see where it is stored."""
+    record = {k: to_json(v) for k, v in row.items()}
+    for one in entity.fields:
+        if one.type == "file" and record.get(one.name) is not None:
+            url = f"/api/{entity.slug}/{row.get('id')}/files/{one.name}"
+            record[one.name] = file_refs.shown(record[one.name], url)
+    return record
+
+
+def replaced_files(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The storage keys of the files a change replaces or removes (all of them when the
+    record is deleted): the outbox event carries them, so a rollback removes none."""
+    keys = []
+    for one in entity.fields:
+        before = file_refs.key_of(old.get(one.name)) if one.type == "file" else None
+        if before is not None and before != file_refs.key_of(new.get(one.name)):
+            keys.append(before)
+    return keys
 
 
 def _stored(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:

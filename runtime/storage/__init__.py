@@ -13,9 +13,9 @@ from runtime.storage.base import (
     check_key,
     object_key,
 )
-from runtime.storage.disposition import content_disposition
 from runtime.storage.local import LocalStorage
 from runtime.storage.location import Location, check_endpoint_url, storage_location
+from runtime.storage.names import content_disposition
 
 __all__ = [
     "CHUNK",

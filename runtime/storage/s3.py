@@ -29,7 +29,7 @@ from botocore.exceptions import (
 )
 
 from runtime.storage.base import CHUNK, NotStored, StorageError, check_key
-from runtime.storage.disposition import content_disposition
+from runtime.storage.names import content_disposition
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

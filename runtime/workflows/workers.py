@@ -26,6 +26,7 @@ from saq.types import Context, PartialTimersDict
 
 from runtime.service import RecordService
 from runtime.workflows.actions.base import Outbound
+from runtime.workflows.file_cleanup import files_to_remove, remove_files
 from runtime.workflows.outbox_claims import (
     Claim,
     LostClaim,
@@ -81,6 +82,7 @@ async def process_batch(
     async def run_record(events: list[tuple[dict[str, Any], Claim]]) -> None:
         async with gate:
             for event, claim in events:
+                await remove_files(service, event)  # replaced files, once the change committed
                 try:
                     retry_at = await run_event(
                         service, event, runs.get(event["id"], []), claim, outbound
@@ -154,8 +156,13 @@ async def relay_loop(service: RecordService, queue: Queue, stop: asyncio.Event) 
 async def _done_if_unwatched(
     service: RecordService, claimed: list[tuple[dict[str, Any], Claim]]
 ) -> list[tuple[dict[str, Any], Claim]]:
-    """Mark done at once the events no workflow watches (most updates, say); the others."""
-    unwatched = [claim for event, claim in claimed if not matching_workflows(service, event)]
+    """Mark done at once the events no workflow watches and that remove no file (most
+    updates, say); the others."""
+    unwatched = [
+        claim
+        for event, claim in claimed
+        if not matching_workflows(service, event) and not files_to_remove(event)
+    ]
     await mark_done(unwatched)
     return [(event, claim) for event, claim in claimed if claim not in unwatched]
 

@@ -55,13 +55,13 @@ POSTGRES_TYPES = {  # field → (data_type, length, precision, scale) in informa
     "en": ("character varying", 255, None, None),
     "j": ("jsonb", None, None, None),
     "owner": ("uuid", None, None, None),
-    "doc": ("character varying", 255, None, None),
+    "doc": ("text", None, None, None),
 }
 SQLITE_TYPES = {
     "s": "VARCHAR(40)", "t": "TEXT", "i": "INTEGER", "d": "NUMERIC(10, 2)",
     "f": "DOUBLE PRECISION", "b": "BOOLEAN", "day": "DATE", "at": "TIMESTAMPTZ", "tm": "TIME",
     "e": "VARCHAR(255)", "u": "VARCHAR(255)", "id2": "UUID", "en": "VARCHAR(255)", "j": "JSON",
-    "owner": "UUID", "doc": "VARCHAR(255)",
+    "owner": "UUID", "doc": "TEXT",
 }  # fmt: skip
 
 
