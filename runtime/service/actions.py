@@ -74,7 +74,8 @@ async def start_action(
 
 
 def pending_run(event: dict[str, Any], workflow: str) -> dict[str, Any]:
-    """The run row the worker would make for (event, workflow) (`runner.new_run`)."""
+    """A pending run row of `workflow` on `event`: made here for a manual workflow, by the
+    worker (runtime/workflows/runner.py) for the others."""
     now = dt.datetime.now(dt.UTC)
     return {
         "id": uuid.uuid4(),

@@ -21,6 +21,7 @@ from runtime.access import Principal
 from runtime.database import write_transaction
 from runtime.definitions.model import Action, Workflow
 from runtime.service import RecordService
+from runtime.service.actions import pending_run
 from runtime.workflows.actions import ACTIONS
 from runtime.workflows.actions.base import Outbound, RecordGone, Step, StepRefused
 from runtime.workflows.backoff import retry_delay
@@ -80,7 +81,7 @@ async def prepare_runs(
         return {}
     found = await _runs_of(runs, ids)
     missing = [
-        runs(**new_run(event, wf.name))
+        runs(**pending_run(event, wf.name))
         for event, workflows in wanted.values()
         for wf in workflows
         if (event["id"], wf.name) not in found
@@ -124,22 +125,6 @@ async def run_event(
         if outcome.retry_at is not None:
             due.append(outcome.retry_at)
     return min(due) if due else None
-
-
-def new_run(event: dict[str, Any], workflow: str) -> dict[str, Any]:
-    """A pending run row of `workflow` on `event`."""
-    return {
-        "id": uuid.uuid4(),
-        "event_id": event["id"],
-        "workflow": workflow,
-        "tenant_id": event["tenant_id"],
-        "entity": event["entity"],
-        "record_id": event["record_id"],
-        "status": "pending",
-        "attempts": 0,
-        "steps": "[]",
-        "next_attempt_at": None,
-    }
 
 
 async def attempt(
