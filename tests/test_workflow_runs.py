@@ -7,14 +7,8 @@ import uuid
 from pathlib import Path
 from textwrap import dedent
 
-from runtime.access import Principal
-from runtime.database import close_engine, engine_from_url, open_engine
-from runtime.definitions import load_project
-from runtime.schema import build_registry
-from runtime.service import RecordService
-from runtime.workflows.outbox_claims import claim_events
-from runtime.workflows.workers import outbound_of, process
 from tests.conftest import plinth, plinth_env
+from tests.workflows.lab import lab
 
 TICKET = """\
     entity: Ticket
@@ -40,30 +34,14 @@ def _definitions(root: Path) -> Path:
     return folder
 
 
-async def _drain(service: RecordService) -> None:
-    """What a worker does: claim the outbox's events and run them."""
-    outbound = outbound_of(service)
-    while claimed := await claim_events(service.registry):
-        for event, claim in claimed:
-            await process(service, event, claim, outbound)  # a dead run: the event is done
-
-
 async def test_a_dead_run_is_listed_and_retried_by_hand(database_url: str, tmp_path: Path) -> None:
     definitions = _definitions(tmp_path)
     env = plinth_env(database_url, tmp_path, PLINTH_DEFINITIONS=str(definitions))
-    plinth("migrate", env=env, cwd=tmp_path)
-    engine = engine_from_url(database_url)
-    registry = build_registry(load_project(definitions), engine)
-    await open_engine(engine)
-    try:
-        org = registry.organization
-        slug = f"org-{uuid.uuid4().hex[:6]}"
-        tenant = (await org.insert(org(slug=slug, name=slug)).returning(org.id).run())[0]["id"]
-        owner = Principal(tenant_id=tenant, actor="owner", roles=frozenset({"owner"}))
-        service = RecordService(registry)
+    async with lab(database_url, tmp_path, definitions) as lab_:
+        service, owner, slug = lab_.service, lab_.owner, lab_.slug
         blocker = await service.create(owner, "Ticket", {"subject": "one", "code": "clash"})
         ticket = await service.create(owner, "Ticket", {"subject": "clash"})
-        await _drain(service)  # stamp: skipped for the blocker, dead for the ticket
+        await lab_.drain()  # stamp: skipped for the blocker, dead for the ticket
 
         listed = plinth("workflow", "runs", "--status", "dead", env=env, cwd=tmp_path).stdout
         [line] = listed.splitlines()
@@ -95,5 +73,3 @@ async def test_a_dead_run_is_listed_and_retried_by_hand(database_url: str, tmp_p
             assert refused.returncode == 1 and message in refused.stderr, refused.stderr
         refused = plinth("workflow", "runs", "--status", "lost", env=env, cwd=tmp_path, check=False)
         assert "no run status 'lost'" in refused.stderr
-    finally:
-        await close_engine(engine)

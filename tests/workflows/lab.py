@@ -17,7 +17,7 @@ from runtime.schema import build_registry
 from runtime.service import RecordService
 from runtime.workflows.actions.base import Outbound
 from runtime.workflows.outbox_claims import claim_events
-from runtime.workflows.workers import process
+from runtime.workflows.workers import outbound_of, process
 from tests.conftest import plinth, plinth_env
 
 
@@ -27,20 +27,25 @@ class Lab:
     owner: Principal
     tenant: uuid.UUID
     outbound: Outbound
+    slug: str = ""  # the organization's
 
     async def drain(self) -> int:
-        """Claim and process what is due, as a worker does, until nothing is; the count."""
-        done = 0
-        while claimed := await claim_events(self.service.registry):
-            for event, claim in claimed:
-                await process(self.service, event, claim, self.outbound)
-                done += 1
-        return done
+        return await drain(self.service, self.outbound)
 
     async def runs(self) -> list[dict]:
         runs = self.service.registry.workflow_run
         rows: list[dict] = await runs.select().order_by(runs.created_at).run()
         return rows
+
+
+async def drain(service: RecordService, outbound: Outbound | None = None) -> int:
+    """Claim and process what is due, as a worker does, until nothing is; the count."""
+    done = 0
+    while claimed := await claim_events(service.registry):
+        for event, claim in claimed:
+            await process(service, event, claim, outbound or outbound_of(service))
+            done += 1
+    return done
 
 
 def write_definitions(folder: Path, files: dict[str, str]) -> Path:
@@ -64,6 +69,6 @@ async def lab(
         slug = f"org-{uuid.uuid4().hex[:6]}"
         tenant = (await org.insert(org(slug=slug, name=slug)).returning(org.id).run())[0]["id"]
         owner = Principal(tenant_id=tenant, actor="owner", roles=frozenset({"owner"}))
-        yield Lab(RecordService(registry), owner, tenant, outbound or Outbound())
+        yield Lab(RecordService(registry), owner, tenant, outbound or Outbound(), slug)
     finally:
         await close_engine(engine)

@@ -13,7 +13,6 @@ import itertools
 import json
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,17 +24,13 @@ import pytest
 import yaml
 
 from runtime.access import Principal
-from runtime.database import close_engine, engine_from_url, open_engine
-from runtime.definitions import load_project
-from runtime.schema import build_registry
 from runtime.service import RecordService
 from runtime.workflows.actions import http
 from runtime.workflows.actions.base import Outbound, Step, StepFailed, StepRefused
-from runtime.workflows.outbox_claims import claim_events
 from runtime.workflows.runner import TERMINAL
-from runtime.workflows.workers import outbound_of, process
-from tests.conftest import free_port, plinth, plinth_env
+from tests.conftest import free_port
 from tests.workflows.guide import workflow, write_project
+from tests.workflows.lab import drain, lab
 from tests.workflows.receiver import Receiver
 
 HINT = "add the host to platform.yaml http.allow_hosts to allow it"
@@ -74,27 +69,13 @@ async def _project(
         block["retry"] = changes.pop("retry", block["retry"])
         action.update(changes, url=_aimed(action["url"], changes["url"]))
         (folder / "workflows" / f"{name}.yaml").write_text(yaml.dump(block, sort_keys=False))
-    env = plinth_env(database_url, root, PLINTH_DEFINITIONS=str(folder))
-    plinth("migrate", env=env, cwd=root)
-    engine = engine_from_url(database_url)
-    registry = build_registry(load_project(folder), engine)
-    await open_engine(engine)
-    try:
-        org = registry.organization
-        slug = f"org-{uuid.uuid4().hex[:6]}"
-        tenant = (await org.insert(org(slug=slug, name=slug)).returning(org.id).run())[0]["id"]
-        owner = Principal(tenant_id=tenant, actor="owner", roles=frozenset({"owner"}))
-        yield RecordService(registry), owner
-    finally:
-        await close_engine(engine)
+    async with lab(database_url, root, folder) as lab_:
+        yield lab_.service, lab_.owner
 
 
 async def _drain(service: RecordService) -> None:
     """What a worker does: claim the outbox's due events and run them."""
-    outbound = outbound_of(service)
-    while claimed := await claim_events(service.registry):
-        for event, claim in claimed:
-            await process(service, event, claim, outbound)
+    await drain(service)
 
 
 async def _runs(service: RecordService) -> dict[str, dict[str, Any]]:
