@@ -76,6 +76,7 @@ class Objects:
     where downloads are redirected to (the S3 endpoint), None where the API streams them."""
 
     list_keys: Callable[[str], list[str]]
+    remove: Callable[[str], None]  # the object under a key, behind the API's back
     presigned_from: str | None = None
 
     def of(self, record_id: str) -> list[str]:
@@ -153,7 +154,9 @@ def disk_storage(workdir: Path) -> tuple[dict[str, str], Objects]:
         found = (media / prefix).rglob("*") if (media / prefix).exists() else []
         return [p.relative_to(media).as_posix() for p in found if p.is_file()]
 
-    return {"PLINTH_STORAGE_URL": f"file://{media}"}, Objects(list_keys)
+    return {"PLINTH_STORAGE_URL": f"file://{media}"}, Objects(
+        list_keys, lambda key: (media / key).unlink()
+    )
 
 
 def s3_storage(server: MotoS3, *, presign: bool) -> tuple[dict[str, str], Objects]:
@@ -174,7 +177,11 @@ def s3_storage(server: MotoS3, *, presign: bool) -> tuple[dict[str, str], Object
         "PLINTH_STORAGE_URL": f"s3://{bucket}" + ("" if presign else "?presign=off"),
         "PLINTH_S3_ENDPOINT_URL": server.endpoint_url,
     }
-    return env, Objects(list_keys, f"{server.endpoint_url}/{bucket}/" if presign else None)
+
+    def remove(key: str) -> None:
+        client.delete_object(Bucket=bucket, Key=key)
+
+    return env, Objects(list_keys, remove, f"{server.endpoint_url}/{bucket}/" if presign else None)
 
 
 @pytest.fixture(scope="session")

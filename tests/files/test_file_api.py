@@ -376,6 +376,26 @@ def test_download_headers_and_conditional_get(files_site: FileSite) -> None:
     assert all(r["pdf"] is not None for r in listed.values())
 
 
+def test_a_file_whose_bytes_are_gone_is_refused(files_site: FileSite) -> None:
+    """The reference stays but the object was removed behind the API's back: a 404 from the
+    API when it streams (not a 200 that breaks off); after a redirect S3 refuses the URL
+    itself (moto, like AWS without s3:ListBucket, says 403; AWS with it, 404)."""
+    owner = files_site.site.a
+    doc = files_site.document(owner)
+    with files_site.client(owner) as client:
+        client.put(f"{_files(doc)}/blob", content=b"soon gone")
+        [key] = files_site.objects.of(doc["id"])
+        files_site.objects.remove(key)
+        got = client.get(f"{_files(doc)}/blob")
+    if files_site.objects.presigned_from is None:
+        assert got.status_code == 404 and got.history == [], got.text
+        assert got.headers["content-type"] == "application/problem+json"
+        assert "missing from the storage" in got.json()["detail"]
+    else:
+        assert [r.status_code for r in got.history] == [302]
+        assert got.status_code in (403, 404) and b"soon gone" not in got.content
+
+
 def test_a_record_sent_back_whole_keeps_its_file(files_site: FileSite) -> None:
     owner = files_site.site.a
     doc = files_site.document(owner)
