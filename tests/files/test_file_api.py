@@ -45,16 +45,22 @@ def test_upload_then_download_is_byte_identical(files_site: FileSite) -> None:
                     headers={"Content-Type": "application/octet-stream"},
                 )
             assert sent.status_code == 200, sent.text
-            got = client.get(f"{_files(doc)}/blob")
+            got = files_site.served(client.get(f"{_files(doc)}/blob"))
         digest = hashlib.sha256(body).hexdigest()
+        content_type = "text/plain" if multipart else "application/octet-stream"
         assert got.status_code == 200 and got.content == body
         assert got.headers["content-length"] == str(size)
-        assert got.headers["etag"] == f'"{digest}"'
+        assert got.headers["content-type"] == content_type  # no charset the API made up
+        assert got.headers["content-disposition"] == (
+            "attachment; filename=\"data.bin\"; filename*=UTF-8''data.bin"
+        )
+        if files_site.objects.presigned_from is None:  # S3's ETag is its own
+            assert got.headers["etag"] == f'"{digest}"'
         shown = sent.json()["blob"]
         assert shown == {
             "name": "data.bin",
             "size": size,
-            "content_type": "text/plain" if multipart else "application/octet-stream",
+            "content_type": content_type,
             "sha256": digest,
             "url": f"{_files(doc)}/blob",
         }
@@ -96,6 +102,7 @@ def test_a_50_mib_upload_streams_without_growing_the_server(files_site: FileSite
         assert sent.json()["blob"]["size"] == 50 << 20
         streamed = hashlib.sha256()
         with client.stream("GET", f"{_files(doc)}/blob") as got:
+            files_site.served(got)
             for part in got.iter_bytes():
                 streamed.update(part)
     assert streamed.hexdigest() == digest == sent.json()["blob"]["sha256"]
@@ -123,6 +130,21 @@ def test_max_size_plus_one_byte_is_413_and_nothing_is_stored(files_site: FileSit
         assert "max_size" in answer.json()["detail"]
     assert exact.status_code == 200 and exact.json()["pdf"]["size"] == 1024
     assert len(files_site.objects.of(doc["id"])) == 1  # only the one that fit
+
+
+def test_max_size_plus_one_byte_after_a_multipart_part_leaves_no_upload(
+    files_site: FileSite,
+) -> None:
+    """`scan` takes 9 MiB, more than one S3 part (8 MiB): a stream one byte over is refused
+    after a part was sent, and the multipart upload is aborted, not left pending."""
+    owner = files_site.site.a
+    doc = files_site.document(owner)
+    chunks = [_payload(1 << 20)] * 9 + [b"!"]
+    with files_site.client(owner) as client:
+        answer = client.put(f"{_files(doc)}/scan", content=iter(chunks))
+    assert answer.status_code == 413, answer.text
+    assert "max_size" in answer.json()["detail"]
+    assert files_site.objects.of(doc["id"]) == []
 
 
 def test_the_sniffed_type_must_be_accepted(files_site: FileSite) -> None:
@@ -203,7 +225,7 @@ def test_field_read_and_write_sets_apply(files_site: FileSite) -> None:
         upload_pdf = client.put(f"{_files(doc)}/pdf", content=PDF)
     assert "secret" not in seen and seen["photo"]["content_type"] == "image/png"
     assert secret.status_code == 404 and upload_secret.status_code == 404
-    assert photo.status_code == 200 and photo.content == PNG
+    assert files_site.served(photo).status_code == 200 and photo.content == PNG
     assert upload_photo.status_code == 403 and remove_photo.status_code == 403
     assert upload_pdf.status_code == 200, upload_pdf.text
     assert len(files_site.objects.of(doc["id"])) == 3
@@ -234,7 +256,7 @@ def test_unsafe_names_are_stored_under_the_key_and_served_sanitized(
             )
             sent = client.put(path, content=b"d", headers={"Content-Disposition": disposition})
         assert sent.status_code == 200, sent.text
-        got = client.get(path)
+        got = files_site.served(client.get(path))
     [key] = files_site.objects.of(doc["id"])
     assert KEY.match(key)
     expected = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
@@ -334,17 +356,44 @@ def test_download_headers_and_conditional_get(files_site: FileSite) -> None:
     with files_site.client(owner) as client:
         assert client.get(f"{_files(doc)}/pdf").status_code == 404  # no file yet
         assert client.get(f"{_files(doc)}/title").status_code == 404  # not a file field
-        client.put(f"{_files(doc)}/pdf?name=report.pdf", content=PDF)
-        got = client.get(f"{_files(doc)}/pdf")
+        sha256 = client.put(f"{_files(doc)}/pdf?name=report.pdf", content=PDF).json()["pdf"][
+            "sha256"
+        ]
+        got = files_site.served(client.get(f"{_files(doc)}/pdf"))
         again = client.get(f"{_files(doc)}/pdf", headers={"If-None-Match": got.headers["etag"]})
+        known = client.get(f"{_files(doc)}/pdf", headers={"If-None-Match": f'"{sha256}"'})
         with_file = client.get("/api/documents", params={"pdf__isnull": "false", "fields": "pdf"})
-    assert got.headers["content-type"] == "application/pdf"
-    assert got.headers["content-disposition"].startswith('attachment; filename="report.pdf"')
-    assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.content == PDF and got.headers["content-type"] == "application/pdf"
+    assert got.headers["content-disposition"] == (
+        "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+    )
+    if files_site.objects.presigned_from is None:  # S3 sets no such header
+        assert got.headers["x-content-type-options"] == "nosniff"
     assert again.status_code == 304 and again.content == b""
+    assert known.status_code == 304 and known.history == []  # the API's own ETag: no redirect
     listed = {r["id"]: r for r in with_file.json()["data"]}
     assert listed[doc["id"]]["pdf"]["name"] == "report.pdf"
     assert all(r["pdf"] is not None for r in listed.values())
+
+
+def test_a_file_whose_bytes_are_gone_is_refused(files_site: FileSite) -> None:
+    """The reference stays but the object was removed behind the API's back: a 404 from the
+    API when it streams (not a 200 that breaks off); after a redirect S3 refuses the URL
+    itself (moto, like AWS without s3:ListBucket, says 403; AWS with it, 404)."""
+    owner = files_site.site.a
+    doc = files_site.document(owner)
+    with files_site.client(owner) as client:
+        client.put(f"{_files(doc)}/blob", content=b"soon gone")
+        [key] = files_site.objects.of(doc["id"])
+        files_site.objects.remove(key)
+        got = client.get(f"{_files(doc)}/blob")
+    if files_site.objects.presigned_from is None:
+        assert got.status_code == 404 and got.history == [], got.text
+        assert got.headers["content-type"] == "application/problem+json"
+        assert "missing from the storage" in got.json()["detail"]
+    else:
+        assert [r.status_code for r in got.history] == [302]
+        assert got.status_code in (403, 404) and b"soon gone" not in got.content
 
 
 def test_a_record_sent_back_whole_keeps_its_file(files_site: FileSite) -> None:
@@ -418,7 +467,7 @@ def test_a_browser_form_with_other_fields_and_a_utf8_name(files_site: FileSite) 
             content=body,
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
-        got = client.get(f"{_files(doc)}/pdf")
+        got = files_site.served(client.get(f"{_files(doc)}/pdf"))
         empty = client.post(
             f"{_files(doc)}/blob",
             content=f'--{boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\ny\r\n'

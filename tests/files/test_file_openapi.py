@@ -18,7 +18,7 @@ def test_file_routes_are_described(tmp_path: Path) -> None:
     path = document["paths"]["/api/documents/{id}/files/{field}"]
     assert set(path) == {"parameters", "get", "put", "post", "delete"}
     field = next(p for p in path["parameters"] if p["name"] == "field")
-    assert field["schema"]["enum"] == ["pdf", "photo", "blob", "secret"]
+    assert field["schema"]["enum"] == ["pdf", "photo", "blob", "scan", "secret"]
     assert {"413", "415", "412"} <= set(path["put"]["responses"])
     assert set(path["put"]["requestBody"]["content"]) == {
         "multipart/form-data",
