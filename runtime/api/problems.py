@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from runtime.service import ServiceError, ValidationFailed
+from runtime.storage import StorageError
 
 log = logging.getLogger("plinth.api")
 
@@ -86,8 +87,19 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, "Internal server error", "the error was logged")
 
 
+async def on_storage_error(request: Request, exc: Exception) -> JSONResponse:
+    """The file storage is down or refuses (a file route): the operator's problem, said so;
+    the detail (bucket, endpoint) stays in the log."""
+    log.error("storage: %s", exc)
+    return problem_response(
+        503, "Storage unavailable", "the file storage did not answer; try again later",
+        headers={"Retry-After": "30"},
+    )  # fmt: skip
+
+
 EXCEPTION_HANDLERS = {
     Problem: on_problem,
+    StorageError: on_storage_error,
     ServiceError: on_service_error,
     HTTPException: on_http_exception,
     Exception: on_unexpected,
