@@ -20,6 +20,7 @@ SESSION_COOKIE = "id"  # piccolo-admin's session cookie
 class AdminContext:
     service: RecordService
     principal: Principal | None
+    root: str = ""  # where the admin is mounted (/admin): for the URLs its answers carry
 
 
 current: ContextVar[AdminContext | None] = ContextVar("plinth_admin_context", default=None)
@@ -38,7 +39,8 @@ class AdminContextMiddleware:
             await self.app(scope, receive, send)
             return
         principal = await self._principal(HTTPConnection(scope))
-        token = current.set(AdminContext(self.service, principal))
+        root = scope.get("root_path", "")
+        token = current.set(AdminContext(self.service, principal, root))
         try:
             if self.unwalled and self._path(scope).startswith(self.unwalled):
                 # the service walls its own units; a transaction held open while a file

@@ -202,13 +202,13 @@ class TenantCRUD(PiccoloCRUD):
 
     async def get_single(self, request: Request, row_id: Any) -> Response:
         response = strip_fields(await super().get_single(request, row_id), self._unreadable())
-        root = request.scope.get("root_path", "")
-        return show_files(response, self._context()[1], root, names_only=False)
+        context, entity = self._context()
+        return show_files(response, entity, context.root, names_only=False)
 
     async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
         response = strip_fields(await super().get_all(request, params=params), self._unreadable())
-        root = request.scope.get("root_path", "")
-        response = show_files(response, self._context()[1], root, names_only=True)
+        context, entity = self._context()
+        response = show_files(response, entity, context.root, names_only=True)
         response = await add_path_values(response, self.table, self._list_paths())
         header = response.headers.get("Content-Range")
         if header:

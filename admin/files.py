@@ -121,8 +121,13 @@ def _shown(
     """The file as the admin's rows show it (the URL of this route), and the new version."""
     value = record.get(field)
     if isinstance(value, dict):
-        value = value | {"url": file_url(request.scope.get("root_path", ""), table, row_id, field)}
+        value = value | {"url": file_url(_root(), table, row_id, field)}
     return {field: value, "version": record["version"]}
+
+
+def _root() -> str:
+    context = current.get()
+    return context.root if context is not None else ""
 
 
 def routes() -> list[BaseRoute]:
