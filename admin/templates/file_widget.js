@@ -75,7 +75,7 @@
       input.addEventListener("change", function () { if (input.files[0]) send(at, field, "PUT", input.files[0], box); });
       actions.appendChild(input);
       if (value) {
-        var remove = el("button", {type: "button", "class": "button plinth-file-remove"}, "Remove");
+        var remove = el("button", {type: "button", "class": "plinth-file-remove"}, "Remove");
         remove.addEventListener("click", function () {
           if (confirm("Remove " + value.name + "?")) send(at, field, "DELETE", null, box);
         });

@@ -7,7 +7,7 @@ import zlib
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A `width`×`height` PNG of one colour."""
+    """A `width` by `height` PNG of one colour."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
