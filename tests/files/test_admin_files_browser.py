@@ -166,6 +166,11 @@ def test_a_reader_sees_the_file_and_no_controls(files_site: FileSite, browser: A
     tab = AdminPage(browser, site)
     try:
         _sign_in(tab, files_site.clerk)
+        tab.budget.step("list and add page")
+        tab.page.click('.sidebar a[href="#/document/"]')
+        expect(tab.page.locator(".table_wrapper")).to_contain_text("photo.bin")  # its name
+        tab.page.goto(f"{site.url}/admin/#/document/add/")
+        expect(_widget(tab, "photo")).to_have_text("The file can be added after saving.")
         _open(tab, doc)
         _preview_shows(tab, "photo", RED, (40, 30))
         photo = _widget(tab, "photo")
