@@ -27,7 +27,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("files_site", ["sqlite"], indirect=True),
 ]
-RED, BLUE = png(40, 30, (200, 30, 30)), png(24, 48, (30, 60, 200))
+RED, BLUE = png(160, 100, (200, 30, 30)), png(90, 120, (30, 60, 200))
 SHOTS = REPO / "docs" / "guides" / "img"
 
 
@@ -121,7 +121,7 @@ def test_an_owner_uploads_previews_downloads_replaces_and_removes(
         _sign_in(tab, site.a)
         _open(tab, doc)
         _upload(tab, "photo", "red.png", RED)
-        _preview_shows(tab, "photo", RED, (40, 30))
+        _preview_shows(tab, "photo", RED, (160, 100))
         expect(_widget(tab, "photo")).to_contain_text(f"red.png ({len(RED)} B)")
         keys |= set(files_site.objects.of(doc["id"]))
         tab.budget.step("download")
@@ -136,7 +136,7 @@ def test_an_owner_uploads_previews_downloads_replaces_and_removes(
         _save(tab)  # the form stands for the upload's version: no conflict
 
         _upload(tab, "photo", "blue.png", BLUE)
-        _preview_shows(tab, "photo", BLUE, (24, 48))
+        _preview_shows(tab, "photo", BLUE, (90, 120))
         keys |= set(files_site.objects.of(doc["id"]))
         assert len(keys) == 2
         assert len(files_site.objects.wait_for(doc["id"], 1)) == 1  # the red one is gone
@@ -172,7 +172,7 @@ def test_a_reader_sees_the_file_and_no_controls(files_site: FileSite, browser: A
         tab.page.goto(f"{site.url}/admin/#/document/add/")
         expect(_widget(tab, "photo")).to_have_text("The file can be added after saving.")
         _open(tab, doc)
-        _preview_shows(tab, "photo", RED, (40, 30))
+        _preview_shows(tab, "photo", RED, (160, 100))
         photo = _widget(tab, "photo")
         expect(photo.locator("a.plinth-file-download")).to_have_count(1)
         expect(photo.locator('input[type="file"], button.plinth-file-remove')).to_have_count(0)
