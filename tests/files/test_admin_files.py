@@ -93,7 +93,8 @@ def test_admin_file_routes_follow_the_services_rules(files_site: FileSite) -> No
     assert inline.content == RED and inline.headers["content-type"] == "image/png"
     assert inline.headers["content-disposition"].startswith("inline")
     assert inline.headers["x-content-type-options"] == "nosniff"
-    assert _upload(owner, doc, "pdf", PDF, "a.pdf").status_code == 200
+    as_form = owner.put(_route(doc, "pdf"), files={"file": ("a.pdf", PDF, "application/pdf")})
+    assert as_form.status_code == 200 and as_form.json()["pdf"]["name"] == "a.pdf"
     pdf = owner.get(_route(doc, "pdf"), params={"inline": "1"})
     assert pdf.headers["content-disposition"].startswith("attachment")  # images only
     assert _upload(owner, doc, "pdf", RED, "x.pdf").status_code == 415  # sniffed: a PNG
