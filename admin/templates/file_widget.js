@@ -49,6 +49,8 @@
         return r.json().then(function (body) {
           if (!r.ok) throw new Error(body.detail || body.title || ("HTTP " + r.status));
           rows[at.table + "/" + at.id][field] = body[field];
+          // the form now stands for the new version (admin/files.py): show it
+          if (version && body.version) version.value = body.version;
         });
       })
       .then(function () { box.remove(); render(); },

@@ -123,6 +123,7 @@ def test_an_owner_uploads_previews_downloads_replaces_and_removes(
         _upload(tab, "photo", "red.png", RED)
         _preview_shows(tab, "photo", RED, (160, 100))
         expect(_widget(tab, "photo")).to_contain_text(f"red.png ({len(RED)} B)")
+        expect(tab.page.locator('input[name="version"]')).to_have_value("2")
         keys |= set(files_site.objects.of(doc["id"]))
         tab.budget.step("download")
         with tab.page.expect_download() as download:
