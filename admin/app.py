@@ -13,6 +13,8 @@ from starlette.types import ASGIApp
 from admin.accounts import account_routes
 from admin.context import AdminContextMiddleware
 from admin.crud import TenantCRUD
+from admin.files import routes as file_routes
+from admin.files import with_file_widget
 from admin.login_throttle import LoginThrottleMiddleware, NoLimit
 from admin.mfa import TotpProvider
 from admin.pages import AccountPages
@@ -74,6 +76,13 @@ def build_admin(
     )
     guarded = LoginThrottleMiddleware(app, throttle)
     pages = AccountPages(service=service, throttle=throttle, site_name=site_name)
-    app.template = with_role_script(app.template)
-    front = Router(routes=[*account_routes(pages), *role_routes(service), Mount("", app=guarded)])
-    return AdminContextMiddleware(front, service)
+    app.template = with_file_widget(with_role_script(app.template))
+    front = Router(
+        routes=[
+            *account_routes(pages),
+            *role_routes(service),
+            *file_routes(),
+            Mount("", app=guarded),
+        ]
+    )
+    return AdminContextMiddleware(front, service, unwalled="/api/plinth/files/")

@@ -20,6 +20,7 @@ SESSION_COOKIE = "id"  # piccolo-admin's session cookie
 class AdminContext:
     service: RecordService
     principal: Principal | None
+    root: str = ""  # where the admin is mounted (/admin): for the URLs its answers carry
 
 
 current: ContextVar[AdminContext | None] = ContextVar("plinth_admin_context", default=None)
@@ -28,22 +29,34 @@ current: ContextVar[AdminContext | None] = ContextVar("plinth_admin_context", de
 class AdminContextMiddleware:
     """Sets `current` for the request: the service and the admin's Principal (or None)."""
 
-    def __init__(self, app: ASGIApp, service: RecordService) -> None:
+    def __init__(self, app: ASGIApp, service: RecordService, unwalled: str = "") -> None:
         self.app = app
         self.service = service
+        self.unwalled = unwalled  # a path prefix whose routes call the service only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         principal = await self._principal(HTTPConnection(scope))
-        token = current.set(AdminContext(self.service, principal))
+        root = scope.get("root_path", "")
+        token = current.set(AdminContext(self.service, principal, root))
         try:
+            if self.unwalled and self._path(scope).startswith(self.unwalled):
+                # the service walls its own units; a transaction held open while a file
+                # streams in or out would hold a connection (and on a rollback, orphan it)
+                await self.app(scope, receive, send)
+                return
             # piccolo-admin's own queries run inside the tenant wall too (PostgreSQL RLS)
             async with self.service.wall(principal):
                 await self.app(scope, receive, send)
         finally:
             current.reset(token)
+
+    @staticmethod
+    def _path(scope: Scope) -> str:
+        path, root = scope["path"], scope.get("root_path", "")
+        return path[len(root) :] if root and path.startswith(root) else path
 
     async def _principal(self, conn: HTTPConnection) -> Principal | None:
         token = conn.cookies.get(SESSION_COOKIE)

@@ -15,7 +15,9 @@ rows of `get_all` and `get_single`, and refused (400, as unknown names) in filte
 `__visible_fields` (admin/field_guard.py). The create/edit form (`pydantic_model`, hence the
 schema) holds only the fields the caller may read and write, and `version`: a save writes the
 fields the user changed, at the version the form showed (admin/saved_versions.py), and answers
-errors in the shapes the Vue form displays (admin/form_errors.py).
+errors in the shapes the Vue form displays (admin/form_errors.py). File fields are shown
+without their storage key, never taken from the form, and filtered on being empty only
+(admin/file_fields.py); they change through the admin's file routes (admin/files.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, TypeVar
 
 import pydantic
 from piccolo.columns import Column
+from piccolo.columns.operators.comparison import IsNotNull, IsNull
 from piccolo.query import Count, Delete, Objects, Select
 from piccolo_api.crud.endpoints import ParamException, Params, PiccoloCRUD
 from piccolo_api.crud.exceptions import MalformedQuery
@@ -34,6 +37,7 @@ from starlette.responses import JSONResponse, Response
 
 from admin.context import AdminContext, current
 from admin.field_guard import is_readable_column, strip_fields
+from admin.file_fields import file_fields, show_files
 from admin.form_errors import conflict, invalid_form, service_error
 from admin.list_paths import add_path_values, readable_paths
 from admin.saved_versions import VERSION, SavedVersions, form_version
@@ -99,7 +103,8 @@ class TenantCRUD(PiccoloCRUD):
         if context.principal is None:
             return {f.name for f in entity.fields}
         view = context.service.policy_view(context.principal, entity)
-        return {f.name for f in entity.fields if not view.may_read(f) or view.write_refusal(f)}
+        left_out = {f.name for f in entity.fields if not view.may_read(f) or view.write_refusal(f)}
+        return left_out | file_fields(entity)  # a file: uploaded, never sent (admin/files.py)
 
     def _values(self, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         """Form data → typed values of the entity's fields the caller may read.
@@ -109,7 +114,7 @@ class TenantCRUD(PiccoloCRUD):
         user's choice and must never overwrite the stored value. A field it may read but not
         write is not in the form either; a client that sends one anyway gets it passed on as
         given, for the service to refuse with its reason (an update drops it if unchanged)."""
-        hidden = self._unreadable()
+        hidden = self._unreadable() | file_fields(self._context()[1])  # files: never by value
         cleaned = {
             k: v
             for k, v in self._clean_data(data).items()
@@ -142,10 +147,12 @@ class TenantCRUD(PiccoloCRUD):
     def _apply_filters(  # type: ignore[override]  # piccolo-api's returns the union of all kinds
         self, query: _Query, params: Params
     ) -> _Query:
-        hidden = self._unreadable()
+        hidden, files = self._unreadable(), file_fields(self._context()[1])
         for name in params.fields:
             if name in hidden:
                 raise MalformedQuery(f"{name} isn't a valid field name.")
+            if name in files and params.operators[name] not in (IsNull, IsNotNull):
+                raise MalformedQuery(f"{name}: a file is filtered on being empty or not only")
         scoped: _Query = self._scoped(super()._apply_filters(query, params))
         return scoped
 
@@ -171,6 +178,9 @@ class TenantCRUD(PiccoloCRUD):
             return {}
         view = context.service.policy_view(context.principal, entity)
         names = {f.name for f in entity.fields if view.may_read(f) and view.write_refusal(f)}
+        files = {f.name: not view.write_refusal(f) for f in entity.fields
+                 if f.type == "file" and view.may_read(f)}  # fmt: skip
+        names |= files.keys()
         if not names:
             return {}
         model = create_pydantic_model(
@@ -179,8 +189,10 @@ class TenantCRUD(PiccoloCRUD):
             include_columns=tuple(c for c in self.table._meta.columns if c._meta.name in names),
         )
         properties: dict[str, Any] = model.model_json_schema().get("properties", {})
-        for spec in properties.values():
+        for name, spec in properties.items():
             spec.setdefault("extra", {})["plinth_read_only"] = True
+            if name in files:  # the file widget (admin/files.py): may the caller upload?
+                spec["extra"]["plinth_file"] = {"writable": files[name]}
         return properties
 
     def _list_paths(self) -> list[str]:
@@ -189,10 +201,14 @@ class TenantCRUD(PiccoloCRUD):
         return readable_paths(context.service, context.principal, entity, self.table)
 
     async def get_single(self, request: Request, row_id: Any) -> Response:
-        return strip_fields(await super().get_single(request, row_id), self._unreadable())
+        response = strip_fields(await super().get_single(request, row_id), self._unreadable())
+        context, entity = self._context()
+        return show_files(response, entity, context.root, names_only=False)
 
     async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
         response = strip_fields(await super().get_all(request, params=params), self._unreadable())
+        context, entity = self._context()
+        response = show_files(response, entity, context.root, names_only=True)
         response = await add_path_values(response, self.table, self._list_paths())
         header = response.headers.get("Content-Range")
         if header:

@@ -43,7 +43,14 @@ def is_readable_column(service: RecordService, principal: Principal | None, colu
             return False
         if name not in SYSTEM_COLUMNS and name in hidden:
             return False
+        if step is column and column._meta.call_chain and _is_file(service, table, name):
+            return False  # a joined file column would show its stored reference (its key)
     return True
+
+
+def _is_file(service: RecordService, table: type[Table], name: str) -> bool:
+    field = service.entity_of_table(table).field(name)
+    return field is not None and field.type == "file"
 
 
 def strip_fields(response: Response, names: set[str]) -> Response:

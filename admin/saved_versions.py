@@ -43,7 +43,7 @@ class SavedVersions:
         must find stored."""
         if shown is None or not self.saved.startswith(self.prefix):
             return shown
-        start, end, names, digest = (self.saved.removeprefix(self.prefix).split(":") + [""] * 4)[:4]
+        start, end, names, digest = self._parts()
         self.sent = values
         fields = [n for n in names.split(",") if n]
         is_that_form = _digest({n: values.get(n) for n in fields}) == digest
@@ -51,6 +51,27 @@ class SavedVersions:
             self.held = fields
             return int(end)
         return shown
+
+    def _parts(self) -> list[str]:
+        return (self.saved.removeprefix(self.prefix).split(":") + [""] * 4)[:4]
+
+    def standing(self, shown: int | None) -> int | None:
+        """The version a form that showed `shown` stands for after its earlier saves (its
+        values are checked at its next save, by `expected`)."""
+        if shown is None or not self.saved.startswith(self.prefix):
+            return shown
+        start, end, _, _ = self._parts()
+        return int(end) if start == str(shown) and end.isdigit() else shown
+
+    def moved(self, response: Response, shown: int | None, now: int) -> None:
+        """After a file of the row changed from the form's page (admin/files.py): the form
+        that showed `shown`, recognised by the same values as before, stands for `now`."""
+        if shown is None:
+            return
+        start, _, names, digest = self._parts()
+        if not self.saved.startswith(self.prefix) or start != str(shown):
+            names, digest = "", _digest({})
+        self._set(response, f"{self.prefix}{shown}:{now}:{names}:{digest}")
 
     def remember(
         self, response: Response, shown: int | None, now: int, written: dict[str, Any]
@@ -61,13 +82,10 @@ class SavedVersions:
         if shown is not None:
             holds = {n: self.sent.get(n) for n in self.held} | written
             names = ",".join(sorted(holds))
-            response.set_cookie(
-                COOKIE,
-                f"{self.prefix}{shown}:{now}:{names}:{_digest(holds)}",
-                path="/admin",
-                httponly=True,
-                samesite="strict",
-            )
+            self._set(response, f"{self.prefix}{shown}:{now}:{names}:{_digest(holds)}")
+
+    def _set(self, response: Response, value: str) -> None:
+        response.set_cookie(COOKIE, value, path="/admin", httponly=True, samesite="strict")
 
 
 def _digest(values: dict[str, Any]) -> str:

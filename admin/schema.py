@@ -54,6 +54,10 @@ def shape_schema(
         }
     if paths and "visible_column_names" in extra:
         extra["visible_column_names"] = _with_paths(extra["visible_column_names"], entity, paths)
+    for key in ("visible_column_names", "visible_filter_names"):  # the front-end reads the
+        if key in extra:  # property of each (an entity without `admin.list` lists them all)
+            keep = {"id", extra.get("link_column_name"), *properties}
+            extra[key] = [name for name in extra[key] if name in keep]
     if extra.get("link_column_name") in unreadable:
         extra["link_column_name"] = "id"
         if "id" not in extra.get("visible_column_names", ["id"]):

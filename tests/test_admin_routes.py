@@ -179,6 +179,20 @@ def members_page(probe: Probe, method: str, path: str) -> None:
         assert client.get("/auth/me").json()["roles"] == ["owner"]
 
 
+def file_route(probe: Probe, method: str, path: str) -> None:
+    """B's record (and any field) is 404 from A's admin session, whatever the method; an
+    unsafe method without the CSRF header is 403 before anything else. The rules on a real
+    file field: tests/files/test_admin_files.py."""
+    c = probe.client
+    for table in ("ticket", "contact"):
+        url = path.format(table=table, row_id=probe.b_id(table), field="subject")
+        probe.not_found(c.request(method, url, content=b"x" if method == "PUT" else None))
+        if method != "GET":
+            bare = c.request(method, url, headers={"X-CSRFToken": ""})
+            assert bare.status_code == 403 and "CSRF" in bare.text, bare.text
+    _b_unchanged(probe)
+
+
 def shadowed(probe: Probe, method: str, path: str) -> None:
     """piccolo-admin's own endpoint under a prefix that ours (listed separately) takes over:
     no path under it reaches piccolo-admin's."""
@@ -201,6 +215,9 @@ CHECKS: dict[tuple[str, str], Callable[[Probe, str, str], None]] = {
     ("GET", "/api/tables/grouped/"): metadata_only,
     ("GET", "/api/links/"): metadata_only,
     ("GET", "/api/plinth/permissions/"): metadata_only,
+    ("GET", "/api/plinth/files/{table}/{row_id}/{field}/"): file_route,
+    ("PUT", "/api/plinth/files/{table}/{row_id}/{field}/"): file_route,
+    ("DELETE", "/api/plinth/files/{table}/{row_id}/{field}/"): file_route,
     ("GET", "/api/forms/"): forms,
     ("GET", "/api/forms/grouped/"): forms,
     ("GET", "/api/forms/{form_slug:str}/"): forms,

@@ -52,22 +52,36 @@ async def file_route(request: Request) -> Response:
         )
         return Response(status_code=204)
     download = await service.download_file(principal, entity.name, record_id, field)
-    return await _download(request, download.ref, download.storage)
+    return await download_response(request, download.ref, download.storage)
 
 
-async def _download(request: Request, ref: FileRef, storage: Storage) -> Response:
-    """The file streamed with its headers, or a redirect to the storage's own URL."""
+# Served `inline` when asked (the admin's image previews): raster images only, never SVG
+# (a script in it would run at the site's origin when the URL is opened).
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
+
+
+async def download_response(
+    request: Request, ref: FileRef, storage: Storage, *, inline: bool = False
+) -> Response:
+    """The file streamed with its headers, or a redirect to the storage's own URL; `inline`
+    (for a preview) only for INLINE_TYPES, an attachment otherwise. Shared by the API and the
+    admin (admin/files.py)."""
+    inline = inline and ref.content_type in INLINE_TYPES
     etag = _file_etag(ref)
     headers = {
         "ETag": etag,
         "Cache-Control": "private, no-cache",
         "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": content_disposition(ref.name),
+        "Content-Disposition": content_disposition(ref.name, inline=inline),
     }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     url = await storage.presigned_url(
-        ref.key, filename=ref.name, content_type=ref.content_type, expires=PRESIGNED_SECONDS
+        ref.key,
+        filename=ref.name,
+        content_type=ref.content_type,
+        expires=PRESIGNED_SECONDS,
+        inline=inline,
     )
     if url is not None:
         return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})

@@ -48,7 +48,7 @@ class Storage(Protocol):
         ...
 
     async def presigned_url(
-        self, key: str, *, filename: str, content_type: str, expires: int
+        self, key: str, *, filename: str, content_type: str, expires: int, inline: bool = False
     ) -> str | None:
         """A URL serving the object for `expires` seconds, or None when the backend has none
         (the API then streams the file itself)."""

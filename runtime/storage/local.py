@@ -84,7 +84,7 @@ class LocalStorage:
             raise NotStored(key) from None
 
     async def presigned_url(
-        self, key: str, *, filename: str, content_type: str, expires: int
+        self, key: str, *, filename: str, content_type: str, expires: int, inline: bool = False
     ) -> str | None:
         self._path(key)  # a bad key is refused here as everywhere
         return None  # the API streams local files itself

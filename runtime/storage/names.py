@@ -22,11 +22,13 @@ def file_name(raw: str) -> str:
     return name[:LONGEST_NAME] or "file"
 
 
-def content_disposition(name: str) -> str:
-    """`attachment` with a name no client can misread: an ASCII fallback (no quotes, slashes,
-    control characters) and the exact name as RFC 5987 `filename*`."""
+def content_disposition(name: str, *, inline: bool = False) -> str:
+    """`attachment` (or `inline`, for a preview) with a name no client can misread: an ASCII
+    fallback (no quotes, slashes, control characters) and the exact name as RFC 5987
+    `filename*`."""
     clean = file_name(name)
     decomposed = unicodedata.normalize("NFKD", clean)  # é → e + accent: keep the e
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     fallback = _ASCII_UNSAFE.sub("_", plain).strip(" .") or "file"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"

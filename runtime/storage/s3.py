@@ -206,14 +206,14 @@ class S3Storage:
         return head["ContentLength"]
 
     async def presigned_url(
-        self, key: str, *, filename: str, content_type: str, expires: int
+        self, key: str, *, filename: str, content_type: str, expires: int, inline: bool = False
     ) -> str | None:
         if not self.presign:
             return None
         params = {
             "Bucket": self.bucket,
             "Key": self._name(key),
-            "ResponseContentDisposition": content_disposition(filename),
+            "ResponseContentDisposition": content_disposition(filename, inline=inline),
             "ResponseContentType": content_type,
         }
         return await self._call(

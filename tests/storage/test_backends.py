@@ -184,6 +184,12 @@ async def test_presigned_url_serves_the_file_as_an_attachment(backend: Backend) 
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == content_disposition(name)
     assert "\r" not in response.headers["content-disposition"]
+    preview = await storage.presigned_url(  # the admin's image preview
+        "t/doc/1/file/p", filename=name, content_type="image/png", expires=60, inline=True
+    )
+    assert preview is not None
+    shown = httpx.get(preview).headers["content-disposition"]
+    assert shown == content_disposition(name, inline=True) and shown.startswith("inline;")
 
 
 async def test_check_passes_on_a_usable_storage(backend: Backend) -> None:
