@@ -25,7 +25,7 @@ from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, AdminPage
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.parametrize("files_site", ["sqlite"], indirect=True),
+    pytest.mark.parametrize("files_site", [("disk", "sqlite")], indirect=True),
 ]
 RED, BLUE = png(160, 100, (200, 30, 30)), png(90, 120, (30, 60, 200))
 SHOTS = REPO / "docs" / "guides" / "img"
