@@ -8,7 +8,12 @@ import datetime as dt
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from piccolo.columns.combination import WhereRaw
+from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from runtime.identity.digests import token_digest
 
@@ -60,34 +65,59 @@ async def issue(
 async def rotate(registry: Registry, raw: str) -> Refreshed | None:
     """The family's next token for a valid `raw` one (which is then used up), else None.
 
-    A used or revoked `raw` revokes its whole family (reuse detection). The family keeps the
-    expiry of its first token: rotating never makes a login outlive `session_ttl`."""
+    One compare-and-swap claims `raw` (unused, unrevoked, unexpired, its family unrevoked),
+    and the next token is inserted in the same transaction: of concurrent rotations exactly
+    one wins, and a loser, which sees `raw` used only once the winner committed, revokes a
+    family that already holds the winner's token. A used or revoked `raw` (reuse) revokes
+    the whole family. The family keeps the expiry of its first token: rotating never makes a
+    login outlive `session_ttl`."""
     table = registry.refresh_token
-    row = await table.select().where(table.token_hash == token_digest(raw)).first().run()
-    if row is None:
-        return None
-    now = _now()
-    if row["used_at"] is not None or row["revoked_at"] is not None:
+    digest, now = token_digest(raw), _now()
+    async with _transaction(registry.engine):
+        claimed = await (
+            table.update({table.used_at: now})
+            .where(
+                table.token_hash == digest,
+                table.used_at.is_null(),
+                table.revoked_at.is_null(),
+                table.expires_at > now,
+                _family_unrevoked(table),
+            )
+            .returning(table.family_id, table.user, table.organization_id, table.expires_at)
+            .run()
+        )
+        if claimed:
+            row = claimed[0]
+            return await issue(
+                registry,
+                user_id=row["user"],
+                org_id=row["organization_id"],
+                ttl_seconds=0,
+                family_id=row["family_id"],
+                expires_at=_aware(row["expires_at"]),
+            )
+    row = await table.select().where(table.token_hash == digest).first().run()
+    if row is not None and _aware(row["expires_at"]) > now:  # used, revoked: reuse
         await revoke_family(registry, row["family_id"])
-        return None
-    if _aware(row["expires_at"]) <= now:
-        return None
-    claimed = (
-        await table.update({table.used_at: now})
-        .where(table.id == row["id"], table.used_at.is_null(), table.revoked_at.is_null())
-        .returning(table.id)
-        .run()
-    )
-    if not claimed:  # a concurrent request used it first: that is reuse too
-        await revoke_family(registry, row["family_id"])
-        return None
-    return await issue(
-        registry,
-        user_id=row["user"],
-        org_id=row["organization_id"],
-        ttl_seconds=0,
-        family_id=row["family_id"],
-        expires_at=_aware(row["expires_at"]),
+    return None
+
+
+def _transaction(engine: Engine[Any]) -> Any:
+    """A write transaction (joining the caller's, if one runs): IMMEDIATE on SQLite, so
+    concurrent rotations queue for the write lock instead of failing on it. Not
+    `runtime.database.write_transaction`: that module builds on identity."""
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def _family_unrevoked(table: type[Table]) -> WhereRaw:
+    """No token of the row's family is revoked: a revocation covers every token of the
+    family, also one a rotation inserted after it (`revoke_family` revokes those it sees)."""
+    name = table._meta.tablename
+    return WhereRaw(
+        f"NOT EXISTS (SELECT 1 FROM {table._meta.get_formatted_tablename()} AS sibling "
+        f'WHERE sibling.family_id = "{name}".family_id AND sibling.revoked_at IS NOT NULL)'
     )
 
 
@@ -123,7 +153,7 @@ async def family_of(registry: Registry, raw: str) -> uuid.UUID | None:
 
 
 async def is_family_active(registry: Registry, family_id: uuid.UUID) -> bool:
-    """False once the login was revoked (logout, reuse) or has expired."""
+    """False once the login was revoked (logout, reuse: any token of it) or has expired."""
     table = registry.refresh_token
     active: bool = await (
         table.exists()
@@ -131,6 +161,7 @@ async def is_family_active(registry: Registry, family_id: uuid.UUID) -> bool:
             table.family_id == family_id,
             table.revoked_at.is_null(),
             table.expires_at > _now(),
+            _family_unrevoked(table),
         )
         .run()
     )

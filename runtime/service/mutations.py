@@ -9,13 +9,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runtime.database import is_postgres
 from runtime.definitions.model import Entity
 from runtime.service import timeline
 from runtime.service.checks import check_references, check_unique, reads_before_create
 from runtime.service.cleaning import new_row, update_values
 from runtime.service.errors import Conflict, Forbidden, NotFound, StaleVersion
 from runtime.service.reads import present
-from runtime.service.scope import CallerScope
+from runtime.service.scope import CallerScope, for_update
 from runtime.service.writes import Change, ChangeWriter, stale
 
 Versions = Mapping[Any, int]  # record id → the version the caller read
@@ -125,9 +126,11 @@ class Mutations:
 async def resolve(
     scope: CallerScope, entity: Entity, record_ids: Sequence[Any], versions: Versions | None
 ) -> list[dict[str, Any]]:
-    """The rows of `record_ids` (each once, in order): NotFound for one the caller cannot
-    read, StaleVersion for one not at the version the caller read."""
-    rows = {row["id"]: row for row in await scope.fetch_many(entity, list(record_ids))}
+    """The rows of `record_ids` (each once, in order), locked for the write that follows in
+    the caller's unit of work: NotFound for one the caller cannot read, StaleVersion for one
+    not at the version the caller read (If-Match). Locked, a row is read as it is now, so a
+    write that names no version never fails on a version another writer moved on."""
+    rows = {row["id"]: row for row in await scope.fetch_many(entity, list(record_ids), lock=True)}
     expected = {_uuid(k): v for k, v in (versions or {}).items()}
     out: dict[uuid.UUID, dict[str, Any]] = {}
     for record_id in record_ids:
@@ -178,6 +181,10 @@ class _Deletion:
         query = table.select().where(getattr(table, name) == old["id"])
         if other.tenant_scoped and old.get("tenant_id") is not None:
             query = query.where(table.tenant_id == old["tenant_id"])
+        if is_postgres(
+            self.scope.registry.engine
+        ):  # locked as `resolve` locks: written at their version
+            query = for_update(query, table)
         rows = await query.run()
         if not rows:
             return

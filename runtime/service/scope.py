@@ -10,8 +10,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.query import Select
 
 from runtime.access import PolicyView, Principal, view_for
+from runtime.database import is_postgres
 from runtime.definitions.model import Entity, Field, Project
 from runtime.filters import Node, compile_where, evaluate
 from runtime.schema.registry import DataTable, Registry
@@ -85,8 +87,14 @@ class CallerScope:
         rows = await self.fetch_many(entity, [record_id])
         return rows[0] if rows else None
 
-    async def fetch_many(self, entity: Entity, record_ids: list[Any]) -> list[dict[str, Any]]:
-        """The rows of `record_ids` the principal may read (ids that are no UUID match none)."""
+    async def fetch_many(
+        self, entity: Entity, record_ids: list[Any], lock: bool = False
+    ) -> list[dict[str, Any]]:
+        """The rows of `record_ids` the principal may read (ids that are no UUID match none).
+        `lock` (a write about to change them, inside its transaction): on PostgreSQL the rows
+        are locked FOR UPDATE, in id order so two writers of the same rows cannot deadlock,
+        and read as the last writer committed them; a SQLite write transaction is IMMEDIATE,
+        so it holds the database's write lock already."""
         ids = [i for i in map(_uuid, record_ids) if i is not None]
         if not ids:
             return []
@@ -95,6 +103,8 @@ class CallerScope:
         query = table.select().where(where)
         for clause in self.clauses(entity):
             query = query.where(clause)
+        if lock and is_postgres(self.registry.engine):
+            query = for_update(query, table)
         rows: list[dict[str, Any]] = await query.run()
         return rows
 
@@ -108,6 +118,24 @@ class CallerScope:
             if evaluate(rule, record):
                 return
         raise Forbidden(f"your roles do not allow you to {verb} this {entity.name}")
+
+
+def for_update(query: Select[Any], table: DataTable) -> Select[Any]:
+    """`query` locking the rows of `table` it returns (PostgreSQL), in id order; only those,
+    so a rule's joins (outer, nullable) lock nothing and refuse nothing."""
+    unqualified: Any = _Unqualified(table)
+    return query.order_by(table.id).lock_rows("UPDATE", of=(unqualified,))
+
+
+class _Unqualified:
+    """A table as FOR UPDATE OF names it: without its schema (PostgreSQL refuses one)."""
+
+    def __init__(self, table: DataTable) -> None:
+        self._meta = self
+        self._name = table._meta.tablename
+
+    def get_formatted_tablename(self) -> str:
+        return f'"{self._name}"'
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

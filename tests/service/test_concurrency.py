@@ -1,17 +1,16 @@
-"""Optimistic concurrency on PostgreSQL: of 50 writers that all read version 1, exactly one
-wins and 49 are told to reload — no lost update."""
+"""Concurrency on PostgreSQL. Of 50 writers that all name version 1, exactly one wins and 49
+are told to reload; 50 writers that name no version (a PATCH without If-Match, a workflow's
+update) lock the row in turn and all apply. No lost update either way. Over HTTP, on both
+databases: tests/test_unconditional_writes.py."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import httpx
 import pytest
 
-from runtime.service import StaleVersion
-from tests.conftest import Site, add_tenants, prepare_site, start_server, stop
-from tests.service.lab import LAB, open_lab
+from runtime.service import Conflict, NotFound, StaleVersion
+from tests.service.lab import open_lab
 
 pytestmark = pytest.mark.postgres
 WRITERS = 50
@@ -60,32 +59,38 @@ async def test_fifty_concurrent_transitions_of_version_1(lab_pg_url: str) -> Non
         ]
 
 
-def test_fifty_concurrent_patches_with_if_match(postgres_url: str, tmp_path: Path) -> None:
-    env = prepare_site(postgres_url, tmp_path, PLINTH_DEFINITIONS=str(LAB))
-    url, server = start_server(env, tmp_path)
-    try:
-        site = add_tenants(postgres_url, Site(url=url, env=env, workdir=tmp_path))
-        with site.client(site.a) as client:
-            sample = client.post("/api/samples", json={"title": "start"}).json()
-            token = client.headers["Authorization"]
+async def test_fifty_concurrent_updates_without_a_version_all_apply(lab_pg_url: str) -> None:
+    async with open_lab(lab_pg_url) as lab:
+        s = lab.service
+        sample = await s.create(lab.a, "Sample", {"title": "start", "quantity": 0})
+        results = await asyncio.gather(
+            *(
+                s.update(lab.a, "Sample", sample["id"], {"title": f"writer {i}", "quantity": i})
+                for i in range(WRITERS)
+            )
+        )
+        assert sorted(r["version"] for r in results) == list(range(2, WRITERS + 2))
+        final = await s.get(lab.a, "Sample", sample["id"])
+        assert final["version"] == WRITERS + 1
+        assert final["title"] == f"writer {final['quantity']}"
+        entries = await s.timeline(lab.a, "Sample", sample["id"])
+        assert [e["event"] for e in entries] == ["updated"] * WRITERS + ["created"]
 
-        async def patch_all() -> list[int]:
-            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-                responses = await asyncio.gather(
-                    *(
-                        http.patch(
-                            f"/api/samples/{sample['id']}",
-                            json={"title": f"writer {i}"},
-                            headers={"Authorization": token, "If-Match": 'W/"1"'},
-                        )
-                        for i in range(WRITERS)
-                    )
-                )
-            return sorted(r.status_code for r in responses)
 
-        statuses = asyncio.run(patch_all())
-        assert statuses == [200] + [412] * (WRITERS - 1)
-        with site.client(site.a) as client:
-            assert client.get(f"/api/samples/{sample['id']}").json()["version"] == 2
-    finally:
-        stop(server)
+async def test_concurrent_transitions_and_deletes_without_a_version(lab_pg_url: str) -> None:
+    """The losers are told what is true now (no longer a source state, gone), never 412."""
+    async with open_lab(lab_pg_url) as lab:
+        s = lab.service
+        sample = await s.create(lab.a, "Sample", {"title": "t"})
+        moved = await asyncio.gather(
+            *(s.transition(lab.a, "Sample", sample["id"], "submit") for _ in range(WRITERS)),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(r, dict) for r in moved) == 1
+        assert all(isinstance(r, Conflict) for r in moved if not isinstance(r, dict)), moved
+        deleted = await asyncio.gather(
+            *(s.delete(lab.a, "Sample", sample["id"]) for _ in range(WRITERS)),
+            return_exceptions=True,
+        )
+        assert sum(r is None for r in deleted) == 1
+        assert all(isinstance(r, NotFound) for r in deleted if r is not None), deleted
