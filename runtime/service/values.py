@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime.definitions.model import Entity, Field
 from runtime.fields import TYPES, Invalid, boolean, coerce, json_text, parse, text
+from runtime.limits import limits
 from runtime.service.errors import FieldError
 from runtime.suggest import did_you_mean
 
@@ -36,12 +37,12 @@ def clean_values(
     """Coerce and check every given field; on create also `required`. All errors at once."""
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
+    unknown = [name for name in raw if entity.field(name) is None]
+    if unknown:
+        errors.extend(_unknown(entity, unknown))
     for name, given in raw.items():
         field = entity.field(name)
         if field is None:
-            visible = [f.name for f in entity.fields if not f.hidden]
-            hint = did_you_mean(str(name), visible)
-            errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'{hint}"))
             continue
         try:
             values[name] = coerce(field, given)
@@ -61,6 +62,25 @@ def clean_values(
         if missing and not defaulted:
             errors.append(FieldError(field.name, "required", "this field is required"))
     return values, errors
+
+
+def _unknown(entity: Entity, names: list[Any]) -> list[FieldError]:
+    """An error per unknown key up to the limit, then one "and N more": no suggestion work
+    (nor a huge answer) for a body of a million unknown keys."""
+    cap = limits().errors
+    visible = [f.name for f in entity.fields if not f.hidden]
+    errors = [
+        FieldError(
+            str(name),
+            "unknown",
+            f"{entity.name} has no field '{name}'{did_you_mean(str(name), visible)}",
+        )
+        for name in names[:cap]
+    ]
+    if len(names) > cap:
+        more = len(names) - cap
+        errors.append(FieldError("*", "too_many_errors", f"and {more} more unknown fields"))
+    return errors
 
 
 def json_value(stored: Any) -> Any:
