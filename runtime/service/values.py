@@ -37,17 +37,17 @@ def clean_values(
     """Coerce and check every given field; on create also `required`. All errors at once."""
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
-    unknown = [name for name in raw if entity.field(name) is None]
-    if unknown:
-        errors.extend(_unknown(entity, unknown))
+    unknown = _Unknown(entity)
     for name, given in raw.items():
         field = entity.field(name)
         if field is None:
+            errors.extend(unknown.error(name))
             continue
         try:
             values[name] = coerce(field, given)
         except Invalid as error:
             errors.append(FieldError(name, error.code, str(error)))
+    errors.extend(unknown.more())
     refused = {e.field for e in errors}
     for field in entity.fields:
         if not field.required or field.name in refused:
@@ -64,23 +64,25 @@ def clean_values(
     return values, errors
 
 
-def _unknown(entity: Entity, names: list[Any]) -> list[FieldError]:
-    """An error per unknown key up to the limit, then one "and N more": no suggestion work
-    (nor a huge answer) for a body of a million unknown keys."""
-    cap = limits().errors
-    visible = [f.name for f in entity.fields if not f.hidden]
-    errors = [
-        FieldError(
-            str(name),
-            "unknown",
-            f"{entity.name} has no field '{name}'{did_you_mean(str(name), visible)}",
-        )
-        for name in names[:cap]
-    ]
-    if len(names) > cap:
-        more = len(names) - cap
-        errors.append(FieldError("*", "too_many_errors", f"and {more} more unknown fields"))
-    return errors
+class _Unknown:
+    """The errors of unknown keys: one each up to the limit, then one "and N more", with no
+    suggestion work (nor a huge answer) for a body of a million unknown keys."""
+
+    def __init__(self, entity: Entity) -> None:
+        self.entity, self.seen, self.cap = entity, 0, limits().errors
+
+    def error(self, name: Any) -> list[FieldError]:
+        self.seen += 1
+        if self.seen > self.cap:
+            return []
+        hint = did_you_mean(str(name), [f.name for f in self.entity.fields if not f.hidden])
+        return [FieldError(name, "unknown", f"{self.entity.name} has no field '{name}'{hint}")]
+
+    def more(self) -> list[FieldError]:
+        extra = self.seen - self.cap
+        if extra <= 0:
+            return []
+        return [FieldError("*", "too_many_errors", f"and {extra} more unknown fields")]
 
 
 def json_value(stored: Any) -> Any:
