@@ -252,3 +252,31 @@ def test_a_bad_limit_setting_stops_the_command(tmp_path: Path) -> None:
     assert (
         "PLINTH_MAX_BODY_BYTES='lots': expected a positive integer" in result.stderr + result.stdout
     )
+
+
+def test_the_admins_json_is_held_to_the_same_limits(limited: Site) -> None:
+    from tests.admin_session import admin_client
+
+    client = admin_client(limited.url, limited.a)  # a JSON login still goes through
+    tables = client.post(
+        "/api/tables/ticket/",
+        content=_nested(10_000),
+        headers={"Content-Type": "application/json"},
+    )
+    login = httpx.post(
+        f"{limited.url}/admin/public/login/",
+        content=_nested(10_000),
+        headers={"Content-Type": "application/json"},
+    )
+    digits = client.post(
+        "/api/tables/ticket/",
+        content='{"subject": "x", "priority": ' + "9" * 5000 + "}",
+        headers={"Content-Type": "application/json"},
+    )
+    created = client.post("/api/tables/ticket/", json={"subject": "via admin"})
+    client.close()
+    _refused(tables, 400, "nested deeper than 32 levels")
+    _refused(login, 400, "nested deeper than 32 levels")
+    _refused(digits, 400, "a number has 5000 digits")
+    assert created.status_code < 300, created.text
+    _still_up(limited)

@@ -11,10 +11,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runtime.api.payloads import parse_json
 from runtime.api.problems import Problem
 from runtime.limits import limits
 
 FILE_ROUTE = re.compile(r"^/api/[^/]+/[^/]+/files/")
+ADMIN = "/admin/"
 
 
 class BodyTooLarge(Problem):
@@ -31,11 +33,46 @@ async def _refuse(send: Send, problem: Problem) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _declared(scope: Scope) -> int | None:
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
     for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
+        if name == wanted:
+            return bytes(value)
     return None
+
+
+def _declared(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+async def _checked_json(scope: Scope, receive: Receive) -> Receive:
+    """The whole body, refused (Problem) unless within the JSON limits, then replayed."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    if body.strip():
+        parse_json(body, "the body")
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _admin_json(scope: Scope) -> bool:
+    content_type = _header(scope, b"content-type") or b""
+    return scope.get("path", "").startswith(ADMIN) and b"json" in content_type
 
 
 class BodyLimit:
@@ -69,7 +106,17 @@ class BodyLimit:
                 await send(message)
 
         try:
-            await self.app(scope, counted, guarded)
+            if _admin_json(scope):
+                try:
+                    replay = await _checked_json(scope, counted)
+                except BodyTooLarge:
+                    raise
+                except Problem as problem:
+                    await _refuse(send, problem)
+                    return
+                await self.app(scope, replay, guarded)
+            else:
+                await self.app(scope, counted, guarded)
         except Exception:
             if not state["over"]:
                 raise
