@@ -65,10 +65,16 @@ def test_a_body_over_the_limit_is_413_declared_or_streamed(limited: Site) -> Non
             content=(big[i : i + 65536] for i in range(0, len(big), 65536)),
             headers={"Content-Type": "application/json"},
         )
+        form = httpx.post(
+            f"{limited.url}/admin/public/login/",
+            content=(b"username=" + b"u" * 65536 for _ in range(3 * BODY_LIMIT // 65536)),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         listed = client.get("/api/tickets", params={"subject": "big"}).json()
         fits = client.post("/api/tickets", json={"subject": "fits", "body": "x" * 100_000})
     _refused(declared, 413, f"larger than {BODY_LIMIT} bytes")
     _refused(streamed, 413, f"larger than {BODY_LIMIT} bytes")
+    _refused(form, 413, f"larger than {BODY_LIMIT} bytes")  # the admin's forms too
     assert listed["data"] == []  # nothing was stored
     assert fits.status_code == 201
     _still_up(limited)
@@ -280,3 +286,9 @@ def test_the_admins_json_is_held_to_the_same_limits(limited: Site) -> None:
     _refused(digits, 400, "a number has 5000 digits")
     assert created.status_code < 300, created.text
     _still_up(limited)
+
+
+def test_no_request_above_ended_in_an_unhandled_error(limited: Site) -> None:
+    """Last in the module: the server's log holds no traceback from any of the cases."""
+    log = "".join(p.read_text() for p in limited.workdir.glob("serve-*.log"))
+    assert "Traceback" not in log and "unhandled error" not in log, log[-3000:]
