@@ -36,7 +36,7 @@ async def _username(scope: Scope, body: bytes) -> str:
             value = (await Request(scope, _replay(body)).form()).get("username")
         else:
             value = parse_qs(body.decode("utf-8")).get("username", [""])[0]
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
         return ""
     return value if isinstance(value, str) else ""
 

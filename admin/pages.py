@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from admin.context import SESSION_COOKIE, current
+from runtime.api.payloads import parse_json
+from runtime.api.problems import Problem
 from runtime.identity import accounts
 from runtime.identity.digests import same_secret
 from runtime.identity.throttle import LoginThrottle
@@ -69,9 +71,9 @@ async def check_csrf(request: Request) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if "json" in request.headers.get("content-type", ""):
         try:
-            parsed = await request.json()
-        except ValueError:
-            raise Refused(400, "the body is not JSON") from None
+            parsed = parse_json(await request.body(), "the body")
+        except Problem as problem:
+            raise Refused(400, problem.detail) from None
         body = parsed if isinstance(parsed, dict) else {}
     else:
         body = dict(await request.form())

@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from admin import build_admin
 from runtime.api import auth, files, openapi, records, workflow_routes
+from runtime.api.body_limit import BodyLimit
 from runtime.api.problems import EXCEPTION_HANDLERS
 from runtime.database import close_engine, open_engine
 from runtime.identity.keys import KeyRing
 from runtime.identity.oidc import OidcVerifier
 from runtime.identity.throttle import LoginThrottle
+from runtime.limits import limits
 from runtime.schema.registry import Registry
 from runtime.service import RecordService
 from runtime.settings import Settings
@@ -55,6 +58,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
         oidc=OidcVerifier.from_settings(oidc) if oidc else None,
     )
     in_process = run_worker and settings.redis_url is None
+    limits()  # a malformed PLINTH_MAX_* stops the start, not a request
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,6 +92,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             Mount("/admin", app=admin),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(BodyLimit)],
         lifespan=lifespan,
     )
     app.state.plinth = plinth

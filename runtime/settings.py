@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from runtime.identity.keys import KeyRing, SecretKeyError
+from runtime.limits import LimitSettingError, read_limits
 from runtime.smtp import SmtpSettingError, email_settings
 from runtime.storage.base import StorageError
 from runtime.storage.location import check_endpoint_url, storage_location
@@ -93,6 +94,10 @@ def read_settings(
     except SmtpSettingError as error:
         raise SettingsError(str(error)) from None
     storage_url, s3_endpoint_url = _storage(env)
+    try:
+        read_limits(env)  # read again per process (runtime/limits.py); checked here to fail early
+    except LimitSettingError as error:
+        raise SettingsError(str(error)) from None
     return Settings(
         database_url=database_url,
         redis_url=env.get("PLINTH_REDIS_URL") or None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from typing import Any
 
@@ -12,10 +11,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from runtime.api.callers import request_principal
-from runtime.api.payloads import read_json
+from runtime.api.payloads import decode_cursor, parse_json, read_json
 from runtime.api.problems import Problem
 from runtime.definitions.model import Entity
 from runtime.filters import OPERATORS
+from runtime.limits import fit_request_id, limits
 
 RESERVED_PARAMS = {"filter", "sort", "limit", "cursor", "count", "search", "fields", "expand"}
 
@@ -39,28 +39,32 @@ def _etag(record: dict[str, Any]) -> dict[str, str]:
 
 
 def _if_match(request: Request) -> int | None:
-    """The version named by If-Match (`W/"3"`, `"3"` or `3`), or None when absent."""
+    """The version named by If-Match (`W/"3"`, `"3"` or `3`), or None when absent. A header
+    too long to be one of our ETags is a 400; a number no version reaches cannot match: 412."""
     raw = request.headers.get("if-match")
     if raw is None or raw.strip() == "*":
         return None
+    bound = limits().if_match_chars
+    if len(raw) > bound:
+        raise Problem(400, "Bad request", f"If-Match is longer than {bound} characters")
     value = raw.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
         raise Problem(400, "Bad request", f'If-Match {raw!r}: expected an ETag like W/"3"')
+    if len(value) > 18:
+        raise Problem(412, "Precondition failed", "If-Match names no version of this record")
     return int(value)
 
 
 def _request_id(request: Request) -> str:
-    return request.headers.get("x-request-id") or uuid.uuid4().hex
+    """X-Request-ID as the timeline can store it (a long one is shortened), or a new one."""
+    return fit_request_id(request.headers.get("x-request-id") or uuid.uuid4().hex)
 
 
 def _list_filter(request: Request) -> dict[str, Any] | None:
     """`?filter=<json>` plus shorthands `?status=open&priority__gte=3`, ANDed together."""
     parts: list[dict[str, Any]] = []
     if raw := request.query_params.get("filter"):
-        try:
-            parts.append(json.loads(raw))
-        except json.JSONDecodeError:
-            raise Problem(400, "Bad query", "filter: not valid JSON") from None
+        parts.append(parse_json(raw, "filter", "Bad query"))
     for key, value in request.query_params.multi_items():
         if key in RESERVED_PARAMS:
             continue
@@ -82,11 +86,10 @@ def _list_filter(request: Request) -> dict[str, Any] | None:
 def _page(request: Request) -> tuple[int, int]:
     try:
         limit = int(request.query_params.get("limit", 50))
-        cursor = request.query_params.get("cursor")
-        offset = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
     except ValueError:
-        raise Problem(400, "Bad query", "limit must be an integer and cursor opaque") from None
-    if not 1 <= limit <= 500 or offset < 0:
+        raise Problem(400, "Bad query", "limit must be an integer") from None
+    offset = decode_cursor(request.query_params.get("cursor"))
+    if not 1 <= limit <= 500:
         raise Problem(400, "Bad query", "limit must be between 1 and 500")
     return limit, offset
 

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from runtime.access import Principal, may_do_anything
 from runtime.api.callers import request_principal
+from runtime.api.payloads import decode_cursor
 from runtime.api.problems import Problem
 from runtime.api.records import _entity
 from runtime.service import NotFound, RecordService
@@ -134,13 +135,7 @@ def _page(raw_limit: str | None, cursor: str | None) -> tuple[int, int]:
         raise Problem(400, "Bad query", "limit: must be an integer") from None
     if not 1 <= limit <= MAX_LIMIT:
         raise Problem(400, "Bad query", f"limit: must be between 1 and {MAX_LIMIT}")
-    try:
-        offset = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
-    except ValueError:
-        raise Problem(400, "Bad query", "cursor: not a cursor this API gave") from None
-    if offset < 0:
-        raise Problem(400, "Bad query", "cursor: not a cursor this API gave")
-    return limit, offset
+    return limit, decode_cursor(cursor)
 
 
 async def _readable_record(service: RecordService, principal: Principal, record: uuid.UUID) -> None:

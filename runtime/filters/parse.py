@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Path, Var, kind_of
+from runtime.limits import limits
 from runtime.suggest import did_you_mean
 
 OPERATORS = (
@@ -35,6 +36,14 @@ def is_variable(raw: Any) -> bool:
     return isinstance(raw, str) and VARIABLE.match(raw) is not None
 
 
+class _Fatal(Exception):
+    """A limit crossed: stops the whole parse, past the per-part recovery."""
+
+    def __init__(self, error: FilterError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Parser:
     """Raises the first FilterError, or (given a list) collects every one and leaves the bad
     part out of the AST: each child of and/or, each key of a filter, each operator."""
@@ -42,6 +51,16 @@ class _Parser:
     def __init__(self, problems: list[FilterError] | None, left_variables: bool) -> None:
         self.problems = problems
         self.left_variables = left_variables
+        self.depth = 0  # the and/or/not groups around the filter being parsed
+        self.nodes = 0  # groups and conditions parsed so far
+
+    def count(self, path: Path) -> None:
+        """Refuse a filter over the node limit before parsing more of it (not recoverable:
+        collecting every problem of a huge filter is the work the limit guards)."""
+        self.nodes += 1
+        if self.nodes > limits().filter_nodes:
+            message = f"a filter has at most {limits().filter_nodes} conditions and groups"
+            raise _Fatal(FilterError(path, message, code="nodes"))
 
     def recover(self, error: FilterError) -> None:
         if self.problems is None:
@@ -68,6 +87,9 @@ class _Parser:
                 return Var(raw)
             if not isinstance(raw, list):
                 raise fail("list", f"'{op}' expects a list, got {kind_of(raw)}")
+            if len(raw) > limits().in_values:
+                message = f"'{op}' takes at most {limits().in_values} values, got {len(raw)}"
+                raise fail("list_length", message)
             if op == "between" and len(raw) != 2:
                 count = f"{len(raw)} value{'' if len(raw) == 1 else 's'}"
                 raise fail("between", f"'between' expects [low, high], got {count}")
@@ -102,6 +124,7 @@ class _Parser:
         return rest if on_record else field
 
     def condition(self, field: str, spec: Any, path: Path) -> Node | None:
+        self.count(path)
         checked = self.left_variable(field, spec, path) if field.startswith("$") else field
         if not checked or any(not part for part in checked.split(".")):
             message = f"'{field}' is not a field name or a path like 'contact.name'"
@@ -133,6 +156,17 @@ class _Parser:
         if not isinstance(raw, dict):
             message = f"a filter is an object, got {kind_of(raw)}"
             raise FilterError(path, message, code="object", value=raw)
+        self.count(path)
+        if self.depth > limits().filter_depth:
+            message = f"and/or/not nest at most {limits().filter_depth} deep"
+            raise _Fatal(FilterError(path, message, code="nesting"))
+        self.depth += 1
+        try:
+            return self.group(raw, path)
+        finally:
+            self.depth -= 1
+
+    def group(self, raw: dict[Any, Any], path: Path) -> Node:
         nodes: list[Node] = []
         for key, spec in raw.items():
             here = (*path, key)
@@ -187,6 +221,9 @@ def parse_filter(
     parser = _Parser(problems, left_variables)
     try:
         return parser.filter(raw, path)
+    except _Fatal as fatal:
+        parser.recover(fatal.error)
+        return And(())
     except FilterError as error:
         parser.recover(error)
         return And(())

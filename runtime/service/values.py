@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime.definitions.model import Entity, Field
 from runtime.fields import TYPES, Invalid, boolean, coerce, json_text, parse, text
+from runtime.limits import limits
 from runtime.service.errors import FieldError
 from runtime.suggest import did_you_mean
 
@@ -36,17 +37,17 @@ def clean_values(
     """Coerce and check every given field; on create also `required`. All errors at once."""
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
+    unknown = _Unknown(entity)
     for name, given in raw.items():
         field = entity.field(name)
         if field is None:
-            visible = [f.name for f in entity.fields if not f.hidden]
-            hint = did_you_mean(str(name), visible)
-            errors.append(FieldError(name, "unknown", f"{entity.name} has no field '{name}'{hint}"))
+            errors.extend(unknown.error(name))
             continue
         try:
             values[name] = coerce(field, given)
         except Invalid as error:
             errors.append(FieldError(name, error.code, str(error)))
+    errors.extend(unknown.more())
     refused = {e.field for e in errors}
     for field in entity.fields:
         if not field.required or field.name in refused:
@@ -61,6 +62,27 @@ def clean_values(
         if missing and not defaulted:
             errors.append(FieldError(field.name, "required", "this field is required"))
     return values, errors
+
+
+class _Unknown:
+    """The errors of unknown keys: one each up to the limit, then one "and N more", with no
+    suggestion work (nor a huge answer) for a body of a million unknown keys."""
+
+    def __init__(self, entity: Entity) -> None:
+        self.entity, self.seen, self.cap = entity, 0, limits().errors
+
+    def error(self, name: Any) -> list[FieldError]:
+        self.seen += 1
+        if self.seen > self.cap:
+            return []
+        hint = did_you_mean(str(name), [f.name for f in self.entity.fields if not f.hidden])
+        return [FieldError(name, "unknown", f"{self.entity.name} has no field '{name}'{hint}")]
+
+    def more(self) -> list[FieldError]:
+        extra = self.seen - self.cap
+        if extra <= 0:
+            return []
+        return [FieldError("*", "too_many_errors", f"and {extra} more unknown fields")]
 
 
 def json_value(stored: Any) -> Any:
