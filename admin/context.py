@@ -55,7 +55,8 @@ class AdminContextMiddleware:
 
     @staticmethod
     def _path(scope: Scope) -> str:
-        path, root = scope["path"], scope.get("root_path", "")
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
         return path[len(root) :] if root and path.startswith(root) else path
 
     async def _principal(self, conn: HTTPConnection) -> Principal | None:
