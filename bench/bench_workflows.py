@@ -36,6 +36,7 @@ from textwrap import dedent
 
 import asyncpg
 import uvloop
+from bench_service import _pooled  # the same rate measure as the service benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_DSN = os.environ.get("PLINTH_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
@@ -84,19 +85,6 @@ def _prepare(workdir: Path, env: dict[str, str]) -> None:
         check=True,
         capture_output=True,
     )
-
-
-async def _pooled(concurrency: int, total: int, work) -> float:
-    """Run `work(i)` for i < total with `concurrency` tasks; per second."""
-    counter = iter(range(total))
-
-    async def task() -> None:
-        for i in counter:
-            await work(i)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(task() for _ in range(concurrency)))
-    return total / (time.perf_counter() - start)
 
 
 async def _workflow_entries(timeline, ids: list[str]) -> dict[str, float]:
