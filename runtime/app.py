@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ from runtime.service import RecordService
 from runtime.settings import Settings
 from runtime.storage import storage_from_url
 from runtime.workflows.workers import in_process_loop
+
+log = logging.getLogger("plinth.live")
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,7 @@ class LiveApp:
             status = message.get("status", 0) if message["type"] == "http.response.start" else 0
             if status >= 500 and status != 503 and await self.live.stale(model):
                 replaced = True
+                log.warning("%s failed on the previous schema: answered 503", scope["path"])
                 await self._unavailable(scope, receive, send)
                 return
             await send(message)

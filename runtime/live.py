@@ -37,6 +37,7 @@ POLL_SECONDS = 0.5  # SQLite, or PostgreSQL while its LISTEN connection is down
 LISTEN_POLL_SECONDS = 5.0  # PostgreSQL while listening: a NOTIFY missed is noticed anyway
 MISMATCH_RETRY_SECONDS = 2.0  # definitions on disk ≠ the applied schema: read them again
 RETRY_AFTER = 2  # seconds, in a 503's Retry-After
+LISTENER_NAME = "plinth-schema-listener"  # its connection, beside the pools
 
 AppBuilder = Callable[[RecordService], ASGIApp]
 Loop = Callable[[RecordService, asyncio.Event], Coroutine[Any, Any, None]]
@@ -229,7 +230,7 @@ class _Listener:
             self.connection = await asyncpg.connect(
                 self.engine.config["dsn"],
                 timeout=5,
-                server_settings={"application_name": "plinth-schema-listener"},
+                server_settings={"application_name": LISTENER_NAME},
             )
             await self.connection.add_listener(SCHEMA_CHANNEL, lambda *_: self.wake.set())
         except (OSError, asyncpg.PostgresError) as error:
