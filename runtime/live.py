@@ -72,6 +72,7 @@ class LiveModel:
         self._wake = asyncio.Event()  # check the digest now
         self._built_for: str | None = None  # the digest of the last attempt
         self._retry_at = 0.0
+        self._refused: tuple[str | None, str | None] | None = None  # (digest, why), last said
 
     @property
     def current(self) -> Model | None:
@@ -115,36 +116,37 @@ class LiveModel:
             return
         if model is None and digest == self._built_for and time.monotonic() < self._retry_at:
             return
-        self._model, self._built_for = None, digest  # 503 from here until the swap
+        self._built_for = digest
         self.reason = "the server is switching to a new schema"
-        project, problem = await self._load()
-        if project is not None and describe(project, self.engine).digest() != digest:
-            problem = (
-                "the definitions on disk are not the ones the database was migrated to: "
-                "deploy them, or run `plinth migrate`"
-            )
-        if problem is not None or project is None:
-            self.reason = problem or "the definitions cannot be loaded"
-            self._retry_at = time.monotonic() + MISMATCH_RETRY_SECONDS
-            log.warning("not serving: %s", self.reason)
-            return
-        self._swap(self._build(project, digest))
-        await self._expire_connections()
-        log.info("switched to the schema %s", (digest or "")[:12])
-
-    async def _load(self) -> tuple[Project | None, str | None]:
+        self._swap(None)  # 503, and the workflow loops paused, from here until the swap
         project, problems = await asyncio.to_thread(check_project, self.definitions)
         if any(p.severity == "error" for p in problems) or project is None:
-            log.error("definitions:\n%s", format_problems(problems))
-            return None, "the definitions on disk have errors: see the server's log"
-        return project, None
+            self._refuse(digest, "the definitions have errors", format_problems(problems))
+        elif describe(project, self.engine).digest() != digest:
+            why = "the definitions are not the ones the database was migrated to"
+            self._refuse(digest, why, "deploy them, or run `plinth migrate`")
+        else:
+            self._refused = None
+            self._swap(self._build(project, digest))
+            await self._expire_connections()
+            log.info("switched to the schema %s", (digest or "")[:12])
+
+    def _refuse(self, digest: str | None, why: str, details: str) -> None:
+        """No model for `digest`: 503 saying `why`, and another look in a moment."""
+        if (digest, why + details) != self._refused:  # said once, not at each retry
+            log.warning("not serving: %s (%s):\n%s", why, self.definitions, details)
+        self._refused = (digest, why + details)
+        self.reason = f"{why}; see the server's log"
+        self._retry_at = time.monotonic() + MISMATCH_RETRY_SECONDS
 
     def _build(self, project: Project, digest: str | None) -> Model:
         service = RecordService(build_registry(project, self.engine), self.storage)
         app = self.build_app(service) if self.build_app is not None else None
         return Model(digest=digest, service=service, app=app)
 
-    def _swap(self, model: Model) -> None:
+    def _swap(self, model: Model | None) -> None:
+        if model is self._model:
+            return
         self._model = model
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()

@@ -235,6 +235,7 @@ def test_definitions_that_do_not_match_the_database_answer_503(sqlite_live: Site
     wait_for(lambda: client.get("/api/contacts").status_code == 503)
     answer = client.get("/api/contacts")
     assert answer.headers["retry-after"].isdigit()
+    assert answer.headers["content-type"] == "application/problem+json"
     assert "not the ones the database was migrated to" in answer.json()["detail"]
     shutil.rmtree(sqlite_live.env["PLINTH_DEFINITIONS"])  # deploy the migrated definitions
     shutil.copytree(other, sqlite_live.env["PLINTH_DEFINITIONS"])
