@@ -25,6 +25,7 @@ from tests.conftest import (
     Site,
     add_tenants,
     module_database,
+    plinth,
     prepare_site,
     start_server,
     stop,
@@ -121,7 +122,7 @@ def _live_site(kind: str, tmp_path: Path, **extra: str) -> Iterator[Site]:
     shutil.copytree(DEFINITIONS, definitions)
     for database_url in module_database(kind, tmp_path):
         env = prepare_site(database_url, tmp_path, PLINTH_DEFINITIONS=str(definitions), **extra)
-        url, process = start_server(env, tmp_path)
+        url, process = start_server(env, tmp_path, timeout=PATIENCE * 3)
         try:
             yield add_tenants(database_url, Site(url=url, env=env, workdir=tmp_path))
         finally:
@@ -226,12 +227,7 @@ def test_definitions_that_do_not_match_the_database_answer_503(sqlite_live: Site
         CONTACT % "  email: {type: email}\n  fax: {type: string}"
     )
     env = {**sqlite_live.env, "PLINTH_DEFINITIONS": str(other)}
-    subprocess.run(
-        [sys.executable, "-m", "runtime.cli", "migrate"],
-        env=env,
-        cwd=sqlite_live.workdir,
-        check=True,
-    )
+    plinth("migrate", env=env, cwd=sqlite_live.workdir)
     wait_for(lambda: client.get("/api/contacts").status_code == 503)
     answer = client.get("/api/contacts")
     assert answer.headers["retry-after"].isdigit()
@@ -257,7 +253,7 @@ def test_plinth_worker_runs_a_workflow_added_by_migrate(tmp_path: Path, redis_ur
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_until_up(f"{site.url}/admin/", worker)
+            wait_until_up(f"{site.url}/admin/", worker, PATIENCE * 3)
             client = site.client(site.a)
             redefine(site, ADDED, grow=True)
             site.plinth("migrate")
