@@ -23,8 +23,9 @@ class Limits:
     filter_nodes: int = 500  # conditions and groups in one filter
     in_values: int = 1000  # values of one in/nin list
     if_match_chars: int = 64  # an If-Match header
-    cursor_chars: int = 64  # a ?cursor=
-    cursor_offset: int = 1_000_000_000  # the offset a cursor may name
+    cursor_chars: int = 4096  # a ?cursor= (it carries the sort key values of a row)
+    cursor_offset: int = 1_000_000_000  # the offset a workflow-runs cursor may name
+    sort_keys: int = 8  # keys of one ?sort=
     errors: int = 50  # errors reported for one payload ("and N more" past it)
 
 
