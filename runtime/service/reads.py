@@ -125,7 +125,9 @@ class Reader:
         if after is not None:
             query = query.where(keyset.after(table, order.keys, order.typed(after)))
         size = min(max(limit, 1), MAX_LIMIT)
-        query = query.limit(size + 1).offset(offset)
+        query = query.limit(size + 1)
+        if offset:  # the admin's page numbers; the API's pages start after a row instead
+            query = query.offset(offset)
         async with scope.wall():
             rows = await query.run()
             more = len(rows) > size
