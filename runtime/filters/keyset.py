@@ -28,6 +28,15 @@ class SortKey:
     nullable: bool = True  # False for the columns that are never NULL (id, created_at, ...)
 
 
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """A text key value too long for a cursor, as its first characters. The row it came
+    from (named by the last key, its id) gives the whole value while it exists; once that
+    row is deleted the prefix bounds the page instead: it may repeat rows, never skip one."""
+
+    text: str
+
+
 def key_sql(table: type[Table], key: SortKey) -> str:
     expr, column = path_sql(table, key.path)
     return by_code_point(expr, column)
@@ -52,21 +61,28 @@ def after(table: type[Table], keys: Sequence[SortKey], values: Sequence[Any]) ->
     args: list[Any] = []
     exprs = [key_sql(table, key) for key in keys]
 
-    def param(value: Any) -> str:
-        args.append(value)
-        return "{}"
+    def param(value: Any, i: int | None = None) -> str:
+        if not isinstance(value, Prefix) or i is None:
+            args.append(value)
+            return "{}"
+        whole, _ = path_sql(table, keys[i].path, '"_c"')
+        pk = table._meta.primary_key._meta.db_column_name
+        source = table._meta.get_formatted_tablename()
+        row = f'(SELECT {whole} FROM {source} AS "_c" WHERE "_c"."{pk}" = {param(values[-1])})'
+        bound = value.text + ("\U0010ffff" if keys[i].descending else "")
+        return f"COALESCE({row}, {param(bound)})"
 
     def equal(i: int) -> str:
-        return f"{exprs[i]} IS NULL" if values[i] is None else f"{exprs[i]} = {param(values[i])}"
+        return f"{exprs[i]} IS NULL" if values[i] is None else f"{exprs[i]} = {param(values[i], i)}"
 
     def beyond(i: int) -> str:
         key, expr, value = keys[i], exprs[i], values[i]
         if value is None:  # NULL is the greatest: after it come only the non-NULLs, descending
             return f"{expr} IS NOT NULL" if key.descending else "1 = 0"
         if key.descending:
-            return f"{expr} < {param(value)}"
+            return f"{expr} < {param(value, i)}"
         nulls = f" OR {expr} IS NULL" if key.nullable else ""
-        return f"({expr} > {param(value)}{nulls})"
+        return f"({expr} > {param(value, i)}{nulls})"
 
     first, bound = keys[0], ""  # placeholders fill in the order they appear: the bound first
     if not first.nullable and values[0] is not None:

@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.definitions.model import Entity, Field, Project
-from runtime.filters.keyset import SortKey
+from runtime.fields import TYPES
+from runtime.filters.keyset import Prefix, SortKey
 from runtime.limits import limits
 from runtime.service.errors import FieldError
 from runtime.service.queries import BadQuery, CanRead, coerce_operand, resolve_path
-from runtime.service.values import to_json
+from runtime.service.values import Invalid, text, to_json
 
 UNSORTABLE = frozenset({"json", "file"})  # no order a cursor could carry
 NEVER_NULL = frozenset({"id", "tenant_id", "created_at", "updated_at", "version"})
+CARRIED_BYTES, PREFIX_CHARS = 256, 64  # a longer text value travels as a Prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,9 @@ class Sort:
             value = row.get(self.column(i) if "." in key.path else key.path)
             if field.type == "boolean" and isinstance(value, int):
                 value = bool(value)  # SQLite hands a path's boolean back as 0 or 1
+            if isinstance(value, str) and len(value.encode()) > CARRIED_BYTES:
+                out.append({"prefix": value[:PREFIX_CHARS]})
+                continue
             out.append(to_json(value))
         return [self.text, out]
 
@@ -67,6 +72,9 @@ class Sort:
         for key, field, value in zip(self.keys, self.fields, values, strict=True):
             if value is None and not key.nullable:
                 raise _bad(f"{key.path} cannot be null")
+            if isinstance(value, dict) and _is_prefix(field, value):
+                out.append(Prefix(value["prefix"]))
+                continue
             if isinstance(value, dict | list):
                 raise _bad(f"{key.path}: not a value")
             try:
@@ -74,6 +82,18 @@ class Sort:
             except BadQuery:
                 raise _bad(f"{key.path}: not a value of its type") from None
         return out
+
+
+def _is_prefix(field: Field, value: dict[str, Any]) -> bool:
+    prefix = value.get("prefix")
+    kind = TYPES.get(field.type)
+    textual = kind is not None and (kind.text_like or field.type == "enum")
+    if not textual or len(value) != 1 or not isinstance(prefix, str):
+        return False
+    try:
+        return 0 < len(text(prefix)) <= PREFIX_CHARS  # no NUL, no lone surrogate
+    except Invalid:
+        return False
 
 
 def _bad(why: str) -> BadQuery:
