@@ -104,11 +104,16 @@ def resolve_sort(
     project: Project, entity: Entity, sort: list[str] | None, can_read: CanRead
 ) -> Sort:
     """`["-due_at", "contact.name"]` checked, with `id` appended; the entity's `admin.order`
-    (or newest first) when `sort` is empty."""
-    if not sort:
-        default = entity.admin.order or "-created_at"
-        field = entity.field(default.removeprefix("-"))
-        sort = [default if field is None or can_read(entity, field) else "-created_at"]
+    when `sort` is empty (newest first for a caller who may not sort by it)."""
+    if sort:
+        return _checked(project, entity, sort, can_read)
+    try:
+        return _checked(project, entity, [entity.admin.order or "-created_at"], can_read)
+    except BadQuery:
+        return _checked(project, entity, ["-created_at"], can_read)
+
+
+def _checked(project: Project, entity: Entity, sort: list[str], can_read: CanRead) -> Sort:
     bound = limits().sort_keys
     if len(sort) > bound:
         message = f"sort by at most {bound} keys, got {len(sort)}"
