@@ -4,11 +4,14 @@ timeline, which stays readable after a delete to callers whose read rule matched
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import httpx
+import pytest
 
 from runtime.api import cursors
+from runtime.api.problems import Problem
 from runtime.identity import accounts
 from runtime.identity.keys import KeyRing
 from runtime.schema.registry import Registry
@@ -45,6 +48,22 @@ def _walk(client: httpx.Client, path: str, **params: str) -> list[dict]:
         cursor = page.json()["meta"]["next_cursor"]
         if cursor is None:
             return seen
+
+
+def test_a_cursor_shows_nothing_of_its_values_and_survives_a_key_rotation() -> None:
+    old = KeyRing.parse("k1:" + "o" * 40)
+    rotated = KeyRing.parse("k2:" + "n" * 40 + ",k1:" + "o" * 40)
+    binding, values = ["records", "Contact", None], ["name,id", ["Zoë Secret", "id-1"]]
+    cursor = cursors.encode(old, binding, values)
+    payload = cursor.partition(".")[0]
+    opened = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert b"Secret" not in opened and b"Contact" not in opened
+    assert cursors.encode(old, binding, values) != cursor  # a fresh nonce each time
+    assert cursors.decode(rotated, cursor, binding) == values
+    with pytest.raises(Problem, match="not a cursor this API gave"):
+        cursors.decode(KeyRing.parse("k2:" + "n" * 40), cursor, binding)
+    with pytest.raises(Problem, match="another list"):
+        cursors.decode(old, cursor, ["records", "Contact", str(uuid.uuid4())])
 
 
 def test_cursors_page_a_list_and_refuse_every_other_use(site: Site) -> None:
