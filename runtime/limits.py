@@ -26,6 +26,8 @@ class Limits:
     cursor_chars: int = 64  # a ?cursor=
     cursor_offset: int = 1_000_000_000  # the offset a cursor may name
     errors: int = 50  # errors reported for one payload ("and N more" past it)
+    import_bytes: int = 100 * 1024 * 1024  # a file POSTed to /api/<slug>/import
+    import_rows: int = 1_000_000  # rows of one import
 
 
 REQUEST_ID_CHARS = 64  # the timeline's request_id column (runtime/schema/platform.py)

@@ -74,3 +74,26 @@ def _postgres_sql(shape: Shape, *, walled: bool) -> str:
     if walled:
         ctes.insert(0, f"_wall AS (SELECT set_config('{TENANT_SETTING}', ${offset + 1}, true))")
     return f"WITH {', '.join(ctes)} {parts[-1]}" if ctes else parts[-1]
+
+
+async def insert_many(rows: Rows) -> None:
+    """INSERT many rows inside the running transaction: one prepared statement per table and
+    column set, sent with executemany (pipelined on PostgreSQL), in the order first seen, so
+    an entity's rows go in before what refers to them."""
+    if not rows:
+        return
+    engine = rows[0][0]._meta.db
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("insert_many runs inside a write transaction")
+    groups: dict[tuple[type[Table], tuple[str, ...]], list[tuple[Any, ...]]] = {}
+    for table, values in rows:
+        groups.setdefault((table, tuple(values)), []).append(tuple(values.values()))
+    postgres = engine.engine_type == "postgres"
+    for (table, columns), args in groups.items():
+        sql = (
+            _postgres_sql(((table, columns),), walled=False)
+            if postgres
+            else _sqlite_sql(table, columns)
+        )
+        await transaction.connection.executemany(sql, args)

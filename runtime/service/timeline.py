@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from runtime.definitions.model import Entity
@@ -19,7 +20,7 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
     changes: dict[str, dict[str, Any]] = {}
     for field in entity.fields:
         before, after = old.get(field.name), new.get(field.name)
-        if before is after or to_json(before) == to_json(after):
+        if before is after or to_json(before) == to_json(after) or _same_number(before, after):
             continue
         log = field_type(field.type).log
         if field.hidden:
@@ -29,6 +30,17 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
         else:
             changes[field.name] = {"old": to_json(before), "new": to_json(after)}
     return changes
+
+
+def _same_number(before: Any, after: Any) -> bool:
+    """10.5 and 10.50 are one decimal (SQLite gives back the first for the second)."""
+    if not isinstance(before, Decimal | float | int) or not isinstance(
+        after, Decimal | float | int
+    ):
+        return False
+    if isinstance(before, bool) or isinstance(after, bool):
+        return False
+    return Decimal(str(before)) == Decimal(str(after))
 
 
 def entry(
