@@ -22,6 +22,7 @@ from runtime.service.errors import Forbidden, NotFound, ServiceError
 from runtime.service.mutations import Mutations
 from runtime.service.reads import present
 from runtime.service.scope import CallerScope
+from runtime.service.values import json_value
 from runtime.service.writes import Change
 
 
@@ -53,7 +54,7 @@ async def restore(
     state = as_of(entity, entries, chosen)
     if deleted:
         return await _recreate(mutations, scope, entity, rid, state, request_id)
-    values = {f.name: state.get(f.name) for f in entity.fields if _restorable(entity, f)}
+    values = {f.name: _logged(f, state) for f in entity.fields if _restorable(entity, f)}
     versions = {rid: version} if version is not None else None
     (record,) = await mutations.update_many(scope, entity, [rid], values, versions, request_id)
     return record
@@ -70,6 +71,13 @@ def as_of(entity: Entity, entries: list[dict[str, Any]], chosen: int) -> dict[st
         for name, change in entry["changes"].items():
             state[name] = change.get("new")
     return state
+
+
+def _logged(field: Field, state: dict[str, Any]) -> Any:
+    """A field's value as the timeline logged it, as a write takes it: a json field is
+    logged as its JSON text."""
+    value = state.get(field.name)
+    return json_value(value) if field.type == "json" and value is not None else value
 
 
 def _restorable(entity: Entity, field: Field) -> bool:
@@ -93,7 +101,7 @@ async def _recreate(
     writable = [
         f for f in entity.fields if _restorable(entity, f) and view.write_refusal(f) is None
     ]
-    row = new_row(view, principal, {f.name: state.get(f.name) for f in writable})
+    row = new_row(view, principal, {f.name: _logged(f, state) for f in writable})
     row["id"] = record_id
     if entity.states and state.get(entity.states.field) is not None:
         row[entity.states.field] = state[entity.states.field]
