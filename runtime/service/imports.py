@@ -92,7 +92,7 @@ async def import_rows(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check and write `rows` (SourceError from reading them leaves as it is)."""
-    _check_options(scope, entity, options)
+    check_options(scope, entity, options)
     report = ImportReport()
     batch = Batch(writer, scope, entity, options.key)
     try:
@@ -114,7 +114,7 @@ async def import_rows(
     return report
 
 
-def _check_options(scope: CallerScope, entity: Entity, options: ImportOptions) -> None:
+def check_options(scope: CallerScope, entity: Entity, options: ImportOptions) -> None:
     view = scope.view(entity)
     may_create = view.rule("create") is not False
     may_update = options.key is not None and view.rule("update") is not False

@@ -20,7 +20,13 @@ from runtime.service.actions import Holds, manual_workflow, start_action
 from runtime.service.errors import NotFound
 from runtime.service.files import Download, FileService
 from runtime.service.import_batch import SourceRow
-from runtime.service.imports import ImportOptions, ImportReport, Progress, import_rows
+from runtime.service.imports import (
+    ImportOptions,
+    ImportReport,
+    Progress,
+    check_options,
+    import_rows,
+)
 from runtime.service.mutations import Mutations, Versions
 from runtime.service.reads import Reader, search_fields
 from runtime.service.restore import restore
@@ -280,6 +286,10 @@ class RecordService:
         """Check and write many rows by the rules of create and update (imports.py)."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         return await import_rows(self._writer, scope, entity, rows, options, progress)
+
+    def check_import(self, principal: Principal, entity_name: str, options: ImportOptions) -> None:
+        """Forbidden or BadImport now for an import that could not start (imports.py)."""
+        check_options(self._scope(principal), self.entity(entity_name), options)
 
     async def restore(
         self,

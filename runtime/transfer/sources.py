@@ -21,8 +21,8 @@ from runtime.fields import Invalid
 from runtime.limits import limits
 from runtime.service.import_batch import ByKey, SourceRow
 from runtime.transfer.cells import from_cell
+from runtime.transfer.formats import FORMATS
 
-FORMATS = ("csv", "ndjson")
 IGNORED = frozenset(SYSTEM_COLUMNS) - {"id"}  # an export's stamps: the service sets them
 
 
