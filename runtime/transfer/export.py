@@ -63,22 +63,29 @@ async def _render(
 async def _pages(
     service: RecordService, principal: Principal, entity_name: str, query: Query
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    offset = 0
+    """Pages of the list. Without a sort they go by id, each page after the last id seen
+    (no rows skipped or repeated however deep); with one, by offset."""
+    offset, after = 0, None
     while True:
+        where = query.filter
+        if query.sort is None and after is not None:
+            later = {"id": {"gt": after}}
+            where = {"and": [where, later]} if where else later
         rows = await service.list(
             principal,
             entity_name,
-            filter=query.filter,
+            filter=where,
             search=query.search,
-            sort=query.sort,
+            sort=query.sort or ["id"],
             fields=query.fields,
             limit=PAGE_ROWS,
-            offset=offset,
+            offset=offset if query.sort else 0,
         )
         yield rows
         if len(rows) < PAGE_ROWS:
             return
         offset += len(rows)
+        after = rows[-1]["id"]  # every row shows its id (reads.present)
 
 
 def _flat(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:
