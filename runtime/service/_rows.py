@@ -77,9 +77,11 @@ def _postgres_sql(shape: Shape, *, walled: bool) -> str:
 
 
 async def insert_many(rows: Rows) -> None:
-    """INSERT many rows inside the running transaction: one prepared statement per table and
-    column set, sent with executemany (pipelined on PostgreSQL), in the order first seen, so
-    an entity's rows go in before what refers to them."""
+    """INSERT many rows inside the running transaction: one statement per table and column
+    set, in the order first seen, so an entity's rows go in before what refers to them. On
+    PostgreSQL each is ONE INSERT … SELECT FROM unnest(one array per column) — the policies
+    and triggers run as for any INSERT, which COPY would not allow under row-level security;
+    SQLite takes executemany."""
     if not rows:
         return
     engine = rows[0][0]._meta.db
@@ -89,11 +91,25 @@ async def insert_many(rows: Rows) -> None:
     groups: dict[tuple[type[Table], tuple[str, ...]], list[tuple[Any, ...]]] = {}
     for table, values in rows:
         groups.setdefault((table, tuple(values)), []).append(tuple(values.values()))
-    postgres = engine.engine_type == "postgres"
     for (table, columns), args in groups.items():
-        sql = (
-            _postgres_sql(((table, columns),), walled=False)
-            if postgres
-            else _sqlite_sql(table, columns)
-        )
-        await transaction.connection.executemany(sql, args)
+        if engine.engine_type == "postgres":
+            arrays = [list(column) for column in zip(*args, strict=True)]
+            await transaction.connection.execute(_unnest_sql(table, columns), *arrays)
+        else:
+            await transaction.connection.executemany(_sqlite_sql(table, columns), args)
+
+
+@cache
+def _unnest_sql(table: type[Table], columns: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    arrays = ", ".join(f"${i}::{_base_type(table, c)}[]" for i, c in enumerate(columns, 1))
+    return (
+        f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
+        f"SELECT * FROM unnest({arrays})"
+    )
+
+
+def _base_type(table: type[Table], column: str) -> str:
+    """The column's SQL type without its length or precision (an array cast needs none)."""
+    found = table._meta.get_column_by_name(column)
+    return str(found.column_type).split("(")[0]

@@ -8,6 +8,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from runtime.definitions.model import Entity
 from runtime.fields import field_type
 from runtime.service.values import to_json
@@ -20,6 +22,8 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
     changes: dict[str, dict[str, Any]] = {}
     for field in entity.fields:
         before, after = old.get(field.name), new.get(field.name)
+        if before is None and after is None:
+            continue
         if before is after or to_json(before) == to_json(after) or _same_number(before, after):
             continue
         log = field_type(field.type).log
@@ -56,7 +60,7 @@ def entry(
         "id": uuid.uuid4(),
         **change,
         "actor_id": actor_id,
-        "changes": json.dumps(changes),
+        "changes": orjson.dumps(changes).decode(),
         "request_id": request_id,
         "at": dt.datetime.now(dt.UTC),
     }
