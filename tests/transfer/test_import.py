@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 
 from runtime.service.errors import Forbidden
 from tests.transfer.lab import open_lab
 
+DOC = Path(__file__).resolve().parents[2] / "docs" / "guides" / "import-export.md"
 BAD_ROWS = {  # data row index (0-based) → (column, what makes it bad)
     17: ("priority", "9"),
     404: ("subject", ""),
@@ -44,6 +46,8 @@ async def test_dry_run_all_or_nothing_and_partial(db_url: str) -> None:
         expected = sorted((i + 2, column) for i, (column, _) in BAD_ROWS.items())
         assert sorted((e.row, e.column) for e in dry.errors) == expected
         assert str(dry.errors[0]).startswith("row 19, column priority: ")
+        documented = DOC.read_text().split("```text\n", 1)[1].split("```", 1)[0]
+        assert set(documented.splitlines()) <= {str(e) for e in dry.errors}
         assert (dry.created, dry.committed) == (9_993, False)
         assert await lab.count(lab.owner) == 0
 
