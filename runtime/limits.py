@@ -27,6 +27,8 @@ class Limits:
     cursor_offset: int = 1_000_000_000  # the offset a workflow-runs cursor may name
     sort_keys: int = 8  # keys of one ?sort=
     errors: int = 50  # errors reported for one payload ("and N more" past it)
+    import_bytes: int = 100 * 1024 * 1024  # a file POSTed to /api/<slug>/import
+    import_rows: int = 1_000_000  # rows of one import
 
 
 REQUEST_ID_CHARS = 64  # the timeline's request_id column (runtime/schema/platform.py)

@@ -19,7 +19,9 @@ from runtime.filters import OPERATORS
 from runtime.limits import fit_request_id, limits
 from runtime.service.pages import Page
 
-RESERVED_PARAMS = {"filter", "sort", "limit", "cursor", "count", "search", "fields", "expand"}
+RESERVED_PARAMS = {
+    "filter", "sort", "limit", "cursor", "count", "search", "fields", "expand", "format"
+}  # fmt: skip
 
 
 def _names(request: Request, param: str) -> list[str] | None:

@@ -14,7 +14,7 @@ from piccolo.querystring import QueryString
 from runtime.access import PolicyView
 from runtime.database import is_postgres
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity
-from runtime.fields import field_type
+from runtime.fields import field_type, fixed_places
 from runtime.filters import compile_where, keyset
 from runtime.filters.keyset import key_sql, order_terms
 from runtime.schema.registry import Registry
@@ -39,8 +39,12 @@ def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
         show = field_type(field.type).show
         if show is not None:  # a file: its reference, as clients see it (fields/file_refs.py)
             out[field.name] = show(value, f"/api/{entity.slug}/{row.get('id')}/files/{field.name}")
+        elif field.type == "json":
+            out[field.name] = json_value(value)
+        elif field.type == "decimal" and value is not None:
+            out[field.name] = str(fixed_places(field, value))
         else:
-            out[field.name] = json_value(value) if field.type == "json" else to_json(value)
+            out[field.name] = to_json(value)
     return out
 
 

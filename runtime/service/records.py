@@ -6,7 +6,7 @@ rule of its own."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -20,9 +20,18 @@ from runtime.service.actions import Holds, manual_workflow, start_action
 from runtime.service.errors import NotFound
 from runtime.service.files import Download, FileService
 from runtime.service.history import MAX_LIMIT, History
+from runtime.service.import_batch import SourceRow
+from runtime.service.imports import (
+    ImportOptions,
+    ImportReport,
+    Progress,
+    check_options,
+    import_rows,
+)
 from runtime.service.mutations import Mutations, Versions
 from runtime.service.pages import Page
 from runtime.service.reads import Reader, search_fields
+from runtime.service.restore import restore
 from runtime.service.scope import NOTHING, CallerScope, PolicyViews, load_references
 from runtime.service.tenancy import tenant_wall
 from runtime.service.uploads import Incoming
@@ -309,6 +318,40 @@ class RecordService:
         them, all or none."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         await self._mutations.delete_many(scope, entity, record_ids, versions, request_id)
+
+    # -- data in (service/imports.py) and restore (service/restore.py) ----------------------
+
+    async def import_rows(
+        self,
+        principal: Principal,
+        entity_name: str,
+        rows: Iterable[SourceRow],
+        options: ImportOptions,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Check and write many rows by the rules of create and update (imports.py)."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        return await import_rows(self._writer, scope, entity, rows, options, progress)
+
+    def check_import(self, principal: Principal, entity_name: str, options: ImportOptions) -> None:
+        """Forbidden or BadImport now for an import that could not start (imports.py)."""
+        check_options(self._scope(principal), self.entity(entity_name), options)
+
+    async def restore(
+        self,
+        principal: Principal,
+        entity_name: str,
+        record_id: Any,
+        entry_id: Any,
+        *,
+        version: int | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Put a record back to its values as of one of its timeline entries (restore.py)."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        return await restore(
+            self._mutations, scope, entity, record_id, entry_id, version, request_id
+        )
 
     # -- files (service/files.py) -----------------------------------------------------------
 
