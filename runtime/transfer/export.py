@@ -63,29 +63,18 @@ async def _render(
 async def _pages(
     service: RecordService, principal: Principal, entity_name: str, query: Query
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Pages of the list. Without a sort they go by id, each page after the last id seen
-    (no rows skipped or repeated however deep); with one, by offset."""
-    offset, after = 0, None
+    """The list's pages, each after the last row of the one before (keyset on the sort's
+    values and the id): no row skipped or repeated however deep, whatever the sort."""
+    after = None
     while True:
-        where = query.filter
-        if query.sort is None and after is not None:
-            later = {"id": {"gt": after}}
-            where = {"and": [where, later]} if where else later
-        rows = await service.list(
-            principal,
-            entity_name,
-            filter=where,
-            search=query.search,
-            sort=query.sort or ["id"],
-            fields=query.fields,
-            limit=PAGE_ROWS,
-            offset=offset if query.sort else 0,
-        )
-        yield rows
-        if len(rows) < PAGE_ROWS:
+        page = await service.page(
+            principal, entity_name, filter=query.filter, search=query.search,
+            sort=query.sort, fields=query.fields, limit=PAGE_ROWS, after=after,
+        )  # fmt: skip
+        yield page.rows
+        if page.following is None:
             return
-        offset += len(rows)
-        after = rows[-1]["id"]  # every row shows its id (reads.present)
+        after = page.following
 
 
 def _flat(entity: Entity, row: dict[str, Any]) -> dict[str, Any]:

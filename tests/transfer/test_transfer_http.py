@@ -153,6 +153,10 @@ def test_export_streams_flat_and_round_trips_with_no_change(served: Served) -> N
         assert again.status_code == 202, again.text
         report = _wait(owner, again.headers["Location"])["report"]
         assert (report["created"], report["changed"], report["unchanged"]) == (0, 0, rows), report
+        sorted_ = owner.get("/api/tickets?format=ndjson&sort=-priority,subject&fields=id,priority"
+                            "&subject__startswith=Exported")  # fmt: skip
+        ids = [line.split('"id":"')[1][:36] for line in sorted_.text.splitlines()]
+        assert len(ids) == len(set(ids)) == rows  # every row once, across keyset pages
         ndjson = owner.get("/api/tickets?format=ndjson&limit=1&subject=Exported 7")
         assert ndjson.status_code == 200 and ndjson.text.count("\n") == 1
 
