@@ -6,17 +6,18 @@ Parameters: OWASP's Password Storage Cheat Sheet's first argon2id configuration 
 cheap way to exhaust the server. Hashes made with other parameters are upgraded at login
 (`needs_rehash`).
 
-Hashing runs in `POOL`: one thread per CPU (at most four), so that at most that many 19 MiB
-buffers exist at once, in malloc arenas the same few threads reuse (Starlette's default
-thread pool has 40 threads, each keeping its own arena: 60 concurrent failed logins once
-took a server from 104 MB to 811 MB, never given back). Requests that would check a password
-take a place in its bounded waiting room first (`POOL.admit`), so a burst waits or is refused
-with 503 instead of piling up."""
+Hashing runs in `POOL`: one thread per CPU (at most three), so that at most that many 19 MiB
+buffers exist at once (in Starlette's thread pool of 40, each thread kept its own: 60
+concurrent failed logins once took a server from 104 MB to 811 MB, never given back), and
+each buffer is unmapped when its hash ends. Requests that would check a password take a
+place in its bounded waiting room first (`POOL.admit`), so a burst waits or is refused with
+503 instead of piling up."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 MAX_PASSWORD_LENGTH = 1024
 HASH_MIB = 19
-MEMORY_BUDGET_MIB = 80  # the most hashing may hold at once, however many CPUs: 4 threads
+MEMORY_BUDGET_MIB = 64  # the most hashing may hold at once, however many CPUs: 3 threads
+M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 WAITING_PER_THREAD = 32  # ~60 ms a hash: a full room is drained in about two seconds
 T = TypeVar("T")
 
@@ -66,8 +68,17 @@ class HashingPool:
     async def run(self, work: Callable[[], T]) -> T:
         """`work` in one of the pool's threads (argon2 releases the GIL)."""
         if self._executor is None:
+            _unmap_freed_buffers()
             self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="plinth-hash")
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+
+def _unmap_freed_buffers() -> None:
+    """glibc raises its mmap threshold to the largest block freed, so after the first hash
+    each thread's arena keeps a 19 MiB buffer for good; a fixed threshold (1 MiB) makes every
+    hash buffer a mapping of its own, given back to the system when the hash ends."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl maps them anyway)
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 1 << 20)
 
 
 def _threads() -> int:
