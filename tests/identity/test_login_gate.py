@@ -193,6 +193,24 @@ def test_near_misses_check_no_password(
     run(gate, work)
 
 
+def test_the_account_window_ignores_case_and_spaces(gate: Gate, users: tuple[str, str]) -> None:
+    """The login matches the email case-insensitively and trimmed: so does its window."""
+    email = users[0]
+    spellings = [email.upper(), f" {email}", f"{email}\t", email.title()]
+
+    async def work() -> None:
+        for n in range(10):  # each from another address: only the account's window fills
+            async with client(gate) as c:
+                answer = await ROUTED[n % len(ROUTED)][0](
+                    c, ROUTED[n % len(ROUTED)][1], spellings[n % len(spellings)], WRONG
+                )
+                assert answer.status_code == 401, answer.text
+        async with client(gate) as c:
+            assert _refused(await api_login(c, "/auth/token", email, PASSWORD))
+
+    run(gate, work)
+
+
 def test_a_locked_account_is_refused_on_every_path(gate: Gate, users: tuple[str, str]) -> None:
     email = users[0]
 
