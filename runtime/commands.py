@@ -256,7 +256,16 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     from runtime.schema import build_registry
 
     app = build_app(settings, build_registry(_load_project(settings), DB))
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        lifespan="on",
+        # X-Forwarded-For only from PLINTH_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 by default)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
+    )
     await uvicorn.Server(config).serve()
 
 

@@ -280,7 +280,13 @@ def auth_paths() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/json": {"schema": credentials}},
                 },
-                "responses": {"200": _json(token, "A token"), **ERRORS},
+                "responses": {
+                    "200": _json(token, "A token"),
+                    **ERRORS,
+                    # the login gate: too many failed logins; the password hashing saturated
+                    "429": PROBLEM,
+                    "503": PROBLEM,
+                },
             }
         }
     }
