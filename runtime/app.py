@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin import build_admin
-from runtime.api import auth, files, openapi, records, workflow_routes
+from runtime.api import auth, files, imports, openapi, records, workflow_routes
 from runtime.api.body_limit import BodyLimit
 from runtime.api.problems import EXCEPTION_HANDLERS, problem_response
 from runtime.database import close_engine, open_engine
@@ -84,6 +84,7 @@ def routes_app(plinth: Plinth, lifespan: Any = None) -> Starlette:
             *openapi.routes,
             *workflow_routes.routes,  # before /api/{slug}
             *files.routes,
+            *imports.routes,  # before /api/{slug}
             *records.routes,
             Mount("/admin", app=admin),
         ],
