@@ -17,7 +17,7 @@ from rich.console import Console
 
 from runtime.definitions import Project, check_project
 from runtime.definitions.report import format_problems
-from runtime.settings import Settings, SettingsError, definitions_folder, read_settings
+from runtime.settings import Settings, definitions_folder, read_settings
 
 if TYPE_CHECKING:  # the database stack is imported by the commands that use it
     from piccolo.engine.base import Engine
@@ -33,11 +33,9 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    """The environment's settings with the command line's options over them."""
-    try:
-        return read_settings(definitions=_definitions(args))
-    except SettingsError as error:
-        raise CommandError(str(error)) from None
+    """The environment's settings with the command line's options over them (a SettingsError
+    leaves `plinth` as one line and exit 2)."""
+    return read_settings(definitions=_definitions(args))
 
 
 def _definitions(args: argparse.Namespace) -> Path | None:
@@ -130,7 +128,10 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
     from runtime.schema.migrate import MigrationError, migrate
     from runtime.schema.progress import progress
 
-    async with _opened(_settings(args), MigrationError) as db:
+    settings = _settings(args)
+    if args.check:
+        return _check_migrations(settings)
+    async with _opened(settings, MigrationError) as db:
         with progress(console):
             result = await migrate(  # Piccolo tables only on PostgreSQL, for the security DDL
                 db.project,
@@ -138,6 +139,7 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
                 db.settings.migrations,
                 allow_destructive=args.allow_destructive,
                 dry_run=args.dry_run,
+                write=not args.apply_only,
             )
     if args.dry_run:
         for statement in result.statements:
@@ -150,6 +152,19 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
     for migration_id in result.applied:
         out.print(f"applied {migration_id}")
     out.print("[green]database is up to date[/green]")
+    return 0
+
+
+def _check_migrations(settings: Settings) -> int:
+    """`plinth migrate --check`: the files against the definitions, no database opened."""
+    from runtime.schema.check import check, histories, report
+
+    engine = "sqlite" if settings.is_embedded else "postgres"
+    engines = histories(settings.migrations, engine)
+    behind = check(_load_project(settings), settings.migrations, engines)
+    if behind:
+        raise CommandError(report(behind))
+    out.print(f"migrations are up to date with the definitions ({', '.join(engines)})")
     return 0
 
 
@@ -255,6 +270,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     from runtime.piccolo_conf import DB
     from runtime.schema import build_registry
 
+    settings.key_ring()  # the one setting `serve` needs that the commands before it do not
     app = build_app(settings, build_registry(_load_project(settings), DB))
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
     await uvicorn.Server(config).serve()
@@ -287,7 +303,9 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.demo import seed
     from runtime.schema.migrate import migrate
 
-    async with _opened(_settings(args)) as db:
+    settings = _settings(args)
+    settings.key_ring()  # before the demo migrates and seeds: it serves at the end
+    async with _opened(settings) as db:
         await migrate(db.project, db.engine, db.settings.migrations)
         login = await seed(db.registry)
     url = f"http://{args.host}:{args.port}/admin/"
