@@ -264,13 +264,13 @@ async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
+    settings.key_ring()  # the one setting `serve` needs that the commands before it do not
     import uvicorn
 
     from runtime.app import build_app
     from runtime.piccolo_conf import DB
     from runtime.schema import build_registry
 
-    settings.key_ring()  # the one setting `serve` needs that the commands before it do not
     app = build_app(settings, build_registry(_load_project(settings), DB))
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
     await uvicorn.Server(config).serve()
