@@ -77,6 +77,9 @@ def test_check_names_what_is_missing_and_opens_no_database(tmp_path: Path) -> No
     assert "migrations/postgres: a migration is missing (the definitions changed):" in lines
     assert "Traceback" not in result.stderr
     assert not list(project.glob("*.sqlite3*")), "--check opened a database"
+    docs = (REPO / "docs" / "how-to" / "schema-changes.md").read_text(encoding="utf-8")
+    shown = docs.split("entity and step that is missing:\n\n```text\n", 1)[1].split("```")[0]
+    assert result.stderr == shown, "docs/how-to/schema-changes.md shows another message"
 
 
 def test_check_fails_on_an_empty_history(tmp_path: Path) -> None:
