@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         return CONFIGURATION_ERROR
     except commands.CommandError as error:
         _error(str(error))
-        return 1
+        return error.exit_code
 
 
 def _error(text: str) -> None:

@@ -31,6 +31,23 @@ out = Console(highlight=False)
 class CommandError(Exception):
     """A command cannot go on; the message says why and what to do."""
 
+    exit_code = 1
+
+
+class Unavailable(CommandError):
+    """The database cannot be reached or opened: nothing ran (exit 2, as a bad setting)."""
+
+    exit_code = 2
+
+
+async def _open(engine: Engine[Any]) -> None:
+    from runtime.database import DatabaseUnavailable, open_engine
+
+    try:
+        await open_engine(engine)
+    except DatabaseUnavailable as error:
+        raise Unavailable(str(error)) from None
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The environment's settings with the command line's options over them (a SettingsError
@@ -77,11 +94,11 @@ async def _opened(settings: Settings, *expected: type[Exception]) -> AsyncIterat
     """The checked project and the process's engine, open for the block and closed after it,
     the one open/close of every command that uses the database. An `expected` error (bad
     input: its message is for the user) leaves as a CommandError."""
-    from runtime.database import close_engine, open_engine
+    from runtime.database import close_engine
     from runtime.piccolo_conf import DB
 
     project = _load_project(settings)
-    await open_engine(DB)
+    await _open(DB)
     try:
         yield Opened(settings, project, DB)
     except expected as error:
@@ -268,8 +285,12 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from runtime.app import build_app
+    from runtime.database import close_engine
     from runtime.piccolo_conf import DB
     from runtime.schema import build_registry
+
+    await _open(DB)  # a database that is down: one line now, not a traceback from start-up
+    await close_engine(DB)
 
     app = build_app(settings, build_registry(_load_project(settings), DB))
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")

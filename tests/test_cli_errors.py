@@ -70,3 +70,30 @@ def test_a_pipe_closed_early_is_quiet(command: list[str], tmp_path: Path) -> Non
         os.close(write)
     assert result.returncode == 141, result.stderr  # as a shell reports SIGPIPE
     assert result.stderr == ""
+
+
+UNREACHABLE = [
+    (
+        "postgres://plinth:hunter2@127.0.0.1:1/plinth",  # nothing listens on port 1
+        "error: cannot open the database postgres://127.0.0.1:1/plinth: ",
+    ),
+    (
+        "sqlite:////nonexistent-plinth-folder/plinth.sqlite3",
+        "error: cannot open the database /nonexistent-plinth-folder/plinth.sqlite3: the folder "
+        "/nonexistent-plinth-folder does not exist",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), UNREACHABLE)
+@pytest.mark.parametrize(
+    "command", [["migrate"], ["serve", "--port", "1"], ["workflow", "runs"]]
+)
+def test_an_unreachable_database_is_one_line_and_exit_2(
+    command: list[str], url: str, message: str, tmp_path: Path
+) -> None:
+    result = plinth(*command, env=plinth_env(url, tmp_path), cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    assert "hunter2" not in result.stderr  # the password stays out of the message

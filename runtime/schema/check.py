@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from runtime.database import engine_from_url
 from runtime.definitions.model import Project
 from runtime.schema import files
 from runtime.schema.describe import describe
@@ -25,21 +24,9 @@ from runtime.schema.spec import Schema
 ENGINES = ("sqlite", "postgres")
 
 
-class _OfflinePostgres(PostgresEngine):
-    """A PostgreSQL engine that never connects (Piccolo's asks the server for its version
-    when it is made): `describe` needs the engine's kind alone."""
-
-    async def check_version(self) -> None:
-        return None
-
-    async def prep_database(self) -> None:
-        return None
-
-
 def offline_engine(kind: str) -> Engine[Any]:
-    if kind == "postgres":
-        return _OfflinePostgres(config={})
-    return SQLiteEngine(path="plinth-check.sqlite3")  # a path never opened
+    """An engine of `kind`, never opened: `describe` needs its kind alone."""
+    return engine_from_url("postgres://offline" if kind == "postgres" else "sqlite:///offline")
 
 
 @dataclass(frozen=True)
