@@ -86,9 +86,7 @@ UNREACHABLE = [
 
 
 @pytest.mark.parametrize(("url", "message"), UNREACHABLE)
-@pytest.mark.parametrize(
-    "command", [["migrate"], ["serve", "--port", "1"], ["workflow", "runs"]]
-)
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "1"], ["workflow", "runs"]])
 def test_an_unreachable_database_is_one_line_and_exit_2(
     command: list[str], url: str, message: str, tmp_path: Path
 ) -> None:
