@@ -91,6 +91,29 @@ def test_check_fails_on_an_empty_history(tmp_path: Path) -> None:
     )
 
 
+def test_git_clone_then_migrate_applies_the_committed_migrations(tmp_path: Path) -> None:
+    """What a new developer does: clone (the committed tree only), `plinth migrate` with the
+    defaults; then change a definition without writing its migration: CI's check fails."""
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{REPO}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    env = _bare_env(PLINTH_DATABASE_URL=f"sqlite:///{tmp_path / 'plinth.sqlite3'}")
+    result = plinth("migrate", env=env, cwd=clone)
+    [module] = (clone / "migrations" / "sqlite").glob("plinth_*.py")
+    assert f"applied {_id(module)}" in result.stdout and "wrote" not in result.stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == "", "migrate wrote into the clone"
+    contact = clone / "definitions" / "entities" / "contact.yaml"
+    contact.write_text(contact.read_text().replace("fields:\n", "fields:\n" + NICKNAME, 1))
+    failed = plinth("migrate", "--check", env=env, cwd=clone, check=False)
+    assert failed.returncode == 1 and "Contact: add field nickname" in failed.stderr
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_a_clone_applies_the_committed_migrations_and_writes_none(
     tmp_path: Path, database: str, request: pytest.FixtureRequest
