@@ -189,6 +189,6 @@ def test_plan_json_is_stable_to_diff(tmp_path: Path) -> None:
     data = json.loads(first)
     assert first.strip() == json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
     assert [group["entity"] for group in data["changes"]][-2:] == ["Contact", "Ticket"]
-    assert data["pending"] == [
+    assert data["pending"] == sorted(
         _id(p) for p in (project / "migrations/sqlite").glob("*.py") if p.name != "__init__.py"
-    ]
+    )
