@@ -13,7 +13,9 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from runtime.api.openapi_paths import auth_paths, entity_paths, run_paths
+from runtime.api.openapi_auth import auth_paths
+from runtime.api.openapi_common import json_response
+from runtime.api.openapi_paths import entity_paths, run_paths
 from runtime.api.openapi_schemas import field_schema, fixed_schemas, record_schemas
 from runtime.definitions.model import Project
 
@@ -23,9 +25,10 @@ __all__ = ["field_schema", "openapi_document", "routes"]  # field_schema: where 
 
 
 def openapi_document(project: Project) -> dict[str, Any]:
-    """The whole document: the fixed schemas, /auth/token and the runs, then each entity's."""
+    """The whole document: the fixed schemas, /auth, the runs and this document, then each
+    entity's."""
     schemas: dict[str, Any] = fixed_schemas()
-    paths: dict[str, Any] = auth_paths() | run_paths()
+    paths: dict[str, Any] = auth_paths() | run_paths() | _self()
     for entity in project.entities.values():
         schemas |= record_schemas(entity)
         paths |= entity_paths(entity, project.workflows)
@@ -39,6 +42,13 @@ def openapi_document(project: Project) -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
     }
+
+
+def _self() -> dict[str, Any]:
+    """/api/openapi.json, served to anyone (/api/docs shows it)."""
+    document = json_response({"type": "object"}, "This document")
+    operation = {"tags": ["meta"], "summary": "The OpenAPI document", "security": []}
+    return {"/api/openapi.json": {"get": operation | {"responses": {"200": document}}}}
 
 
 DOCS_PAGE = """<!doctype html>
