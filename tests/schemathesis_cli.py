@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema_rs
-from hypothesis.internal.conjecture import utils as conjecture
 import schemathesis.specs.openapi._hypothesis as strategies
+from hypothesis.internal.conjecture import utils as conjecture
 from schemathesis.cli import schemathesis
 
 
