@@ -122,10 +122,21 @@ def query_attacks(method: str, path: str, parameter: dict[str, Any]) -> list[Att
 
 
 def header_attacks(method: str, path: str, operation: dict[str, Any]) -> list[Attack]:
-    """If-Match past its length and past any version; X-Request-ID past its column (a write
-    must then still apply or fail on something else: never a 500)."""
-    long_id = {"X-Request-ID": "r" * 5000}
-    found = [Attack(method, path, "x-request-id", headers=long_id, bounded=False)]
+    """If-Match past its length and past any version, a bearer token no key signed; and
+    X-Request-ID past its column, X-Organization past any slug (a write must then still
+    apply or fail on something else: never a 500)."""
+    long_id, long_org = {"X-Request-ID": "r" * 5000}, {"X-Organization": "o" * 5000}
+    found = [
+        Attack(method, path, "x-request-id", headers=long_id, bounded=False),
+        Attack(method, path, "x-organization", headers=long_org, bounded=False),
+        Attack(
+            method,
+            path,
+            "authorization",
+            headers={"Authorization": "Bearer " + "t" * 5000},
+            bounded=operation.get("security") != [],
+        ),
+    ]
     if any(p["name"] == "If-Match" for p in operation.get("parameters", [])):
         found += [
             Attack(method, path, "if-match chars", headers={"If-Match": "9" * 5000}),
@@ -297,6 +308,9 @@ parameters = {{ "path.id" = "{documents}" }}
 """
 
 
+@pytest.mark.parametrize(
+    "api", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)  # the production database; the fuzz above runs on both
 def test_schemathesis_finds_no_server_error_and_no_undeclared_status(
     api: ApiSite, tmp_path: Path
 ) -> None:
