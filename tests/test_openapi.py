@@ -119,6 +119,9 @@ def test_each_route_declares_the_problems_it_can_answer(tmp_path: Path) -> None:
     assert {413, 415, 503} <= statuses("/api/documents/{id}/files/{field}", "put")
     for item in paths.values():
         for method, operation in item.items():
+            if method != "parameters" and operation.get("security") != []:
+                headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+                assert "X-Organization" in headers, operation["summary"]
             for status, response in (
                 operation.get("responses", {}).items() if method != "parameters" else ()
             ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.api.openapi_common import json_body, json_response, parameter, problems
+from runtime.api.openapi_common import json_body, json_response, organization, problems
 
 _TEXT, _NULLABLE = {"type": "string"}, {"type": ["string", "null"]}
 CREDENTIALS = {
@@ -53,16 +53,12 @@ ME = {
 REFRESH = {"type": "object", "properties": {"refresh_token": _TEXT}}
 
 
-def _organization() -> dict[str, Any]:
-    return parameter("X-Organization", "header", _TEXT, "the organization's slug")
-
-
 def _login(summary: str, answer: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "tags": ["auth"],
         "summary": summary,
         "security": [],
-        "parameters": [_organization()],
+        "parameters": [organization()],
         "requestBody": json_body(CREDENTIALS),
         "responses": {
             "200": json_response(answer, description),

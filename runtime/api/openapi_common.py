@@ -61,6 +61,22 @@ def if_match() -> dict[str, Any]:
     )  # fmt: skip
 
 
+def organization() -> dict[str, Any]:
+    return parameter(
+        "X-Organization", "header", {"type": "string"},
+        "the slug of the organization to act in (default: the login's, else the first)",
+    )  # fmt: skip
+
+
+def with_organization(paths: dict[str, Any]) -> dict[str, Any]:
+    """Each operation that needs a caller takes X-Organization: added to every one."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method != "parameters" and operation.get("security") != []:
+                operation.setdefault("parameters", []).append(organization())
+    return paths
+
+
 def request_id() -> dict[str, Any]:
     return parameter(
         "X-Request-ID", "header", {"type": "string"},
