@@ -73,7 +73,8 @@ def with_organization(paths: dict[str, Any]) -> dict[str, Any]:
     for item in paths.values():
         for method, operation in item.items():
             if method != "parameters" and operation.get("security") != []:
-                operation.setdefault("parameters", []).append(organization())
+                given = operation.get("parameters", [])
+                item[method] = operation | {"parameters": [*given, organization()]}
     return paths
 
 
