@@ -17,6 +17,7 @@ from runtime.api.openapi_auth import auth_paths
 from runtime.api.openapi_common import json_response, with_organization
 from runtime.api.openapi_paths import entity_paths, run_paths
 from runtime.api.openapi_schemas import field_schema, fixed_schemas, record_schemas
+from runtime.api.openapi_transfer import import_status_path
 from runtime.definitions.model import Project
 
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
@@ -28,7 +29,7 @@ def openapi_document(project: Project) -> dict[str, Any]:
     """The whole document: the fixed schemas, /auth, the runs and this document, then each
     entity's."""
     schemas: dict[str, Any] = fixed_schemas()
-    paths: dict[str, Any] = auth_paths() | run_paths() | _self()
+    paths: dict[str, Any] = auth_paths() | run_paths() | import_status_path() | _self()
     for entity in project.entities.values():
         schemas |= record_schemas(entity)
         paths |= entity_paths(entity, project.workflows)

@@ -62,7 +62,7 @@ def _login(summary: str, answer: dict[str, Any], description: str) -> dict[str, 
         "requestBody": json_body(CREDENTIALS),
         "responses": {
             "200": json_response(answer, description),
-            **problems(400, 401, 403, 413, 429),
+            **problems(400, 401, 403, 413, 429, 503),
         },
     }
 

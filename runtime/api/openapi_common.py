@@ -37,7 +37,8 @@ STATUS_MEANING = {
     415: "The file's type is not one the field accepts",
     422: "Validation failed: `errors` names each field and what is wrong",
     429: "Too many failed logins: try again after Retry-After seconds",
-    503: "A service behind the API (the file storage) did not answer: try again after Retry-After",
+    503: "Busy or unavailable (the password hashing is saturated, the file storage does not "
+    "answer): try again after Retry-After",
 }
 READ = (400, 401, 403, 404)  # what any authenticated route may answer
 WRITE = (*READ, 409, 412, 413, 422)  # a write with a JSON body

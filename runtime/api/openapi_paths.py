@@ -19,7 +19,8 @@ from runtime.api.openapi_common import (
     request_id,
 )
 from runtime.api.openapi_files import file_paths
-from runtime.api.openapi_query import list_parameters
+from runtime.api.openapi_query import list_parameters, paging
+from runtime.api.openapi_transfer import export_content, transfer_paths
 from runtime.definitions.model import Entity, Workflow
 from runtime.workflows.runs import STATUSES as RUN_STATUSES
 
@@ -34,6 +35,7 @@ def _page(record: dict[str, Any]) -> dict[str, Any]:
                 "properties": {
                     "next_cursor": {"type": ["string", "null"]},
                     "count": {"type": "integer"},
+                    "count_exact": {"type": "boolean", "description": "false: an estimate"},
                 },
             },
         },
@@ -48,6 +50,13 @@ def _shape() -> list[dict[str, Any]]:
     ]
 
 
+def _list_answer(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
+    """A page as JSON, or (`?format=`) the export of every matching row."""
+    answer = json_response(_page(record), f"A page of {entity.plural} (or, with ?format=, all)")
+    answer["content"] |= export_content()
+    return answer
+
+
 def _collection(entity: Entity) -> dict[str, Any]:
     """/api/{slug}: list and create."""
     name, record = entity.name, ref(entity.name)
@@ -56,8 +65,7 @@ def _collection(entity: Entity) -> dict[str, Any]:
             "tags": [name],
             "summary": f"List {entity.plural}",
             "parameters": list_parameters(entity),
-            "responses": {"200": json_response(_page(record), f"A page of {entity.plural}"),
-                          **problems(*READ)},
+            "responses": {"200": _list_answer(entity, record), **problems(*READ)},
         },
         "post": {
             "tags": [name],
@@ -98,15 +106,13 @@ def _item(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
 
 def _timeline(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
     """/api/{slug}/{id}/timeline."""
-    entries = {
-        "type": "object",
-        "properties": {"data": {"type": "array", "items": ref("TimelineEntry")}},
-    }
+    entries = _page(ref("TimelineEntry"))
     return {
         "parameters": [item_id],
         "get": {
             "tags": [entity.name],
             "summary": "Who changed what, newest first",
+            "parameters": paging(),
             "responses": {"200": json_response(entries, "Timeline"), **problems(*READ)},
         },
     }
@@ -169,7 +175,7 @@ def entity_paths(entity: Entity, workflows: dict[str, Workflow] | None = None) -
     ]
     if manual:
         paths[f"/api/{slug}/{{id}}/actions/{{workflow}}"] = _action(entity, item_id, manual)
-    paths |= file_paths(entity, item_id)
+    paths |= file_paths(entity, item_id) | transfer_paths(entity, item_id)
     return paths
 
 
@@ -180,8 +186,7 @@ def run_paths() -> dict[str, Any]:
         parameter("status", "query", {"enum": list(RUN_STATUSES)}, "the runs in this status"),
         parameter("workflow", "query", {"type": "string"}, "the workflow's name"),
         parameter("record", "query", {"type": "string", "format": "uuid"}, "a record's id"),
-        parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, ""),
-        parameter("cursor", "query", {"type": "string"}, "meta.next_cursor of a page"),
+        *paging(),
     ]
     run_id = parameter("id", "path", {"type": "string", "format": "uuid"}, "the run's id")
     visible = "Runs of the caller's organization on entities their roles may read."

@@ -14,19 +14,29 @@ from runtime.definitions.paths import SYSTEM_FIELDS
 from runtime.fields import field_type, openapi_schema
 from runtime.filters import OPERATORS
 from runtime.limits import limits
+from runtime.transfer.formats import FORMATS
 
 # Each reserved list parameter, described; tests/test_openapi.py checks that these are the
 # names the route reserves, so a new one cannot go undocumented.
 RESERVED: dict[str, tuple[dict[str, Any], str]] = {
     "filter": ({"type": "string"}, 'a filter as JSON, e.g. {"status": {"in": ["new", "open"]}}'),
     "search": ({"type": "string"}, "text to look for in the entity's searched fields"),
-    "sort": ({"type": "string"}, "fields to order by, `-` for descending, e.g. -due_at,subject"),
+    "sort": ({"type": "string"}, "fields or paths, `-` for descending: -due_at,contact.name"),
     "limit": ({"type": "integer", "minimum": 1, "maximum": 500}, "rows per page (default 50)"),
     "cursor": ({"type": "string"}, "meta.next_cursor of the previous page"),
     "fields": ({"type": "string"}, "the fields to return, e.g. id,subject,contact.name"),
     "expand": ({"type": "string"}, "references to inline, e.g. contact"),
-    "count": ({"enum": ["true", "false"]}, "true: add meta.count, the rows matching"),
+    "count": ({"enum": ["true", "estimate"]},
+              "add meta.count, the rows matching (estimate: the database's estimate, cheap)"),
+    "format": ({"enum": list(FORMATS)}, "an export of every matching row instead of a page"),
 }  # fmt: skip
+
+
+def paging() -> list[dict[str, Any]]:
+    """`limit` and `cursor`, as every paged list takes them."""
+    return [parameter(name, "query", *RESERVED[name]) for name in ("limit", "cursor")]
+
+
 LIST_VALUED = ("in", "nin", "between")  # a comma-separated list in a shorthand
 
 
