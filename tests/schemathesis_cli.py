@@ -7,7 +7,9 @@ the locked versions, without which every operation errors before a request is se
 - hypothesis 6.170's `many` is iterated (`for _ in elements`), hypothesis-jsonschema 0.23
   still calls its former `elements.more()`: `more` is given back, on top of the iteration.
 
-Both apply only while the installed versions lack what is shimmed."""
+Both apply only while the installed versions lack what is shimmed. And an import's body
+(text/csv, application/x-ndjson) is sent as schemathesis sends text/plain: it knows no
+serializer for those types."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import jsonschema_rs
 import schemathesis.specs.openapi._hypothesis as strategies
 from hypothesis.internal.conjecture import utils as conjecture
 from schemathesis.cli import schemathesis
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, text_serializer
 
 
 def _canonical_strategy_or_none(schema: Any, generation_config: Any, validator_cls: Any) -> Any:
@@ -55,6 +58,8 @@ if not hasattr(conjecture.many, "more"):
     conjecture.many.more = _more
 if not hasattr(jsonschema_rs.canonicalize({}), "is_satisfiable"):
     strategies._canonical_strategy_or_none = _canonical_strategy_or_none
+
+REQUESTS_TRANSPORT.serializer("text/csv", "application/x-ndjson")(text_serializer)
 
 if __name__ == "__main__":
     schemathesis()
