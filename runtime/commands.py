@@ -251,11 +251,9 @@ async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
 async def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from runtime.app import build_app
-    from runtime.piccolo_conf import DB
-    from runtime.schema import build_registry
+    from runtime.app import LiveApp
 
-    app = build_app(settings, build_registry(_load_project(settings), DB))
+    app = LiveApp(settings, _load_project(settings))
     config = uvicorn.Config(
         app,
         host=host,
@@ -275,7 +273,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
-    from runtime.service import RecordService
+    from runtime.live import LiveModel
     from runtime.storage import storage_from_url
     from runtime.workflows.workers import run_redis_worker
 
@@ -286,9 +284,9 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         )
     async with _opened(settings) as db:
         storage = storage_from_url(settings.storage_url, settings.s3_endpoint_url)
-        await run_redis_worker(
-            RecordService(db.registry, storage), settings.redis_url, settings.database_url
-        )
+        live = LiveModel(db.engine, settings.definitions, storage)
+        await live.start(db.project)
+        await run_redis_worker(live, settings.redis_url, settings.database_url)
     return 0
 
 
