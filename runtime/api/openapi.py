@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from runtime.api.openapi_auth import auth_paths
-from runtime.api.openapi_common import json_response, with_organization
+from runtime.api.openapi_common import for_every_operation, json_response
 from runtime.api.openapi_paths import entity_paths, run_paths
 from runtime.api.openapi_schemas import field_schema, fixed_schemas, record_schemas
 from runtime.api.openapi_transfer import import_status_path
@@ -36,7 +36,7 @@ def openapi_document(project: Project) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{project.platform.name} API", "version": "1"},
-        "paths": with_organization(paths),
+        "paths": for_every_operation(paths),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

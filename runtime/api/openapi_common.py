@@ -37,8 +37,8 @@ STATUS_MEANING = {
     415: "The file's type is not one the field accepts",
     422: "Validation failed: `errors` names each field and what is wrong",
     429: "Too many failed logins: try again after Retry-After seconds",
-    503: "Busy or unavailable (the password hashing is saturated, the file storage does not "
-    "answer): try again after Retry-After",
+    503: "Unavailable for now (a schema switch under way, the password hashing saturated, the "
+    "file storage not answering): try again after Retry-After",
 }
 READ = (400, 401, 403, 404)  # what any authenticated route may answer
 WRITE = (*READ, 409, 412, 413, 422)  # a write with a JSON body
@@ -69,13 +69,18 @@ def organization() -> dict[str, Any]:
     )  # fmt: skip
 
 
-def with_organization(paths: dict[str, Any]) -> dict[str, Any]:
-    """Each operation that needs a caller takes X-Organization: added to every one."""
+def for_every_operation(paths: dict[str, Any]) -> dict[str, Any]:
+    """What every operation has, added to each: X-Organization to those that need a caller,
+    and the 503 any route answers while the server switches to a new schema."""
     for item in paths.values():
         for method, operation in item.items():
-            if method != "parameters" and operation.get("security") != []:
-                given = operation.get("parameters", [])
-                item[method] = operation | {"parameters": [*given, organization()]}
+            if method == "parameters":
+                continue
+            given = operation.get("parameters", [])
+            if operation.get("security") != []:
+                given = [*given, organization()]
+            responses = operation["responses"] | problems(503)
+            item[method] = operation | {"parameters": given, "responses": responses}
     return paths
 
 
