@@ -40,6 +40,7 @@ from admin.field_guard import is_readable_column, strip_fields
 from admin.file_fields import file_fields, show_files
 from admin.form_errors import conflict, invalid_form, service_error
 from admin.list_paths import add_path_values, readable_paths
+from admin.query_bounds import check_filters, check_page, checked_column
 from admin.saved_versions import VERSION, SavedVersions, form_version
 from admin.schema import shape_schema
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity
@@ -138,7 +139,7 @@ class TenantCRUD(PiccoloCRUD):
 
     def _get_column(self, column_name: str) -> Column:
         """Columns named by `__order` and `__visible_fields`: readable ones only."""
-        column = super()._get_column(column_name)
+        column = checked_column(super()._get_column, column_name)
         context = self._context()[0]
         if not is_readable_column(context.service, context.principal, column):
             raise ParamException(f"{column_name} isn't a valid field name.")
@@ -153,8 +154,14 @@ class TenantCRUD(PiccoloCRUD):
                 raise MalformedQuery(f"{name} isn't a valid field name.")
             if name in files and params.operators[name] not in (IsNull, IsNotNull):
                 raise MalformedQuery(f"{name}: a file is filtered on being empty or not only")
+        check_filters(self.table, self.pydantic_model_filters, params)
         scoped: _Query = self._scoped(super()._apply_filters(query, params))
         return scoped
+
+    def _split_params(self, params: dict[str, Any]) -> Params:
+        split = super()._split_params(params)
+        check_page(split, self.page_size)
+        return split
 
     async def get_schema(self, request: Request) -> Response:
         """The form's schema with the definitions' labels, help and required marks, listing

@@ -33,6 +33,7 @@ from runtime.api.records import _request_id
 from runtime.api.upload_body import incoming
 from runtime.definitions.model import Entity
 from runtime.identity.digests import same_secret
+from runtime.limits import ascii_digits
 from runtime.service import RecordService, ServiceError
 from runtime.storage import StorageError
 
@@ -72,7 +73,7 @@ def _check_csrf(request: Request) -> None:
 
 def _form_version(request: Request) -> int | None:
     raw = request.headers.get(FORM_VERSION, "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if ascii_digits(raw) and len(raw) < 19 else None
 
 
 async def file_route(request: Request) -> Response:

@@ -17,6 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from runtime.limits import ascii_digits
+
 VERSION = "version"
 COOKIE = "plinth_saved"
 
@@ -47,7 +49,7 @@ class SavedVersions:
         self.sent = values
         fields = [n for n in names.split(",") if n]
         is_that_form = _digest({n: values.get(n) for n in fields}) == digest
-        if start == str(shown) and end.isdigit() and is_that_form:
+        if start == str(shown) and ascii_digits(end) and is_that_form:
             self.held = fields
             return int(end)
         return shown
@@ -61,7 +63,7 @@ class SavedVersions:
         if shown is None or not self.saved.startswith(self.prefix):
             return shown
         start, end, _, _ = self._parts()
-        return int(end) if start == str(shown) and end.isdigit() else shown
+        return int(end) if start == str(shown) and ascii_digits(end) else shown
 
     def moved(self, response: Response, shown: int | None, now: int) -> None:
         """After a file of the row changed from the form's page (admin/files.py): the form

@@ -47,7 +47,7 @@ def read_limits(environ: Mapping[str, str]) -> Limits:
         raw = environ.get(name)
         if raw is None or not raw.strip():
             continue
-        if not raw.strip().isdigit() or int(raw) < 1:
+        if not ascii_digits(raw.strip()) or int(raw) < 1:
             raise LimitSettingError(f"{name}={raw!r}: expected a positive integer")
         given[spec.name] = int(raw)
     return Limits(**given)
@@ -57,6 +57,12 @@ def read_limits(environ: Mapping[str, str]) -> Limits:
 def limits() -> Limits:
     """The process's limits, read once from its environment."""
     return read_limits(os.environ)
+
+
+def ascii_digits(raw: str) -> bool:
+    """Only 0-9, at least one: what `int()` of a header or a setting may be given. (`isdigit`
+    alone also holds for '²' and other Unicode digits, which `int()` refuses: a 500.)"""
+    return raw.isascii() and raw.isdigit()
 
 
 def fit_request_id(raw: str) -> str:

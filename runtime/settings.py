@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from runtime.identity.keys import KeyRing, SecretKeyError
-from runtime.limits import LimitSettingError, read_limits
+from runtime.limits import LimitSettingError, ascii_digits, read_limits
 from runtime.smtp import SmtpSettingError, email_settings
 from runtime.storage.base import StorageError
 from runtime.storage.location import check_endpoint_url, storage_location
@@ -156,7 +156,7 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not ascii_digits(raw) or int(raw) < 1:
         raise SettingsError(f"{name}={raw!r}: expected a whole number of at least 1")
     return int(raw)
 

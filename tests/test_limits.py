@@ -15,7 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.limits import REQUEST_ID_CHARS, LimitSettingError, fit_request_id, read_limits
+from runtime.limits import (
+    REQUEST_ID_CHARS,
+    LimitSettingError,
+    ascii_digits,
+    fit_request_id,
+    read_limits,
+)
 from tests.conftest import Site, module_database, prepare_site, start_server, stop, with_tenants
 
 BODY_LIMIT = 1_000_000
@@ -220,6 +226,17 @@ def test_if_match_too_long_or_too_big_is_refused_not_500(limited: Site) -> None:
     assert right.status_code == 200 and right.json()["version"] == 2
 
 
+def test_an_if_match_of_unicode_digits_is_400_not_500(limited: Site) -> None:
+    """'²' passes `str.isdigit` and fails `int()` (found by schemathesis)."""
+    with limited.client(limited.a) as client:
+        record = client.post("/api/tickets", json={"subject": "digits"}).json()
+        path = f"/api/tickets/{record['id']}"
+        patched = client.patch(path, json={"subject": "y"}, headers={"If-Match": b"\xb2"})
+        deleted = client.delete(path, headers={"If-Match": b'W/"\xb9\xb2"'})
+    _refused(patched, 400, "expected an ETag like")
+    _refused(deleted, 400, "expected an ETag like")
+
+
 def test_a_long_request_id_never_fails_a_write(limited: Site) -> None:
     headers = {"X-Request-ID": "proxy-" + "r" * 300}
     with limited.client(limited.a) as client:
@@ -247,6 +264,9 @@ def test_limits_come_from_the_environment_and_refuse_nonsense() -> None:
     assert read_limits({}).body_bytes == 2 * 1024 * 1024
     with pytest.raises(LimitSettingError, match="PLINTH_MAX_IN_VALUES"):
         read_limits({"PLINTH_MAX_IN_VALUES": "0"})
+    with pytest.raises(LimitSettingError, match="PLINTH_MAX_ERRORS"):
+        read_limits({"PLINTH_MAX_ERRORS": "²"})  # a digit to str.isdigit, not to int()
+    assert ascii_digits("120") and not ascii_digits("²") and not ascii_digits("")
 
 
 def test_a_bad_limit_setting_stops_the_command(tmp_path: Path) -> None:

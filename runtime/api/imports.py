@@ -20,7 +20,7 @@ from runtime.api.payloads import read_json
 from runtime.api.problems import Problem
 from runtime.api.records import _entity, _etag, _if_match, _list_filter, _names, _request_id
 from runtime.definitions.model import Entity
-from runtime.limits import limits
+from runtime.limits import ascii_digits, limits
 from runtime.service.imports import ImportOptions
 from runtime.transfer import jobs
 from runtime.transfer.export import MEDIA_TYPES, Query, export_lines
@@ -52,7 +52,7 @@ async def _spooled(request: Request) -> Any:
     PLINTH_MAX_IMPORT_BYTES before it is all read."""
     cap = limits().import_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
+    if ascii_digits(declared) and (len(declared) > 18 or int(declared) > cap):
         raise Problem(413, "Content too large", f"the file is larger than {cap} bytes")
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (the job closes it)
     size = 0

@@ -13,8 +13,11 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from runtime.api.openapi_paths import auth_paths, entity_paths, run_paths
+from runtime.api.openapi_auth import auth_paths
+from runtime.api.openapi_common import for_every_operation, json_response
+from runtime.api.openapi_paths import entity_paths, run_paths
 from runtime.api.openapi_schemas import field_schema, fixed_schemas, record_schemas
+from runtime.api.openapi_transfer import import_status_path
 from runtime.definitions.model import Project
 
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
@@ -23,22 +26,30 @@ __all__ = ["field_schema", "openapi_document", "routes"]  # field_schema: where 
 
 
 def openapi_document(project: Project) -> dict[str, Any]:
-    """The whole document: the fixed schemas, /auth/token and the runs, then each entity's."""
+    """The whole document: the fixed schemas, /auth, the runs and this document, then each
+    entity's."""
     schemas: dict[str, Any] = fixed_schemas()
-    paths: dict[str, Any] = auth_paths() | run_paths()
+    paths: dict[str, Any] = auth_paths() | run_paths() | import_status_path() | _self()
     for entity in project.entities.values():
         schemas |= record_schemas(entity)
         paths |= entity_paths(entity, project.workflows)
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{project.platform.name} API", "version": "1"},
-        "paths": paths,
+        "paths": for_every_operation(paths),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
     }
+
+
+def _self() -> dict[str, Any]:
+    """/api/openapi.json, served to anyone (/api/docs shows it)."""
+    document = json_response({"type": "object"}, "This document")
+    operation = {"tags": ["meta"], "summary": "The OpenAPI document", "security": []}
+    return {"/api/openapi.json": {"get": operation | {"responses": {"200": document}}}}
 
 
 DOCS_PAGE = """<!doctype html>

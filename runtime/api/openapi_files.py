@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtime.api.openapi_common import READ, if_match, problems
 from runtime.definitions.model import Entity
 
-_PROBLEM = {
-    "description": "A problem (RFC 9457)",
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-_ERRORS = {str(code): _PROBLEM for code in (400, 401, 403, 404)}
-_IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "schema": {"type": "string"},
-    "description": 'the ETag of the record read, W/"<version>"',
-}
+_IF_MATCH = if_match()
 
 
 def _upload(entity: Entity) -> dict[str, Any]:
@@ -54,11 +45,7 @@ def _upload(entity: Entity) -> dict[str, Any]:
                 "description": "The record, with the file",
                 "content": {"application/json": {"schema": record}},
             },
-            **_ERRORS,
-            "412": _PROBLEM,
-            "413": _PROBLEM,
-            "415": _PROBLEM,
-            "422": _PROBLEM,
+            **problems(*READ, 409, 412, 413, 415, 422, 503),
         },
     }
 
@@ -90,14 +77,14 @@ def file_paths(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
             },
             "302": {"description": "Redirect to a short-lived URL serving the file"},
             "304": {"description": "Not modified (If-None-Match)"},
-            **_ERRORS,
+            **problems(*READ, 503),
         },
     }
     remove = {
         "tags": [entity.name],
         "summary": "Remove the field's file",
         "parameters": [_IF_MATCH],
-        "responses": {"204": {"description": "Removed"}, **_ERRORS, "412": _PROBLEM},
+        "responses": {"204": {"description": "Removed"}, **problems(*READ, 409, 412, 503)},
     }
     operations = {"get": download, "put": upload, "post": upload, "delete": remove}
     return {

@@ -1,62 +1,28 @@
-"""The paths and operations of the OpenAPI document: /auth/token, for each entity its list,
+"""The paths and operations of the OpenAPI document for records: for each entity its list,
 create, read, change, delete, timeline, (with states) transition and (with manual workflows)
-action operations, (with file fields) file operations, and the workflow runs."""
+action operations, (with file fields) file operations; and the workflow runs. /auth is
+`openapi_auth`'s."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from runtime.api.openapi_common import (
+    READ,
+    WRITE,
+    if_match,
+    json_body,
+    json_response,
+    parameter,
+    problems,
+    ref,
+    request_id,
+)
 from runtime.api.openapi_files import file_paths
+from runtime.api.openapi_query import list_parameters, paging
+from runtime.api.openapi_transfer import export_content, transfer_paths
 from runtime.definitions.model import Entity, Workflow
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(schema_name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(schema_name)}}}
-
-
-PROBLEM = {
-    "description": "A problem (RFC 9457)",
-    "content": {"application/problem+json": {"schema": _ref("Problem")}},
-}
-ERRORS = {str(code): PROBLEM for code in (400, 401, 403, 404)}
-
-
-def _parameter(name: str, where: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": where, "schema": schema, "description": description}
-
-
-def _if_match() -> dict[str, Any]:
-    return _parameter("If-Match", "header", {"type": "string"}, 'the ETag read, W/"<version>"')
-
-
-def _paging() -> list[dict[str, Any]]:
-    return [
-        _parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, ""),
-        _parameter("cursor", "query", {"type": "string"}, "meta.next_cursor of a page"),
-    ]
-
-
-def _listing() -> list[dict[str, Any]]:
-    """The query parameters of a list: filter, search, sort, page and shape."""
-    return [
-        _parameter("filter", "query", {"type": "string"}, "a filter (SPEC §1.3) as JSON"),
-        _parameter("search", "query", {"type": "string"}, "text to look for"),
-        _parameter("sort", "query", {"type": "string"}, "e.g. -due_at,contact.name"),
-        *_paging(),
-        _parameter("fields", "query", {"type": "string"}, "e.g. id,subject,contact.name"),
-        _parameter("expand", "query", {"type": "string"}, "references to inline"),
-        _parameter(
-            "count", "query", {"enum": ["true", "estimate"]}, "add meta.count (estimate: cheap)"
-        ),
-    ]
+from runtime.workflows.runs import STATUSES as RUN_STATUSES
 
 
 def _page(record: dict[str, Any]) -> dict[str, Any]:
@@ -69,84 +35,85 @@ def _page(record: dict[str, Any]) -> dict[str, Any]:
                 "properties": {
                     "next_cursor": {"type": ["string", "null"]},
                     "count": {"type": "integer"},
-                    "count_exact": {"type": "boolean"},
+                    "count_exact": {"type": "boolean", "description": "false: an estimate"},
                 },
             },
         },
     }
 
 
+def _shape() -> list[dict[str, Any]]:
+    """`fields` and `expand` of a read."""
+    return [
+        parameter("fields", "query", {"type": "string"}, "the fields to return"),
+        parameter("expand", "query", {"type": "string"}, "references to inline"),
+    ]
+
+
+def _list_answer(entity: Entity, record: dict[str, Any]) -> dict[str, Any]:
+    """A page as JSON, or (`?format=`) the export of every matching row."""
+    answer = json_response(_page(record), f"A page of {entity.plural} (or, with ?format=, all)")
+    answer["content"] |= export_content()
+    return answer
+
+
 def _collection(entity: Entity) -> dict[str, Any]:
     """/api/{slug}: list and create."""
-    name, record = entity.name, _ref(entity.name)
+    name, record = entity.name, ref(entity.name)
     return {
         "get": {
             "tags": [name],
             "summary": f"List {entity.plural}",
-            "parameters": _listing(),
-            "responses": {"200": _json(_page(record), f"A page of {entity.plural}"), **ERRORS},
+            "parameters": list_parameters(entity),
+            "responses": {"200": _list_answer(entity, record), **problems(*READ)},
         },
         "post": {
             "tags": [name],
             "summary": f"Create a {entity.label}",
-            "requestBody": _body(f"{name}Create"),
-            "responses": {
-                "201": _json(record, "Created"),
-                **ERRORS,
-                "409": PROBLEM,
-                "422": PROBLEM,
-            },
+            "parameters": [request_id()],
+            "requestBody": json_body(ref(f"{name}Create")),
+            "responses": {"201": json_response(record, "Created"), **problems(*WRITE)},
         },
-    }
+    }  # fmt: skip
 
 
 def _item(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
     """/api/{slug}/{id}: read, change and delete (the last two with If-Match)."""
-    name, record, if_match = entity.name, _ref(entity.name), _if_match()
+    name, record = entity.name, ref(entity.name)
     return {
         "parameters": [item_id],
         "get": {
             "tags": [name],
             "summary": f"Read a {entity.label}",
-            "responses": {"200": _json(record, entity.label), **ERRORS},
+            "parameters": _shape(),
+            "responses": {"200": json_response(record, entity.label), **problems(*READ)},
         },
         "patch": {
             "tags": [name],
             "summary": f"Change a {entity.label}",
-            "parameters": [if_match],
-            "requestBody": _body(f"{name}Patch"),
-            "responses": {
-                "200": _json(record, "Changed"),
-                **ERRORS,
-                "409": PROBLEM,
-                "412": PROBLEM,
-                "422": PROBLEM,
-            },
+            "parameters": [if_match(), request_id()],
+            "requestBody": json_body(ref(f"{name}Patch")),
+            "responses": {"200": json_response(record, "Changed"), **problems(*WRITE)},
         },
         "delete": {
             "tags": [name],
             "summary": f"Delete a {entity.label}",
-            "parameters": [if_match],
-            "responses": {
-                "204": {"description": "Deleted"},
-                **ERRORS,
-                "409": PROBLEM,
-                "412": PROBLEM,
-            },
+            "parameters": [if_match(), request_id()],
+            "responses": {"204": {"description": "Deleted"}, **problems(*READ, 409, 412)},
         },
     }
 
 
 def _timeline(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
     """/api/{slug}/{id}/timeline."""
-    entries = _page(_ref("TimelineEntry"))
+    entries = _page(ref("TimelineEntry"))
     return {
         "parameters": [item_id],
         "get": {
             "tags": [entity.name],
             "summary": "Who changed what, newest first",
-            "parameters": _paging(),
-            "responses": {"200": _json(entries, "Timeline"), **ERRORS},
+            "parameters": paging(),
+            "responses": {"200": json_response(entries, "Timeline"), **problems(*READ)},
         },
     }
 
@@ -155,28 +122,22 @@ def _transition(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
     """/api/{slug}/{id}/transitions/{name}, for an entity with states."""
     assert entity.states is not None
     names = [t.name for t in entity.states.transitions]
-    step = _parameter("name", "path", {"enum": names}, "the transition")
-    step["required"] = True
+    step = parameter("name", "path", {"enum": names}, "the transition")
     return {
         "parameters": [item_id, step],
         "post": {
             "tags": [entity.name],
             "summary": "Move along a state transition",
-            "parameters": [_if_match()],
-            "responses": {
-                "200": _json(_ref(entity.name), "Moved"),
-                **ERRORS,
-                "409": PROBLEM,
-                "412": PROBLEM,
-            },
+            "parameters": [if_match(), request_id()],
+            "responses": {"200": json_response(ref(entity.name), "Moved"),
+                          **problems(*READ, 409, 412, 422)},
         },
-    }
+    }  # fmt: skip
 
 
 def _action(entity: Entity, item_id: dict[str, Any], names: list[str]) -> dict[str, Any]:
     """/api/{slug}/{id}/actions/{workflow}, for an entity with manual workflows."""
-    action = _parameter("workflow", "path", {"enum": names}, "the manual workflow")
-    action["required"] = True
+    action = parameter("workflow", "path", {"enum": names}, "the manual workflow")
     return {
         "parameters": [item_id, action],
         "post": {
@@ -188,10 +149,9 @@ def _action(entity: Entity, item_id: dict[str, Any], names: list[str]) -> dict[s
                 "202": {
                     "description": "The run, pending (Location: the run)",
                     "headers": {"Location": {"schema": {"type": "string"}}},
-                    "content": {"application/json": {"schema": _ref("WorkflowRun")}},
+                    "content": {"application/json": {"schema": ref("WorkflowRun")}},
                 },
-                **ERRORS,
-                "409": PROBLEM,
+                **problems(*READ, 409),
             },
         },
     }
@@ -200,8 +160,7 @@ def _action(entity: Entity, item_id: dict[str, Any], names: list[str]) -> dict[s
 def entity_paths(entity: Entity, workflows: dict[str, Workflow] | None = None) -> dict[str, Any]:
     """The paths of one entity's records (`workflows`: the project's, for its actions)."""
     slug = entity.slug
-    item_id = _parameter("id", "path", {"type": "string", "format": "uuid"}, f"{entity.name} id")
-    item_id["required"] = True
+    item_id = parameter("id", "path", {"type": "string", "format": "uuid"}, f"{entity.name} id")
     paths: dict[str, Any] = {
         f"/api/{slug}": _collection(entity),
         f"/api/{slug}/{{id}}": _item(entity, item_id),
@@ -216,22 +175,20 @@ def entity_paths(entity: Entity, workflows: dict[str, Workflow] | None = None) -
     ]
     if manual:
         paths[f"/api/{slug}/{{id}}/actions/{{workflow}}"] = _action(entity, item_id, manual)
-    paths |= file_paths(entity, item_id)
+    paths |= file_paths(entity, item_id) | transfer_paths(entity, item_id)
     return paths
 
 
 def run_paths() -> dict[str, Any]:
     """/api/workflow-runs and /api/workflow-runs/{id}."""
-    run = _ref("WorkflowRun")
+    run = ref("WorkflowRun")
     filters = [
-        _parameter("status", "query", {"type": "string"}, "pending, running, failed, dead, …"),
-        _parameter("workflow", "query", {"type": "string"}, "the workflow's name"),
-        _parameter("record", "query", {"type": "string", "format": "uuid"}, "a record's id"),
-        _parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, ""),
-        _parameter("cursor", "query", {"type": "string"}, "meta.next_cursor of a page"),
+        parameter("status", "query", {"enum": list(RUN_STATUSES)}, "the runs in this status"),
+        parameter("workflow", "query", {"type": "string"}, "the workflow's name"),
+        parameter("record", "query", {"type": "string", "format": "uuid"}, "a record's id"),
+        *paging(),
     ]
-    run_id = _parameter("id", "path", {"type": "string", "format": "uuid"}, "the run's id")
-    run_id["required"] = True
+    run_id = parameter("id", "path", {"type": "string", "format": "uuid"}, "the run's id")
     visible = "Runs of the caller's organization on entities their roles may read."
     return {
         "/api/workflow-runs": {
@@ -240,7 +197,8 @@ def run_paths() -> dict[str, Any]:
                 "summary": "List workflow runs, newest first",
                 "description": visible,
                 "parameters": filters,
-                "responses": {"200": _json(_page(run), "A page of runs"), **ERRORS},
+                "responses": {"200": json_response(_page(run), "A page of runs"),
+                              **problems(*READ)},
             }
         },
         "/api/workflow-runs/{id}": {
@@ -249,44 +207,7 @@ def run_paths() -> dict[str, Any]:
                 "tags": ["workflows"],
                 "summary": "Read a workflow run",
                 "description": visible,
-                "responses": {"200": _json(run, "The run"), **ERRORS},
+                "responses": {"200": json_response(run, "The run"), **problems(*READ)},
             },
         },
-    }
-
-
-def auth_paths() -> dict[str, Any]:
-    """/auth/token: email and password (and the organization's slug) for a bearer token."""
-    credentials = {
-        "type": "object",
-        "required": ["email", "password"],
-        "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
-    }
-    token = {
-        "type": "object",
-        "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}},
-    }
-    organization = _parameter(
-        "X-Organization", "header", {"type": "string"}, "the organization's slug"
-    )
-    return {
-        "/auth/token": {
-            "post": {
-                "tags": ["auth"],
-                "summary": "Exchange email and password for a bearer token",
-                "security": [],
-                "parameters": [organization],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": credentials}},
-                },
-                "responses": {
-                    "200": _json(token, "A token"),
-                    **ERRORS,
-                    # the login gate: too many failed logins; the password hashing saturated
-                    "429": PROBLEM,
-                    "503": PROBLEM,
-                },
-            }
-        }
-    }
+    }  # fmt: skip

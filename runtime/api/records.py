@@ -16,7 +16,7 @@ from runtime.api.payloads import parse_json, read_json
 from runtime.api.problems import Problem
 from runtime.definitions.model import Entity
 from runtime.filters import OPERATORS
-from runtime.limits import fit_request_id, limits
+from runtime.limits import ascii_digits, fit_request_id, limits
 from runtime.service.pages import Page
 
 RESERVED_PARAMS = {
@@ -52,7 +52,7 @@ def _if_match(request: Request) -> int | None:
     if len(raw) > bound:
         raise Problem(400, "Bad request", f"If-Match is longer than {bound} characters")
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not ascii_digits(value):
         raise Problem(400, "Bad request", f'If-Match {raw!r}: expected an ETag like W/"3"')
     if len(value) > 18:
         raise Problem(412, "Precondition failed", "If-Match names no version of this record")

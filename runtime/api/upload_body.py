@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
 from runtime.api.problems import Problem
+from runtime.limits import ascii_digits
 from runtime.service.uploads import Incoming
 
 _EXTENDED = re.compile(r"filename\*\s*=\s*([\w!#$&+.^`|~-]*)'[\w-]*'([^;\s]+)", re.IGNORECASE)
@@ -58,7 +59,7 @@ def incoming(request: Request) -> Incoming:
         _raw(request),
         name=name,
         declared=content_type,
-        length=int(length) if length and length.isdigit() else None,
+        length=int(length) if length and ascii_digits(length) and len(length) < 19 else None,
     )
 
 
