@@ -80,6 +80,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
         site_name=registry.project.platform.name,
         production=settings.secure_cookies,
         throttle=plinth.throttle,
+        keys=plinth.keys,
     )
     app = Starlette(
         routes=[

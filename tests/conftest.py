@@ -235,7 +235,11 @@ def start_server(env: dict[str, str], workdir: Path) -> tuple[str, subprocess.Po
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/admin/", process)
+    try:
+        wait_until_up(f"{url}/admin/", process)
+    except BaseException:  # a server that did not come up in time must not outlive the test
+        stop(process)
+        raise
     return url, process
 
 
