@@ -47,6 +47,7 @@ REFUSED = [  # statements walled code never issues, on the platform's tables
     "SELECT * FROM plinth_schedule_tick",
     "DELETE FROM plinth_schedule_tick",
     "DELETE FROM migration",
+    "SELECT * FROM plinth_schema_state",
 ]
 
 
