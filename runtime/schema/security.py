@@ -36,6 +36,7 @@ APP_GRANTS: dict[str, str] = {
     "workflow_run": "SELECT, INSERT, UPDATE",  # a manual start; a walled step's outcome
     "schedule_tick": "",
     "totp": "SELECT, INSERT, UPDATE (confirmed_at, last_step, recovery_codes), DELETE",
+    "import_job": "SELECT, INSERT, UPDATE (status, report, finished_at)",  # an import's report
 }
 
 

@@ -46,6 +46,8 @@ REFUSED = [  # statements walled code never issues, on the platform's tables
     "DELETE FROM plinth_workflow_run",
     "SELECT * FROM plinth_schedule_tick",
     "DELETE FROM plinth_schedule_tick",
+    "UPDATE plinth_import_job SET tenant_id = NULL",
+    "DELETE FROM plinth_import_job",
     "DELETE FROM migration",
     "SELECT * FROM plinth_schema_state",
 ]
