@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import piccolo_admin.endpoints as admin_endpoints
 from piccolo_admin.endpoints import TableConfig, create_admin
@@ -13,6 +14,7 @@ from starlette.types import ASGIApp
 from admin.accounts import account_routes
 from admin.context import AdminContextMiddleware
 from admin.crud import TenantCRUD
+from admin.csrf import SessionCsrfMiddleware
 from admin.files import routes as file_routes
 from admin.files import with_file_widget
 from admin.login_throttle import LoginThrottleMiddleware, NoLimit
@@ -21,6 +23,7 @@ from admin.pages import AccountPages
 from admin.roles import routes as role_routes
 from admin.roles import with_role_script
 from runtime.definitions.model import Entity
+from runtime.identity.keys import KeyRing
 from runtime.identity.throttle import LoginThrottle
 from runtime.schema.entities import readable_template
 from runtime.service import RecordService
@@ -52,11 +55,13 @@ def build_admin(
     site_name: str,
     production: bool,
     throttle: LoginThrottle | None = None,
+    keys: KeyRing | None = None,
 ) -> ASGIApp:
     """The admin ASGI app, to mount at /admin. Its sessions are Plinth's (the same table and
-    cookie as POST /auth/login), last `session_ttl`, and its login is throttled like ours
-    and asks enrolled users for a TOTP code. Our account pages (admin/accounts.py) answer
-    before piccolo-admin's routes."""
+    cookie as POST /auth/login), last `session_ttl`, its CSRF tokens are bound to them
+    with `keys` (admin/csrf.py; the API's, so that one login serves both), and its login is
+    throttled like ours and asks enrolled users for a TOTP code. Our account pages
+    (admin/accounts.py) answer before piccolo-admin's routes."""
     # piccolo-admin imports the name without exporting it; see admin/crud.py for the swap
     admin_endpoints.PiccoloCRUD = TenantCRUD  # type: ignore[attr-defined]
     registry = service.registry
@@ -85,4 +90,6 @@ def build_admin(
             Mount("", app=guarded),
         ]
     )
-    return AdminContextMiddleware(front, service, unwalled="/api/plinth/files/")
+    walled = AdminContextMiddleware(front, service, unwalled="/api/plinth/files/")
+    keys = keys or KeyRing.parse(secrets.token_urlsafe(48))  # an admin of its own
+    return SessionCsrfMiddleware(walled, keys, secure=production)

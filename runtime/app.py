@@ -76,6 +76,7 @@ def routes_app(plinth: Plinth, lifespan: Any = None) -> Starlette:
         site_name=plinth.registry.project.platform.name,
         production=plinth.settings.secure_cookies,
         throttle=plinth.throttle,
+        keys=plinth.keys,
     )
     app = Starlette(
         routes=[

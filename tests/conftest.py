@@ -137,7 +137,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -226,7 +226,7 @@ def prepare_site(database_url: str, workdir: Path, **extra_env: str) -> dict[str
 
 
 def start_server(
-    env: dict[str, str], workdir: Path, timeout: float = 30
+    env: dict[str, str], workdir: Path, timeout: float = 90
 ) -> tuple[str, subprocess.Popen]:
     port = free_port()
     log = open(workdir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
@@ -238,7 +238,11 @@ def start_server(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/admin/", process, timeout)
+    try:
+        wait_until_up(f"{url}/admin/", process, timeout)
+    except BaseException:  # a server that did not come up in time must not outlive the test
+        stop(process)
+        raise
     return url, process
 
 

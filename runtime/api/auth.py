@@ -75,7 +75,7 @@ async def login(request: Request) -> Response:
         await sessions.end_session(plinth.registry, previous)
     assert principal.user_id is not None
     token = await sessions.create_session(plinth.registry, principal.user_id, ttl_seconds=ttl)
-    csrf = sessions.new_csrf_token()
+    csrf = sessions.csrf_token(plinth.keys, token)
     response = JSONResponse(
         {
             "user": {"id": str(principal.user_id), "email": principal.email},

@@ -3,7 +3,7 @@
 - `Authorization: Bearer plt_…` — an API token (its organization only);
 - `Authorization: Bearer <JWT>` — a Plinth access token, or one from the OIDC issuer;
 - the session cookie `id` (from POST /auth/login or the admin's login), where unsafe methods
-  also need the `X-CSRFToken` header equal to the `csrftoken` cookie (double submit).
+  also need the `X-CSRFToken` header set to that session's CSRF token (`check_csrf`).
 
 The active organization is the `X-Organization` header (slug or id), else the token's, else
 the session's `plinth_org` cookie, else the user's first membership. It must be one of the
@@ -23,7 +23,6 @@ from runtime.access import Principal
 from runtime.access.resolve import principal_for
 from runtime.api.problems import Problem
 from runtime.identity import accounts, api_tokens, refresh, sessions, tokens
-from runtime.identity.digests import same_secret
 from runtime.identity.oidc import OidcError
 
 log = logging.getLogger("plinth.auth")
@@ -163,13 +162,16 @@ async def _session(conn: HTTPConnection, cookie: str) -> Caller:
 
 
 def check_csrf(conn: HTTPConnection) -> None:
-    """Double submit: the X-CSRFToken header must equal the csrftoken cookie (403 if not)."""
-    cookie = conn.cookies.get(sessions.CSRF_COOKIE) or ""
+    """The X-CSRFToken header must be the CSRF token of the request's session (an HMAC of
+    the session cookie, `sessions.csrf_token`): 403 if not, so a cookie/header pair taken
+    from another session is refused too."""
+    session = conn.cookies.get(sessions.SESSION_COOKIE) or ""
     header = conn.headers.get(sessions.CSRF_HEADER) or ""
-    if not cookie or not header or not same_secret(cookie, header):
+    if not sessions.is_csrf_token(conn.app.state.plinth.keys, session, header):
         raise Problem(
             403,
             "Forbidden",
             "CSRF check failed: with a session cookie, unsafe requests need the header "
-            "X-CSRFToken set to the value of the csrftoken cookie",
+            "X-CSRFToken set to this session's CSRF token (the csrftoken cookie, or "
+            "csrf_token from POST /auth/login)",
         )

@@ -1,13 +1,19 @@
 """Sessions: rows of piccolo-admin's session table, so that one login serves /api, /auth and
-/admin. The cookie is piccolo-admin's `id`; the CSRF token is the double-submit cookie
-`csrftoken` that piccolo-admin checks against the `X-CSRFToken` header."""
+/admin. The cookie is piccolo-admin's `id`; the CSRF token (the `csrftoken` cookie, sent back
+as the `X-CSRFToken` header) is an HMAC of the session's id (`csrf_token`), so a token of one
+session is refused with any other."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import secrets
+import hashlib
+import hmac
 import uuid
 from typing import TYPE_CHECKING
+
+from runtime.identity.digests import same_secret
+from runtime.identity.keys import KeyRing
 
 if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
     from runtime.schema.registry import Registry
@@ -48,5 +54,19 @@ async def end_other_sessions(registry: Registry, user_id: uuid.UUID, *, keep: st
     await query.run()
 
 
-def new_csrf_token() -> str:
-    return secrets.token_urlsafe(32)
+def csrf_token(keys: KeyRing, session: str) -> str:
+    """The CSRF token of the session whose cookie is `session`, under the signing secret."""
+    return _mac(keys.secrets[keys.signing_kid], session)
+
+
+def is_csrf_token(keys: KeyRing, session: str, token: str) -> bool:
+    """Whether `token` is the session's CSRF token under any secret of the ring (a rotation
+    does not end sessions)."""
+    return bool(token) and any(
+        same_secret(_mac(secret, session), token) for secret in keys.secrets.values()
+    )
+
+
+def _mac(secret: str, session: str) -> str:
+    digest = hmac.new(secret.encode(), b"plinth-csrf\0" + session.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")

@@ -1,6 +1,9 @@
 """PostgreSQL's second wall, as idempotent DDL applied by `plinth migrate`:
 
-- the `plinth_app` role (NOLOGIN, no BYPASSRLS) that requests switch to, with its grants;
+- the `plinth_app` role (NOLOGIN, no BYPASSRLS) that requests switch to, with its grants:
+  full DML on the entities' tables, but on the platform's own tables only the statements that
+  walled code issues (`APP_GRANTS`; docs/operators/security.md says why each) — so the
+  timeline is append-only by privilege, not only by its trigger;
 - a row-level-security policy on every tenant-scoped table, keyed on `plinth.tenant`;
 - a trigger that makes the timeline append-only;
 - a trigger that NOTIFYs `plinth_outbox` when events are written, so the workers' relay wakes
@@ -16,6 +19,25 @@ from runtime.schema.registry import Registry
 
 OUTBOX_CHANNEL = "plinth_outbox"  # NOTIFYed when events are written (workflows/wake.py)
 TENANT = "NULLIF(current_setting('plinth.tenant', true), '')::uuid"
+
+# What APP_ROLE may do on each platform table (by its Registry attribute), and no more: what
+# code inside the wall issues — the tenant's admin requests (piccolo-admin's session check,
+# Plinth's account, member and MFA pages), the service's writes, and the workflow runner's
+# walled steps. Everything else on these tables runs as the connecting (owner) role.
+APP_GRANTS: dict[str, str] = {
+    "user": "SELECT, INSERT, UPDATE (password)",  # a member's invitation; a password change
+    "organization": "SELECT",
+    "membership": "SELECT, INSERT, UPDATE (roles), DELETE",  # the members page
+    "session": "SELECT, INSERT, DELETE",  # the admin's session check, login and logout
+    "refresh_token": 'SELECT ("user", family_id, revoked_at), UPDATE (revoked_at)',
+    "api_token": "",
+    "timeline": "SELECT, INSERT",  # append-only
+    "outbox": "SELECT, INSERT",
+    "workflow_run": "SELECT, INSERT, UPDATE",  # a manual start; a walled step's outcome
+    "schedule_tick": "",
+    "totp": "SELECT, INSERT, UPDATE (confirmed_at, last_step, recovery_codes), DELETE",
+    "import_job": "SELECT, INSERT, UPDATE (status, report, finished_at)",  # an import's report
+}
 
 
 def _name(table: type[Table]) -> str:
@@ -33,13 +55,18 @@ def security_ddl(registry: Registry) -> list[str]:
                 EXECUTE format('GRANT {APP_ROLE} TO %I', current_user);
               END IF; END $$""",
     ]
-    for schema in schemas:
+    for schema in schemas:  # revoked first: a database migrated by an earlier version
         ddl += [
             f'GRANT USAGE ON SCHEMA "{schema}" TO {APP_ROLE}',
-            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" '
-            f"TO {APP_ROLE}",
+            f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM {APP_ROLE}',
             f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO {APP_ROLE}',
         ]
+    for table in registry.entities.values():
+        ddl.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {_name(table)} TO {APP_ROLE}")
+    for role, privileges in APP_GRANTS.items():
+        if privileges:
+            table = getattr(registry, role)
+            ddl.append(f"GRANT {privileges} ON {_name(table)} TO {APP_ROLE}")
     walled = [registry.table(e) for e in registry.project.entities.values() if e.tenant_scoped]
     for table in walled:
         ddl += _policy(_name(table), f"tenant_id = {TENANT}")
