@@ -21,6 +21,7 @@ from runtime.service.errors import NotFound
 from runtime.service.files import Download, FileService
 from runtime.service.mutations import Mutations, Versions
 from runtime.service.reads import Reader, search_fields
+from runtime.service.recent import recent_changes
 from runtime.service.scope import NOTHING, CallerScope, PolicyViews, load_references
 from runtime.service.tenancy import tenant_wall
 from runtime.service.uploads import Incoming
@@ -161,6 +162,13 @@ class RecordService:
         """Entries newest first; fields the caller cannot read are left out of `changes`."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         return await self._reader.timeline(scope, entity, record_id)
+
+    async def recent_changes(
+        self, principal: Principal, *, limit: int = 20
+    ) -> builtins.list[dict[str, Any]]:
+        """The latest timeline entries across entities of records the principal may read now,
+        newest first (`recent.py`)."""
+        return await recent_changes(self._scope(principal), limit)
 
     # -- writes ----------------------------------------------------------------------------
 
