@@ -82,13 +82,14 @@ def _buttons(
 async def _render(request: Request, *, status: int = 200, error: str | None = None) -> Response:
     service, principal = plinth_service(), signed_in_principal()
     entity, key = entity_of(service, request), request.path_params["id"]
+    # the runs first: a run shown finished has its changes in the timeline read after it
+    async with service.wall(principal):
+        runs = await list_runs(service, where=runs_where(service, principal, record_id=_uuid(key)))
     record = await _record(service, principal, entity, key)
     entries = await service.timeline(principal, entity.name, key)  # NotFound: no page
     page = _page_number(request)
     shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     transitions, actions = _buttons(service, principal, entity, record)
-    async with service.wall(principal):
-        runs = await list_runs(service, where=runs_where(service, principal, record_id=_uuid(key)))
     views = [run_view(service, r) for r in runs[:PAGE_SIZE]]
     started = request.query_params.get("run")
     message = _message(request, entity, views, started)

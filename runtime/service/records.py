@@ -90,6 +90,13 @@ class RecordService:
         """`row` with the references on `needed` paths replaced by their rows (or None)."""
         return await load_references(self.registry, entity, row, needed)
 
+    async def recent_changes(
+        self, principal: Principal, *, limit: int = 20
+    ) -> builtins.list[dict[str, Any]]:
+        """The latest timeline entries across entities of records the principal may read now,
+        newest first (`recent.py`)."""
+        return await recent_changes(self._scope(principal), limit)
+
     def _change_rows(
         self,
         principal: Principal,
@@ -162,13 +169,6 @@ class RecordService:
         """Entries newest first; fields the caller cannot read are left out of `changes`."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         return await self._reader.timeline(scope, entity, record_id)
-
-    async def recent_changes(
-        self, principal: Principal, *, limit: int = 20
-    ) -> builtins.list[dict[str, Any]]:
-        """The latest timeline entries across entities of records the principal may read now,
-        newest first (`recent.py`)."""
-        return await recent_changes(self._scope(principal), limit)
 
     # -- writes ----------------------------------------------------------------------------
 
