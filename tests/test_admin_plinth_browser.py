@@ -19,15 +19,18 @@ by hand (see docs/guides/admin.md), so a run does not rewrite them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.admin_session import admin_client
 from tests.conftest import REPO
 from tests.plinth_admin_site import PlinthSite, serve
 from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, AdminPage
@@ -119,6 +122,8 @@ def test_history_shows_the_agents_edit_and_the_workflows(
     page.fill('input[name="subject"]', "Printer on fire")
     agent.save_ticket(ticket["id"])
     # piccolo-admin's edit page links to the record's page
+    expect(page.locator("#plinth-pill")).to_have_text("History, actions & runs")
+    agent.screenshot("edit-page-link")
     page.click("#plinth-pill")
     page.wait_for_url(re.compile(r".*/plinth/records/ticket/"))
     history = agent.history()
@@ -259,3 +264,99 @@ def test_the_overview_counts_what_the_role_may_read(plinth_site: PlinthSite, bro
                 expect(tab.page.locator("[data-uitest=timeline] tbody tr").first).to_be_visible()
     with plinth_site.client("mine") as client:
         assert client.get("/api/tickets", params={"count": "true"}).json()["meta"]["count"] == 1
+
+
+# -- the same pages over HTTP: paging, row rules, CSRF, who may press what ---------------------
+
+
+@contextlib.contextmanager
+def admin_as(site: PlinthSite, who: str) -> Iterator[httpx.Client]:
+    """An admin session of `who` over HTTP (signed in as the front-end does)."""
+    client = admin_client(site.url, site.users[who])
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def history_rows(html: str) -> int:
+    return html.count("<tr data-event=")
+
+
+def test_history_is_paged_and_follows_the_row_rule(plinth_site: PlinthSite) -> None:
+    ticket = plinth_site.ticket("owner", subject="Edited often")
+    with plinth_site.client("owner") as client:
+        for n in range(24):
+            response = client.patch(f"/api/tickets/{ticket['id']}", json={"subject": f"Edit {n}"})
+            assert response.status_code == 200, response.text
+    url = f"/plinth/records/ticket/{ticket['id']}/"
+    with admin_as(plinth_site, "owner") as owner:
+        first = owner.get(url)
+        assert first.status_code == 200 and history_rows(first.text) == 20
+        assert '<span class="new">Edit 23</span>' in first.text  # the newest first
+        assert 'data-uitest="older"' in first.text
+        second = owner.get(url, params={"page": "2"})
+        assert history_rows(second.text) == 5 and 'data-uitest="older"' not in second.text
+        assert 'data-event="created"' in second.text
+        assert '<span class="new">Edit 23</span>' not in second.text
+    # `mine` reads only its own tickets: another's page is not found, its own is there
+    own = plinth_site.ticket("mine", subject="Mine alone")
+    with admin_as(plinth_site, "mine") as mine:
+        refused = mine.get(url)
+        assert refused.status_code == 404 and "Edit" not in refused.text
+        assert mine.get(f"/plinth/records/ticket/{own['id']}/").status_code == 200
+        assert "Edited often" not in mine.get("/plinth/").text
+
+
+def test_buttons_check_csrf_and_roles(plinth_site: PlinthSite) -> None:
+    ticket = plinth_site.ticket("owner", subject="Pressed")
+    base = f"/plinth/records/ticket/{ticket['id']}"
+    with admin_as(plinth_site, "agent") as agent:
+        bare = agent.post(
+            f"{base}/transitions/start/", data={"version": "1"}, headers={"X-CSRFToken": ""}
+        )
+        assert bare.status_code == 403 and "CSRF" in bare.text
+        token = {"csrftoken": agent.cookies["csrftoken"]}
+        ping = agent.post(f"{base}/actions/ping/", data=token)
+        assert ping.status_code == 403 and "ping" in ping.text  # not the agent's action
+        unknown = agent.post(f"{base}/transitions/reopen/", data={**token, "version": "1"})
+        assert unknown.status_code == 404
+        wrong_state = agent.post(f"{base}/transitions/close/", data={**token, "version": "1"})
+        assert wrong_state.status_code == 409 and "is &#39;new&#39;" in wrong_state.text
+    with admin_as(plinth_site, "reader") as reader:
+        token = {"csrftoken": reader.cookies["csrftoken"]}
+        refused = reader.post(f"{base}/transitions/start/", data={**token, "version": "1"})
+        assert refused.status_code == 403 and "start" in refused.text
+    assert plinth_site.timeline("owner", ticket["id"])[0]["event"] == "created"  # untouched
+
+
+def test_retry_is_for_those_allowed(plinth_site: PlinthSite) -> None:
+    ticket = plinth_site.ticket("owner", subject="Dead end")
+    plinth_site.hook.status = 500
+    try:
+        with plinth_site.client("owner") as client:
+            run = client.post(f"/api/tickets/{ticket['id']}/actions/ping").json()
+            deadline = time.monotonic() + 45
+            while client.get(f"/api/workflow-runs/{run['id']}").json()["status"] != "dead":
+                assert time.monotonic() < deadline, "the run never died"
+                time.sleep(0.3)
+    finally:
+        plinth_site.hook.status = 200
+    url = f"/plinth/runs/{run['id']}/"
+    with admin_as(plinth_site, "agent") as agent:  # sees the run, may not start `ping`
+        shown = agent.get(url)
+        assert shown.status_code == 200 and 'data-uitest="retry"' not in shown.text
+        refused = agent.post(url, data={"csrftoken": agent.cookies["csrftoken"]})
+        assert refused.status_code == 403
+    with admin_as(plinth_site, "agent_b") as other:
+        assert other.get(url).status_code == 404
+        assert other.post(url, data={"csrftoken": other.cookies["csrftoken"]}).status_code == 404
+    with admin_as(plinth_site, "owner") as owner:
+        listed = owner.get("/plinth/runs/", params={"status": "dead", "workflow": "ping"})
+        assert run["id"] in listed.text
+        assert run["id"] not in owner.get("/plinth/runs/", params={"status": "succeeded"}).text
+        assert owner.get("/plinth/runs/", params={"status": "nope"}).status_code == 400
+        retried = owner.post(url, data={"csrftoken": owner.cookies["csrftoken"]})
+        assert retried.status_code == 200 and "Retried: the run is succeeded" in retried.text
+        again = owner.post(url, data={"csrftoken": owner.cookies["csrftoken"]})
+        assert again.status_code == 409 and "only a dead run" in again.text
