@@ -13,7 +13,7 @@ from admin.pages import Refused
 from runtime.access import Principal
 from runtime.definitions.model import Entity, Transition, Workflow
 from runtime.schema.entities import readable_template
-from runtime.service import NotFound, RecordService
+from runtime.service import Forbidden, NotFound, RecordService
 from runtime.service.values import to_json
 from runtime.workflows.runner import steps_of
 from runtime.workflows.runs import RunFilter, may_retry, visible_runs
@@ -65,7 +65,7 @@ def runs_where(service: RecordService, principal: Principal, **given: Any) -> Ru
     """The runs the caller may see (runtime/workflows/runs.py `visible_runs`), narrowed."""
     try:
         return visible_runs(service, principal, **given)
-    except Exception as refused:  # Forbidden: no organization chosen
+    except Forbidden as refused:  # no organization chosen
         raise Refused(403, str(refused)) from None
 
 

@@ -11,6 +11,7 @@ piccolo-admin edit page links here (admin/plinth_links.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -147,20 +148,33 @@ async def page(request: Request) -> Response:
         return _not_found()
 
 
-async def _act(request: Request) -> str:
-    """Runs the transition or action the form asks for; the query string of the page to show
-    after it."""
+async def _transition(request: Request) -> str:
+    """Runs the transition the button names, at the version the page showed; the query
+    string of the page to show after it."""
     service, principal = plinth_service(), signed_in_principal()
     form = await check_csrf(request)
-    entity, key = entity_of(service, request), request.path_params["id"]
-    name = request.path_params["name"]
-    if request.url.path.rstrip("/").split("/")[-2] == "transitions":
-        try:
-            version = int(form.get("version", ""))
-        except ValueError:
-            raise Refused(400, "the form sent no version: reload the page") from None
-        await service.transition(principal, entity.name, key, name, version=version)
-        return f"moved={name}"
+    entity, key, name = (
+        entity_of(service, request),
+        request.path_params["id"],
+        request.path_params["name"],
+    )
+    try:
+        version = int(form.get("version", ""))
+    except ValueError:
+        raise Refused(400, "the form sent no version: reload the page") from None
+    await service.transition(principal, entity.name, key, name, version=version)
+    return f"moved={name}"
+
+
+async def _action(request: Request) -> str:
+    """Starts the manual workflow the button names (its `when` checked as the API does)."""
+    service, principal = plinth_service(), signed_in_principal()
+    await check_csrf(request)
+    entity, key, name = (
+        entity_of(service, request),
+        request.path_params["id"],
+        request.path_params["name"],
+    )
     workflow = service.project.workflows.get(name)
 
     async def holds(event: dict[str, Any], payload: dict[str, Any]) -> bool:
@@ -170,28 +184,33 @@ async def _act(request: Request) -> str:
     return f"run={run['id']}"
 
 
-async def act(request: Request) -> Response:
-    """POST a transition or an action; back to the record page (303), or the page with why
-    it was refused."""
-    try:
-        query = await _act(request)
-    except Refused as refused:
-        return refused_page("record.html", refused)
-    except StaleVersion:
-        error = (
-            "This page is out of date: the record changed since it was shown. "
-            "Nothing was done; look at the record as it is now and try again."
-        )
-        return await _render(request, status=409, error=error)
-    except ServiceError as refused:
-        if isinstance(refused, NotFound):
+def _button(do: Callable[[Request], Awaitable[str]]) -> Callable[[Request], Awaitable[Response]]:
+    """The POST of a button: back to the record page (303), or the page with why it was
+    refused."""
+
+    async def pressed(request: Request) -> Response:
+        try:
+            query = await do(request)
+        except Refused as refused:
+            return refused_page("record.html", refused)
+        except StaleVersion:
+            error = (
+                "This page is out of date: the record changed since it was shown. "
+                "Nothing was done; look at the record as it is now and try again."
+            )
+            return await _render(request, status=409, error=error)
+        except NotFound:
             return _not_found()
-        return await _render(request, status=service_status(refused)[0], error=str(refused))
-    return RedirectResponse(f"{request.url.path.rsplit('/', 3)[0]}/?{query}", status_code=303)
+        except ServiceError as refused:
+            return await _render(request, status=service_status(refused)[0], error=str(refused))
+        page = request.url.path.rsplit("/", 3)[0]  # …/<id>/transitions/<name>/ → …/<id>
+        return RedirectResponse(f"{page}/?{query}", status_code=303)
+
+    return pressed
 
 
 routes: list[BaseRoute] = [
     Route(RECORD_PAGE, page, methods=["GET"]),
-    Route(f"{RECORD_PAGE}transitions/{{name}}/", act, methods=["POST"]),
-    Route(f"{RECORD_PAGE}actions/{{name}}/", act, methods=["POST"]),
+    Route(f"{RECORD_PAGE}transitions/{{name}}/", _button(_transition), methods=["POST"]),
+    Route(f"{RECORD_PAGE}actions/{{name}}/", _button(_action), methods=["POST"]),
 ]
