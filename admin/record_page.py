@@ -4,12 +4,13 @@ caller's roles grant and the record's state allows, a button per manual workflow
 may start, and the workflow runs of the record.
 
 Everything is read and done through the service, as the REST API does it: the timeline is
-`RecordService.timeline` (hidden fields masked, unreadable ones absent), a transition is
+`RecordService.timeline_page` (hidden fields masked, unreadable ones absent), a transition is
 `RecordService.transition` at the version the page showed, an action `start_action`. The
 piccolo-admin edit page links here (admin/plinth_links.py)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,11 +45,16 @@ PAGE_SIZE = 20  # timeline entries per page
 UNFINISHED = ("pending", "running", "failed")
 
 
-def _page_number(request: Request) -> int:
+def _after(request: Request) -> Any:
+    """Where the page of history starts (`?after=`, the previous page's `following` as JSON,
+    which the service checks); None for the newest entries."""
+    raw = request.query_params.get("after")
+    if not raw:
+        return None
     try:
-        return max(1, int(request.query_params.get("page", "1")))
+        return json.loads(raw)
     except ValueError:
-        return 1
+        raise Refused(400, "after: not a page of this history (follow the page's links)") from None
 
 
 async def _record(service: RecordService, principal: Principal, entity: Entity, key: str) -> Any:
@@ -87,9 +93,10 @@ async def _render(request: Request, *, status: int = 200, error: str | None = No
     async with service.wall(principal):
         runs = await list_runs(service, where=runs_where(service, principal, record_id=_uuid(key)))
     record = await _record(service, principal, entity, key)
-    entries = await service.timeline(principal, entity.name, key)  # NotFound: no page
-    page = _page_number(request)
-    shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    after = _after(request)
+    history = await service.timeline_page(  # NotFound: no page
+        principal, entity.name, key, limit=PAGE_SIZE, after=after
+    )
     transitions, actions = _buttons(service, principal, entity, record)
     views = [run_view(service, r) for r in runs[:PAGE_SIZE]]
     started = request.query_params.get("run")
@@ -102,9 +109,9 @@ async def _render(request: Request, *, status: int = 200, error: str | None = No
         record=record,
         record_id=key,
         title=record_title(entity, record, key),
-        entries=shown,
-        page=page,
-        more=len(entries) > page * PAGE_SIZE,
+        entries=history.rows,
+        newer=after is not None,
+        older=json.dumps(history.following) if history.following else None,
         transitions=transitions,
         actions=actions,
         runs=views,
@@ -146,6 +153,9 @@ async def page(request: Request) -> Response:
         return refused_page("record.html", refused)
     except NotFound:
         return _not_found()
+    except ServiceError as refused:  # a forged `after`
+        status = service_status(refused)[0]
+        return html_page("record.html", status=status, root=root(), fatal=str(refused))
 
 
 async def _transition(request: Request) -> str:

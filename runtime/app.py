@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from admin import build_admin
-from runtime.api import auth, files, openapi, records, workflow_routes
+from runtime.api import auth, files, imports, openapi, records, workflow_routes
 from runtime.api.body_limit import BodyLimit
 from runtime.api.problems import EXCEPTION_HANDLERS
 from runtime.database import close_engine, open_engine
@@ -88,6 +88,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             *openapi.routes,
             *workflow_routes.routes,  # before /api/{slug}
             *files.routes,
+            *imports.routes,  # before /api/{slug}
             *records.routes,
             Mount("/admin", app=admin),
         ],

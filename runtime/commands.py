@@ -256,7 +256,16 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     from runtime.schema import build_registry
 
     app = build_app(settings, build_registry(_load_project(settings), DB))
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        lifespan="on",
+        # X-Forwarded-For only from PLINTH_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 by default)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
+    )
     await uvicorn.Server(config).serve()
 
 
@@ -281,6 +290,31 @@ async def cmd_worker(args: argparse.Namespace) -> int:
             RecordService(db.registry, storage), settings.redis_url, settings.database_url
         )
     return 0
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    """`plinth import ENTITY FILE --org SLUG`: rows through the service (transfer/commands.py)."""
+    return await _transfer(args, "import")
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    """`plinth export ENTITY --org SLUG`: the rows a list returns, streamed."""
+    return await _transfer(args, "export")
+
+
+async def _transfer(args: argparse.Namespace, verb: str) -> int:
+    from runtime.identity.accounts import AccountError
+    from runtime.service import RecordService
+    from runtime.service.errors import ServiceError
+    from runtime.transfer import commands as transfer
+    from runtime.transfer.sources import SourceError
+
+    expected = (AccountError, ServiceError, SourceError, transfer.TransferError)
+    async with _opened(_settings(args), *expected) as db:
+        service = RecordService(db.registry)
+        if verb == "import":
+            return await transfer.run_import(service, args, out)
+        return await transfer.run_export(service, args)
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:

@@ -106,6 +106,7 @@ def plinth_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
         "PLINTH_DEFINITIONS": str(DEFINITIONS),
         "PLINTH_MIGRATIONS": str(workdir / "migrations"),
         "PLINTH_SECURE_COOKIES": "false",  # the tests talk plain HTTP to 127.0.0.1
+        "PLINTH_TRUSTED_PROXIES": "127.0.0.1",  # tests send X-Forwarded-For as a local proxy
         **extra,
     }
     return env
