@@ -1,8 +1,9 @@
 """A running `plinth serve` (in-process worker) for the browser tests of Plinth's admin pages
 (tests/test_admin_plinth_browser.py): a Ticket with a state machine (start: new → open,
 close: open → closed), a manual workflow `escalate`, a `created` workflow `tag_new` (its
-update shows as `workflow:tag_new`), a manual `ping` whose http target is a local receiver,
-and people of several roles in two organizations. One per test module."""
+update shows as `workflow:tag_new`; it also writes the hidden `internal`), a manual `ping`
+whose http target is a local receiver, and people of several roles in two organizations.
+One per test module."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ TICKET = {
         "priority": {"type": "integer", "min": 1, "max": 5, "default": 3},
         "status": {"type": "enum", "choices": ["new", "open", "closed"], "default": "new"},
         "escalated": {"type": "boolean", "default": False},
+        "internal": {"type": "text", "hidden": True},  # only workflows write it
     },
     "states": {
         "field": "status",
@@ -59,7 +61,7 @@ def workflows(hook: str) -> dict[str, dict[str, Any]]:
         "tag_new": {
             "on": {"event": "created", "entity": "Ticket"},
             "when": {"subject": {"eq": "tag me"}},
-            "do": [{"update": {"priority": 4}}],
+            "do": [{"update": {"priority": 4, "internal": "tagged-secret"}}],
         },
         "ping": {
             "on": {"event": "manual", "entity": "Ticket", "label": "Notify the hook"},

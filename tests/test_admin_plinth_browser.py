@@ -131,7 +131,12 @@ def test_history_shows_the_agents_edit_and_the_workflows(
     assert history[0]["actor"] == plinth_site.users["agent"]
     assert history[0]["changes"] == {"subject": ["tag me", "Printer on fire"]}
     by_workflow = [h for h in history if h["actor"] == "workflow:tag_new"]
-    assert by_workflow and by_workflow[0]["changes"]["priority"] == ["3", "4"]
+    assert by_workflow and by_workflow[0]["changes"] == {"priority": ["3", "4"]}
+    assert "tagged-secret" not in page.content()  # a hidden field, as the API leaves it out
+    api_entry = next(
+        e for e in plinth_site.timeline("agent", ticket["id"]) if e["actor"] == "workflow:tag_new"
+    )
+    assert api_entry["changes"] == {"priority": {"old": 3, "new": 4}}
     assert history[-1]["what"] == "created"
     agent.screenshot("record-history")
 
