@@ -17,16 +17,16 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 
 # The project itself. .dockerignore is an allow-list (runtime/, admin/, definitions/,
-# migrations/, piccolo_conf.py, README.md), so a folder that is absent from a fresh clone
-# (an empty migrations/) does not break the build.
+# migrations/, piccolo_conf.py, README.md). migrations/ is the committed history: the image
+# ships it, and the deploy's `plinth migrate --apply-only` applies it and writes nothing.
 COPY . .
 RUN uv sync --frozen --no-dev
 
-# Non-root runtime user. Code stays root-owned; the user may create files in /app (the embedded
-# SQLite default), media/ (file:// storage) and migrations/ (`plinth migrate` writes there).
+# Non-root runtime user. Code and migrations stay root-owned (read-only to the app); the user
+# may create files in /app (the embedded SQLite default) and media/ (file:// storage).
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home plinth \
-    && mkdir -p /app/media /app/migrations/postgres \
-    && chown plinth:plinth /app /app/media /app/migrations /app/migrations/postgres
+    && mkdir -p /app/media \
+    && chown plinth:plinth /app /app/media
 
 ENV PATH="/app/.venv/bin:${PATH}"
 USER plinth

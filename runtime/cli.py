@@ -40,6 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--dry-run", action="store_true", help="print the SQL; write and apply nothing"
     )
+    migrate.add_argument(
+        "--apply-only",
+        action="store_true",
+        help="apply the migration files, write none; refuse (nothing changed) when the "
+        "definitions need one that is not written (deploys)",
+    )
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when the definitions need a migration not written yet (CI; no database)",
+    )
     serve = sub.add_parser("serve", parents=[common], help="run the API and the admin")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -109,23 +120,47 @@ def _add_workflow_commands(
     retry.add_argument("id")
 
 
+CONFIGURATION_ERROR = 2  # a setting is missing or malformed: nothing ran
+BROKEN_PIPE = 128 + 13  # what a shell reports for a process that SIGPIPE ended
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # the options reach the commands as `args`
     # Not an option: where Piccolo's migration runner finds this process's engine.
     os.environ.setdefault("PICCOLO_CONF", "runtime.piccolo_conf")
     from runtime import commands  # imported late: `plinth --help` pays for argparse alone
+    from runtime.settings import SettingsError
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:
         # uvloop: asyncpg's and the sockets' fast path (the workers' throughput, the server's)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(handler(args)) or 0
+            code = runner.run(handler(args)) or 0
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `plinth workflow runs | head`: the reader has what it wanted
+        _silence_stdout()
+        return BROKEN_PIPE
+    except SettingsError as error:
+        _error(str(error))
+        return CONFIGURATION_ERROR
     except commands.CommandError as error:
-        message = Text.assemble(("error:", "red"), " ", str(error))  # no markup in messages
-        console.print(message, highlight=False, soft_wrap=True)
-        return 1
+        _error(str(error))
+        return error.exit_code
+
+
+def _error(text: str) -> None:
+    message = Text.assemble(("error:", "red"), " ", text)  # no markup in messages
+    console.print(message, highlight=False, soft_wrap=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail a second time
+    (Python's advice for SIGPIPE, docs.python.org/3/library/signal.html)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

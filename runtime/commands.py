@@ -17,7 +17,7 @@ from rich.console import Console
 
 from runtime.definitions import Project, check_project
 from runtime.definitions.report import format_problems
-from runtime.settings import Settings, SettingsError, definitions_folder, read_settings
+from runtime.settings import Settings, definitions_folder, read_settings
 
 if TYPE_CHECKING:  # the database stack is imported by the commands that use it
     from piccolo.engine.base import Engine
@@ -31,13 +31,28 @@ out = Console(highlight=False)
 class CommandError(Exception):
     """A command cannot go on; the message says why and what to do."""
 
+    exit_code = 1
+
+
+class Unavailable(CommandError):
+    """The database cannot be reached or opened: nothing ran (exit 2, as a bad setting)."""
+
+    exit_code = 2
+
+
+async def _open(engine: Engine[Any]) -> None:
+    from runtime.database import DatabaseUnavailable, open_engine
+
+    try:
+        await open_engine(engine)
+    except DatabaseUnavailable as error:
+        raise Unavailable(str(error)) from None
+
 
 def _settings(args: argparse.Namespace) -> Settings:
-    """The environment's settings with the command line's options over them."""
-    try:
-        return read_settings(definitions=_definitions(args))
-    except SettingsError as error:
-        raise CommandError(str(error)) from None
+    """The environment's settings with the command line's options over them (a SettingsError
+    leaves `plinth` as one line and exit 2)."""
+    return read_settings(definitions=_definitions(args))
 
 
 def _definitions(args: argparse.Namespace) -> Path | None:
@@ -79,11 +94,11 @@ async def _opened(settings: Settings, *expected: type[Exception]) -> AsyncIterat
     """The checked project and the process's engine, open for the block and closed after it,
     the one open/close of every command that uses the database. An `expected` error (bad
     input: its message is for the user) leaves as a CommandError."""
-    from runtime.database import close_engine, open_engine
+    from runtime.database import close_engine
     from runtime.piccolo_conf import DB
 
     project = _load_project(settings)
-    await open_engine(DB)
+    await _open(DB)
     try:
         yield Opened(settings, project, DB)
     except expected as error:
@@ -130,7 +145,10 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
     from runtime.schema.migrate import MigrationError, migrate
     from runtime.schema.progress import progress
 
-    async with _opened(_settings(args), MigrationError) as db:
+    settings = _settings(args)
+    if args.check:
+        return _check_migrations(settings)
+    async with _opened(settings, MigrationError) as db:
         with progress(console):
             result = await migrate(  # Piccolo tables only on PostgreSQL, for the security DDL
                 db.project,
@@ -138,6 +156,7 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
                 db.settings.migrations,
                 allow_destructive=args.allow_destructive,
                 dry_run=args.dry_run,
+                write=not args.apply_only,
             )
     if args.dry_run:
         for statement in result.statements:
@@ -150,6 +169,19 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
     for migration_id in result.applied:
         out.print(f"applied {migration_id}")
     out.print("[green]database is up to date[/green]")
+    return 0
+
+
+def _check_migrations(settings: Settings) -> int:
+    """`plinth migrate --check`: the files against the definitions, no database opened."""
+    from runtime.schema.check import check, histories, report
+
+    engine = "sqlite" if settings.is_embedded else "postgres"
+    engines = histories(settings.migrations, engine)
+    behind = check(_load_project(settings), settings.migrations, engines)
+    if behind:
+        raise CommandError(report(behind))
+    out.print(f"migrations are up to date with the definitions ({', '.join(engines)})")
     return 0
 
 
@@ -249,13 +281,17 @@ async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
+    settings.key_ring()  # the one setting `serve` needs that the commands before it do not
     import uvicorn
 
-    from runtime.app import build_app
+    from runtime.app import LiveApp
+    from runtime.database import close_engine
     from runtime.piccolo_conf import DB
-    from runtime.schema import build_registry
 
-    app = build_app(settings, build_registry(_load_project(settings), DB))
+    await _open(DB)  # a database that is down: one line now, not a traceback from start-up
+    await close_engine(DB)
+
+    app = LiveApp(settings, _load_project(settings))
     config = uvicorn.Config(
         app,
         host=host,
@@ -275,7 +311,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
-    from runtime.service import RecordService
+    from runtime.live import LiveModel
     from runtime.storage import storage_from_url
     from runtime.workflows.workers import run_redis_worker
 
@@ -286,9 +322,9 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         )
     async with _opened(settings) as db:
         storage = storage_from_url(settings.storage_url, settings.s3_endpoint_url)
-        await run_redis_worker(
-            RecordService(db.registry, storage), settings.redis_url, settings.database_url
-        )
+        live = LiveModel(db.engine, settings.definitions, storage)
+        await live.start(db.project)
+        await run_redis_worker(live, settings.redis_url, settings.database_url)
     return 0
 
 
@@ -321,7 +357,9 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.demo import seed
     from runtime.schema.migrate import migrate
 
-    async with _opened(_settings(args)) as db:
+    settings = _settings(args)
+    settings.key_ring()  # before the demo migrates and seeds: it serves at the end
+    async with _opened(settings) as db:
         await migrate(db.project, db.engine, db.settings.migrations)
         login = await seed(db.registry)
     url = f"http://{args.host}:{args.port}/admin/"

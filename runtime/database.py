@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, TypeAlias, TypeGuard
 
 import asyncpg
@@ -48,10 +49,16 @@ class PlinthPostgresEngine(PostgresEngine):
     single-statement writes use it (runtime/service/tenancy.py), platform work the first."""
 
     def __init__(self, config: dict[str, Any], pool_size: int = POOL_SIZE, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
+        super().__init__(config, **kwargs)  # (connects nowhere: check_version below)
         self.pool_size = pool_size
         self.app_pool: asyncpg.Pool | None = None
         self._app_pool_lock = asyncio.Lock()
+
+    async def check_version(self) -> None:
+        """Piccolo's asks the server for its version as the engine is made: a connection when
+        a module is imported, and a warning in front of a command's own error when the server
+        is down. Plinth connects when a command opens the database (`open_engine`)."""
+        return None
 
     async def role_pool(self) -> asyncpg.Pool | None:
         """The `APP_ROLE` pool, opened on first use; None while the main pool is not running
@@ -116,13 +123,35 @@ async def write_transaction(engine: Engine[Any]) -> AsyncIterator[None]:
             yield
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or opened; the message says which and why."""
+
+
 async def open_engine(engine: Engine[Any]) -> None:
-    """Start-up: a pool on PostgreSQL, WAL mode on SQLite."""
-    if is_postgres(engine):
-        size = getattr(engine, "pool_size", POOL_SIZE)
-        await engine.start_connection_pool(min_size=1, max_size=size, reset=keep_session)
-    else:
-        await engine.run_ddl("PRAGMA journal_mode=WAL")
+    """Start-up: a pool on PostgreSQL, WAL mode on SQLite. A database that cannot be reached
+    (refused, unknown host, wrong password, no such database or file) is DatabaseUnavailable."""
+    try:
+        if is_postgres(engine):
+            size = getattr(engine, "pool_size", POOL_SIZE)
+            await engine.start_connection_pool(min_size=1, max_size=size, reset=keep_session)
+        else:
+            folder = Path(getattr(engine, "path", "")).absolute().parent
+            if not folder.is_dir():  # before aiosqlite's thread, which would outlive the loop
+                raise sqlite3.OperationalError(f"the folder {folder} does not exist")
+            await engine.run_ddl("PRAGMA journal_mode=WAL")
+    except (TimeoutError, OSError, asyncpg.PostgresError, sqlite3.Error) as error:
+        where = _where(engine)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnavailable(f"cannot open the database {where}: {reason}") from None
+
+
+def _where(engine: Engine[Any]) -> str:
+    """The database as a person names it, without a password."""
+    if not is_postgres(engine):
+        return str(getattr(engine, "path", "")) or "(SQLite)"
+    dsn = str(engine.config.get("dsn", ""))
+    scheme, _, rest = dsn.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}" if rest else dsn
 
 
 async def close_engine(engine: Engine[Any]) -> None:

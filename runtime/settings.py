@@ -29,7 +29,7 @@ class Settings:
     redis_url: str | None
     storage_url: str
     s3_endpoint_url: str | None
-    secret_key: str  # one secret or "kid:secret,..." (runtime/identity/keys.py)
+    secret_key: str | None  # one secret or "kid:secret,..." (runtime/identity/keys.py)
     definitions: Path
     migrations: Path
     secure_cookies: bool  # cookies only over HTTPS: on unless embedded or turned off
@@ -44,7 +44,17 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     def key_ring(self) -> KeyRing:
-        return KeyRing.parse(self.secret_key)
+        """The signing keys, asked for by what signs (the server): `migrate` and `plan` sign
+        nothing and run without a key. The embedded default keeps one beside its file."""
+        secret_key = self.secret_key
+        if not secret_key:
+            if not self.is_embedded:
+                raise SettingsError("PLINTH_SECRET_KEY is required outside the embedded default")
+            secret_key = _local_secret_key(self.database_url)
+        try:
+            return KeyRing.parse(secret_key)
+        except SecretKeyError as error:
+            raise SettingsError(str(error)) from None
 
 
 def _local_secret_key(database_url: str) -> str:
@@ -82,13 +92,10 @@ def read_settings(
         raise SettingsError(
             f"PLINTH_DATABASE_URL={database_url!r}: expected sqlite:///FILE or postgres://..."
         )
-    secret_key = env.get("PLINTH_SECRET_KEY") or ""
-    if not secret_key:
-        if not database_url.startswith("sqlite"):
-            raise SettingsError("PLINTH_SECRET_KEY is required outside the embedded default")
-        secret_key = _local_secret_key(database_url)
+    secret_key = env.get("PLINTH_SECRET_KEY") or None
     try:
-        KeyRing.parse(secret_key)
+        if secret_key:  # a malformed key stops start-up; a missing one, what signs (key_ring)
+            KeyRing.parse(secret_key)
     except SecretKeyError as error:
         raise SettingsError(str(error)) from None
     try:

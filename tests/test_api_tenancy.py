@@ -131,3 +131,45 @@ def test_search_fields_and_expand(site: Site) -> None:
         assert expanded.json()["data"][0]["contact"]["name"] == "Zoë Ünal"
         bad = client.get("/api/tickets", params={"expand": "subject"})
         assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "expand"
+
+
+def test_a_superuser_acts_in_any_organization_by_its_header(site: Site) -> None:
+    """A superuser who is a member of neither organization chooses one with X-Organization
+    (slug or id) and acts there as its owner would; an unknown one is the members' 403."""
+    import uuid
+
+    import httpx
+
+    from tests.conftest import PASSWORD
+
+    root = f"root-{uuid.uuid4().hex[:6]}@plinth.test"
+    site.plinth("user", "create", root, "--password-stdin", "--superuser", input=PASSWORD)
+    theirs = _ticket(site, site.b, "globex only")
+    _ticket(site, site.a, "acme only")
+    b_slug = site.orgs[site.b]
+    token = site.token(root)  # no organization of their own: spans them
+    with httpx.Client(
+        base_url=site.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        me = client.get("/auth/me", headers={"X-Organization": b_slug}).json()
+        assert me["organization"]["slug"] == b_slug and me["roles"] == ["owner"]
+        assert me["user"]["superuser"] is True and me["memberships"] == []
+        listed = client.get("/api/tickets", headers={"X-Organization": b_slug}).json()
+        assert [t["subject"] for t in listed["data"]] == ["globex only"]
+        by_id = client.get("/api/tickets", headers={"X-Organization": me["organization"]["id"]})
+        assert [t["id"] for t in by_id.json()["data"]] == [theirs["id"]]
+        made = client.post(
+            "/api/tickets", json={"subject": "from root"}, headers={"X-Organization": b_slug}
+        )
+        assert made.status_code == 201, made.text
+        unknown = client.get("/api/tickets", headers={"X-Organization": "no-such-org"})
+        assert unknown.status_code == 403
+        assert unknown.json()["detail"] == "you are not a member of that organization"
+    with site.client(site.b) as owner_b:
+        subjects = {t["subject"] for t in owner_b.get("/api/tickets").json()["data"]}
+    assert subjects == {"globex only", "from root"}
+    token_b = site.token(root, b_slug)  # a token issued for B works in B without the header
+    with httpx.Client(
+        base_url=site.url, headers={"Authorization": f"Bearer {token_b}"}, timeout=30
+    ) as client:
+        assert client.get("/auth/me").json()["organization"]["slug"] == b_slug

@@ -486,3 +486,40 @@ def test_the_documented_bucket_policy_is_the_one_compose_sets(compose):
         return found
 
     assert grants(documented) == grants(composed)
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def test_the_image_ships_the_committed_migrations_and_generates_none(compose):
+    """Deploys apply the history committed in migrations/ (issue 16): the build context keeps
+    it, the one-shot applies it with --apply-only (it writes no file), and no volume over
+    /app/migrations holds a history of the deployment's own."""
+    argv = _argv(compose["services"]["migrate"]["command"])
+    parsed = _cli_parser().parse_args(argv[1:])
+    assert (parsed.command, parsed.apply_only, parsed.allow_destructive) == (
+        "migrate",
+        True,
+        False,
+    ), f"the migrate service must run `plinth migrate --apply-only`, not {argv}"
+    for name, service in _app_services(compose).items():
+        for volume in service.get("volumes", []):
+            target = volume.get("target") if isinstance(volume, dict) else volume.split(":")[1]
+            assert not str(target).startswith("/app/migrations"), f"{name} mounts {volume}"
+        argv = _argv(service["command"])
+        if argv[1] == "migrate":
+            assert "--apply-only" in argv, f"{name} would write migrations at deploy time"
+    assert not any("migration" in name for name in compose.get("volumes") or {})
+
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert rules[0] == "*" and "!migrations/" in rules, rules
+    after = rules[rules.index("!migrations/") + 1 :]
+    assert not [r for r in after if r.lstrip("/").startswith("migrations")], after
+    copies = [args for keyword, args in _dockerfile_instructions() if keyword == "COPY"]
+    assert ". ." in copies, "the image copies the build context (with migrations/)"
+    chowned = " ".join(args for keyword, args in _dockerfile_instructions() if keyword == "RUN")
+    assert "/app/migrations" not in chowned, "the app user must not be able to write migrations"

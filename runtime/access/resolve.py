@@ -6,7 +6,7 @@ In access, not identity: identity knows users and memberships, access what actin
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runtime.access.principal import Principal
 from runtime.identity import accounts
@@ -21,7 +21,8 @@ async def principal_for(
     """The user's Principal in organization `org` (slug or id; None: their first one).
 
     None when the user is unknown or inactive, or `org` is not one of their memberships —
-    the caller answers the same way whether or not that organization exists."""
+    the caller answers the same way whether or not that organization exists. A superuser may
+    act in any organization that exists (`superuser_in`)."""
     user = registry.user
     row = await user.select().where(user.id == user_id).first().run()
     if row is None or not row["active"]:
@@ -32,15 +33,7 @@ async def principal_for(
             chosen = membership
             break
     if chosen is None:
-        if org is None and row["superuser"]:
-            return Principal(
-                tenant_id=None,
-                actor=row["email"],
-                user_id=row["id"],
-                email=row["email"],
-                is_superuser=True,
-            )
-        return None
+        return await superuser_in(registry, row, org) if row["superuser"] else None
     return Principal(
         tenant_id=chosen["organization_id"],
         tenant_slug=chosen["slug"],
@@ -50,3 +43,38 @@ async def principal_for(
         roles=frozenset(chosen["roles"]),
         is_superuser=bool(row["superuser"]),
     )
+
+
+async def superuser_in(
+    registry: Registry, user: dict[str, Any], org: str | uuid.UUID | None
+) -> Principal | None:
+    """A superuser outside their memberships: in `org` (slug or id) as an owner would be —
+    every verb on every entity, `$user.roles` holding `owner` — or, with no `org`, in no
+    organization (what spans them). None when `org` does not exist."""
+    tenant_id, slug = None, None
+    if org is not None:
+        table = registry.organization
+        match = table.slug == str(org)
+        if _is_uuid(org):
+            match = match | (table.id == uuid.UUID(str(org)))
+        found = await table.select(table.id, table.slug).where(match).first().run()
+        if found is None:
+            return None
+        tenant_id, slug = found["id"], found["slug"]
+    return Principal(
+        tenant_id=tenant_id,
+        tenant_slug=slug,
+        actor=user["email"],
+        user_id=user["id"],
+        email=user["email"],
+        roles=frozenset({"owner"}) if tenant_id else frozenset(),
+        is_superuser=True,
+    )
+
+
+def _is_uuid(value: str | uuid.UUID) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

@@ -196,6 +196,10 @@ async def me(request: Request) -> Response:
     assert principal.user_id is not None
     memberships = await accounts.memberships(registry, principal.user_id)
     active = next((m for m in memberships if m["organization_id"] == principal.tenant_id), None)
+    if active is None and principal.tenant_id is not None:  # a superuser outside theirs
+        org = registry.organization
+        found = await org.select().where(org.id == principal.tenant_id).first().run()
+        active = found and {"organization_id": found["id"], **found}
     body: dict[str, Any] = {
         "user": {
             "id": str(principal.user_id),

@@ -6,8 +6,10 @@ read-only facts about the project.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from runtime.filters import Node
@@ -188,6 +190,11 @@ class Platform:
     access_token_ttl_seconds: int = 15 * 60
     oidc: dict[str, Any] | None = None
     http_allow_hosts: tuple[str, ...] = ()
+
+    def today(self) -> dt.date:
+        """`$today`: the date in the platform's timezone, whose midnight starts a day."""
+        zone = dt.UTC if self.timezone == "UTC" else ZoneInfo(self.timezone)
+        return dt.datetime.now(zone).date()
 
 
 @dataclass(frozen=True, slots=True)

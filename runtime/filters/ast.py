@@ -104,8 +104,9 @@ def lookup(record: Any, path: str) -> Any:
 def resolve(value: Any, variables: dict[str, Any]) -> Any:
     """Replace Vars by their values: `Var("$user.id")` with {"$user.id": 7} → 7.
 
-    `$record.a.b` and `$old.a.b` walk the dicts given as `$record` / `$old`; `$now` and
-    `$today` default to the current UTC time and date."""
+    `$record.a.b` and `$old.a.b` walk the dicts given as `$record` / `$old`; `$now` defaults
+    to the current time. `$today` is the caller's to give: a date is one of a timezone (the
+    platform's, `Platform.today`)."""
     if isinstance(value, tuple | list):
         return tuple(resolve(v, variables) for v in value)
     if not isinstance(value, Var):
@@ -115,8 +116,6 @@ def resolve(value: Any, variables: dict[str, Any]) -> Any:
         return variables[name]
     if name == "$now":
         return dt.datetime.now(dt.UTC)
-    if name == "$today":
-        return dt.datetime.now(dt.UTC).date()
     head, _, rest = name.partition(".")
     if head in RECORD_VARIABLES and head in variables:
         return lookup(variables[head], rest)

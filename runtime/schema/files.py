@@ -22,8 +22,10 @@ APP_NAME = "plinth"
 def folder_for(engine: Engine[Any], root: Path) -> Path:
     """`<root>/sqlite` or `<root>/postgres`: the two histories differ."""
     folder = root / engine.engine_type
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "__init__.py").touch()
+    package = folder / "__init__.py"
+    if not package.exists():  # a deploy's committed folder is read-only: only make what lacks
+        folder.mkdir(parents=True, exist_ok=True)
+        package.touch()
     return folder
 
 
@@ -42,11 +44,16 @@ async def ran_ids(engine: Engine[Any]) -> set[str]:
     return {r["name"] for r in rows}
 
 
+def on_disk(folder: Path) -> dict[str, Path]:
+    """The migration files in `folder`, by id, oldest first."""
+    found = {read_id(path): path for path in folder.glob("*.py") if path.name != "__init__.py"}
+    return {i: found[i] for i in sorted(i for i in found if i)}
+
+
 async def pending(engine: Engine[Any], folder: Path) -> dict[str, Path]:
     """The files in `folder` that the database has not run, by id, oldest first."""
     ran = await ran_ids(engine)
-    found = {read_id(path): path for path in folder.glob("*.py") if path.name != "__init__.py"}
-    return {i: found[i] for i in sorted(i for i in found if i and i not in ran)}
+    return {i: path for i, path in on_disk(folder).items() if i not in ran}
 
 
 async def ensure_table() -> None:

@@ -3,7 +3,8 @@
 The database stores the schema of its last migration (`apply.py`). `plan` compares the
 definitions' schema (`describe.py`) with it and measures what each step does to the data.
 `migrate` applies pending migration files, then writes a Piccolo migration module for what
-is left and applies it; it refuses destructive and narrowing steps (those that touch data)
+is left and applies it (a deploy, `write=False`, writes none: it refuses when the files do
+not cover the definitions); it refuses destructive and narrowing steps (those that touch data)
 unless allowed. Migration files live in `<migrations>/<engine>/`: SQLite rebuilds tables where
 PostgreSQL alters them, so the two histories differ.
 """
@@ -19,7 +20,8 @@ from piccolo.engine.base import Engine
 from runtime.database import is_postgres
 from runtime.definitions.model import Project
 from runtime.schema import files
-from runtime.schema.apply import StatementFailed, read_state
+from runtime.schema.apply import SCHEMA_CHANNEL, StatementFailed, read_state
+from runtime.schema.check import check, report
 from runtime.schema.ddl import Statement
 from runtime.schema.describe import describe
 from runtime.schema.impact import fit_statements, measure
@@ -68,9 +70,13 @@ async def migrate(
     *,
     allow_destructive: bool = False,
     dry_run: bool = False,
+    write: bool = True,
 ) -> MigrateResult:
+    """Apply the pending files, then (`write`) write and apply one for what is left."""
+    if not write and (behind := check(project, root, [engine.engine_type])):
+        raise MigrationError(report(behind) + "\nNothing was changed.")
     folder = files.folder_for(engine, root)
-    result = MigrateResult()
+    run = _Run(engine, folder, allow_destructive, dry_run)
     defined = describe(project, engine)
     applied_id, applied = await read_state(engine, defined)
     if applied_id is None and await files.ran_ids(engine):
@@ -80,42 +86,94 @@ async def migrate(
         )
     if not dry_run:
         await files.ensure_table()
-    for migration_id, path in (await files.pending(engine, folder)).items():
-        target = _snapshot_of(migration_id, path)
-        if migration_id == applied_id:  # applied, but its bookkeeping row was never written
-            await files.record(migration_id)
-            continue
-        step = await make_plan(engine, applied, target)
-        if step.refused and not allow_destructive:
-            raise Refused(step)
-        if dry_run:
-            result.statements += step.statements(allow_destructive)
-        else:
-            await _run(engine, folder, step, migration_id)
-            result.applied.append(migration_id)
-        applied = target
+    applied = await run.pending(applied_id, applied)
     step = await make_plan(engine, applied, defined)
+    if step.changes and not write:
+        raise MigrationError(
+            f"the database's schema (migration {applied_id}) is not the one the migration "
+            f"files in {folder} lead to; nothing more was changed. `plinth plan` shows the "
+            "difference."
+        )
     if step.changes:
-        if step.refused and not allow_destructive:
-            raise Refused(step)
-        statements = step.statements(allow_destructive)
-        if dry_run:
-            result.statements += statements
-        else:
-            migration_id, path = write_migration(folder, step.target, statements, render_text(step))
-            try:
-                await _run(engine, folder, step, migration_id)
-            except MigrationError:
-                path.unlink()  # nothing was applied: keep no file that would fail again
-                path.with_suffix(".json").unlink()
-                raise
-            result.written = path
-            result.applied.append(migration_id)
+        await run.write(step)
     if is_postgres(engine) and not dry_run:  # the tables' names: built only on PostgreSQL
         async with engine.transaction():
             for ddl in security_ddl(build_registry(project, engine)):
                 await engine.run_ddl(ddl)
-    return result
+            # running servers switch models at this commit, once new tables have their grants
+            await engine.run_ddl(f"SELECT pg_notify('{SCHEMA_CHANNEL}', '')")
+    return run.result
+
+
+@dataclass
+class _Run:
+    """One `migrate`: its options, and what it applied or would run."""
+
+    engine: Engine[Any]
+    folder: Path
+    allow_destructive: bool
+    dry_run: bool
+    result: MigrateResult = field(default_factory=MigrateResult)
+
+    async def pending(self, applied_id: str | None, applied: Schema) -> Schema:
+        """Apply the files the database has not run, oldest first; the schema they lead to."""
+        pending = await files.pending(self.engine, self.folder)
+        adopted = _adopted(pending, set(files.on_disk(self.folder)), applied_id, applied)
+        for migration_id, path in pending.items():
+            if migration_id in adopted:  # the database is there already: record, run nothing
+                if not self.dry_run:
+                    await files.record(migration_id)
+                continue
+            target = _snapshot_of(migration_id, path)
+            step = await make_plan(self.engine, applied, target)
+            if step.refused and not self.allow_destructive:
+                raise Refused(step)
+            if self.dry_run:
+                self.result.statements += step.statements(self.allow_destructive)
+            else:
+                await _run(self.engine, self.folder, step, migration_id)
+                self.result.applied.append(migration_id)
+            applied = target
+        return applied
+
+    async def write(self, step: Plan) -> None:
+        """Write a file for what the definitions still change, and apply it."""
+        if step.refused and not self.allow_destructive:
+            raise Refused(step)
+        statements = step.statements(self.allow_destructive)
+        if self.dry_run:
+            self.result.statements += statements
+            return
+        migration_id, path = write_migration(
+            self.folder, step.target, statements, render_text(step)
+        )
+        try:
+            await _run(self.engine, self.folder, step, migration_id)
+        except MigrationError:
+            path.unlink()  # nothing was applied: keep no file that would fail again
+            path.with_suffix(".json").unlink()
+            raise
+        self.result.written = path
+        self.result.applied.append(migration_id)
+
+
+def _adopted(
+    pending: dict[str, Path], known: set[str], applied_id: str | None, applied: Schema
+) -> set[str]:
+    """Pending files the database has already reached: the one it last applied (whose
+    bookkeeping row was never written), or — when it was migrated by a history these files
+    are not (a deployment that wrote its own) — every file up to the one whose schema it holds.
+    """
+    if applied_id in pending:
+        return {applied_id}
+    if applied_id is None or applied_id in known:
+        return set()
+    ids = list(pending)
+    digest = applied.digest()
+    for index in range(len(ids) - 1, -1, -1):
+        if _snapshot_of(ids[index], pending[ids[index]]).digest() == digest:
+            return set(ids[: index + 1])
+    return set()
 
 
 def _snapshot_of(migration_id: str, path: Path) -> Schema:

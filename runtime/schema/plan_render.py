@@ -70,6 +70,7 @@ def render_text(plan: Plan) -> str:
 
 
 def render_json(plan: Plan) -> str:
+    """Stable to diff in review: sorted keys, the definitions' order, nothing of the moment."""
     groups: list[dict[str, Any]] = []
     for heading, impacts in _groups(plan.impacts).items():
         groups.append({"entity": heading, "steps": [_step_json(i) for i in impacts]})
@@ -80,7 +81,7 @@ def render_json(plan: Plan) -> str:
         "changes": groups,
         "refused": len(plan.refused),
     }
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def _step_json(impact: Impact) -> dict[str, Any]:

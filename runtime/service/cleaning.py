@@ -30,8 +30,11 @@ def check_writable(view: PolicyView, names: list[str]) -> None:
         raise ValidationFailed(errors)
 
 
-def new_row(view: PolicyView, principal: Principal, values: dict[str, Any]) -> dict[str, Any]:
-    """The whole row a create inserts: clean values, defaults, the initial state, stamps."""
+def new_row(
+    view: PolicyView, principal: Principal, values: dict[str, Any], today: dt.date
+) -> dict[str, Any]:
+    """The whole row a create inserts: clean values, defaults (`$today` is `today`, the
+    platform's date), the initial state, stamps."""
     entity = view.entity
     check_writable(view, list(values))
     clean, errors = clean_values(entity, values, is_create=True)
@@ -39,7 +42,7 @@ def new_row(view: PolicyView, principal: Principal, values: dict[str, Any]) -> d
         raise ValidationFailed(errors)
     for field in entity.fields:
         if field.name not in clean and field.has_default:
-            clean[field.name] = default_value(field, principal.user_id)
+            clean[field.name] = default_value(field, principal.user_id, today)
     if entity.states:
         clean[entity.states.field] = entity.states.initial
     now = dt.datetime.now(dt.UTC)

@@ -69,6 +69,7 @@ class Batch:
         self.registry = scope.registry
         self.view = scope.view(entity)
         self.request_id = f"import:{uuid.uuid4().hex}"
+        self.today = scope.project.platform.today()  # `$today` defaults: the platform's date
         self.seen: dict[str, dict[Any, int]] = {}  # field (or the key) → value → first row
 
     async def run(self, rows: list[SourceRow], *, write: bool) -> Outcome:
@@ -214,7 +215,7 @@ class Batch:
         if self.view.rule("create") is False:
             raise Forbidden(f"your roles do not allow you to create a {self.entity.name}")
         given = {k: v for k, v in values.items() if v is not None}  # empty: the default
-        new = new_row(self.view, self.scope.principal, given)
+        new = new_row(self.view, self.scope.principal, given, self.today)
         if given_id is not None:
             try:
                 new["id"] = uuid.UUID(str(given_id))

@@ -34,7 +34,7 @@ class Mutations:
             raise Forbidden(f"your roles do not allow you to create a {entity.name}")
         if entity.tenant_scoped and principal.tenant_id is None:
             raise Forbidden("choose an organization first")
-        row = new_row(view, principal, values)
+        row = new_row(view, principal, values, scope.project.platform.today())
         change = Change(entity, "created", values=row)
         if not reads_before_create(scope, entity, row):
             # nothing to look up first: write_change may send it as ONE statement

@@ -79,7 +79,7 @@ class Reader:
             self.project,
             entity,
             parse_query_filter(raw_filter),
-            scope.principal.variables(),
+            scope.variables(),
             scope.can_read,
         )
         return compile_where(self.registry.table(entity), node)

@@ -101,7 +101,8 @@ async def _recreate(
     writable = [
         f for f in entity.fields if _restorable(entity, f) and view.write_refusal(f) is None
     ]
-    row = new_row(view, principal, {f.name: _logged(f, state) for f in writable})
+    given = {f.name: _logged(f, state) for f in writable}
+    row = new_row(view, principal, given, scope.project.platform.today())
     row["id"] = record_id
     if entity.states and state.get(entity.states.field) is not None:
         row[entity.states.field] = state[entity.states.field]

@@ -48,6 +48,10 @@ class CallerScope:
         self.views = views
         self.principal = principal
 
+    def variables(self) -> dict[str, object]:
+        """The filter variables: the principal's, and `$today` in the platform's timezone."""
+        return self.principal.variables() | {"$today": self.project.platform.today()}
+
     def view(self, entity: Entity) -> PolicyView:
         return self.views.of(self.principal, entity)
 
@@ -63,7 +67,7 @@ class CallerScope:
         rule = self.view(entity).rule(verb)
         if isinstance(rule, bool):
             return rule
-        return typed(self.project, entity, rule, self.principal.variables())
+        return typed(self.project, entity, rule, self.variables())
 
     def clauses(self, entity: Entity, verb: str = "read") -> list[Any]:
         """The where clauses that limit `verb` to the rows the principal may touch."""

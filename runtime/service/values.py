@@ -18,14 +18,15 @@ from runtime.service.errors import FieldError
 from runtime.suggest import did_you_mean
 
 
-def default_value(field: Field, user_id: uuid.UUID | None) -> Any:
+def default_value(field: Field, user_id: uuid.UUID | None, today: dt.date) -> Any:
+    """The value a create gives a field it was not sent (`today`: the platform's date)."""
     if field.type == "json" and field.default is not None:
         return json_text(field.default)
     match field.default:
         case "$now":
             return dt.datetime.now(dt.UTC)
         case "$today":
-            return dt.date.today()
+            return today
         case "$user":
             return user_id
     return field.default

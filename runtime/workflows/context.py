@@ -11,6 +11,7 @@ workflow or the command line has no user, so `$user.id` and `$user.email` are nu
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,11 +45,13 @@ class RunContext:
     user: dict[str, Any]  # id, email, roles of who made the change
     tenant_id: uuid.UUID | None
     event: dict[str, Any]
+    today: dt.date  # `$today`: the platform's date when the run started
 
     def templates(self) -> dict[str, Any]:
         """The names action values read: `record`, `old`, `changed`, `event`, and `user` and
-        `tenant` for `$user.id` / `$tenant.id`."""
+        `tenant` for `$user.id` / `$tenant.id`; `$today` reads `today`."""
         return {
+            "today": self.today.isoformat(),
             "record": self.record,
             "old": self.old,
             "changed": self.changed,
@@ -70,6 +73,7 @@ class RunContext:
             if self.entity and self.old
             else None,
             "$changed": list(self.changed),
+            "$today": self.today,
         }
 
 
@@ -81,7 +85,8 @@ async def run_context(
     summary = {"id": str(event["id"]), "event": event["event"]}
     if event["entity"] is None:  # a schedule's tick
         summary["tick"] = payload.get("tick")
-        return RunContext(None, {}, None, [], user, event["tenant_id"], summary)
+        today = service.project.platform.today()
+        return RunContext(None, {}, None, [], user, event["tenant_id"], summary, today)
     entity = service.entity(event["entity"])
     principal = Principal.system(event["tenant_id"], f"workflow:{workflow.name}")
     needed = reference_paths(workflow)
@@ -97,6 +102,7 @@ async def run_context(
         user=user,
         tenant_id=event["tenant_id"],
         event=summary,
+        today=service.project.platform.today(),
     )
 
 

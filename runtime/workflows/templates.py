@@ -45,8 +45,8 @@ def _render(value: Any, context: dict[str, Any], html: bool) -> Any:
         return value
     if value == "$now":
         return dt.datetime.now(dt.UTC).isoformat()
-    if value == "$today":
-        return dt.date.today().isoformat()
+    if value == "$today":  # the platform's date (RunContext.today)
+        return context["today"]
     if value.startswith("$") and " " not in value:
         return _lookup(context, value[1:])
     if "{{" in value or "{%" in value:

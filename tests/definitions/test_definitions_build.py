@@ -258,3 +258,21 @@ def test_sizes_parse_to_bytes() -> None:
     ]  # fmt: skip
     with pytest.raises(ValueError, match="not a size: '10 MiB'"):
         parse_size("10 MiB")
+
+
+@pytest.mark.parametrize(
+    ("name", "plural", "slug"),
+    [
+        ("Company", "Companies", "companies"),  # not /api/companys (issue 16)
+        ("Category", "Categories", "categories"),
+        ("Address", "Addresses", "addresses"),
+        ("Box", "Boxes", "boxes"),
+        ("Key", "Keys", "keys"),
+    ],
+)
+def test_plurals_follow_english_spelling(
+    name: str, plural: str, slug: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"entity.yaml": f"entity: {name}\nfields: {{name: {{type: string}}}}\n"}
+    entity = load(tmp_path, monkeypatch, files).entities[name]
+    assert (entity.plural, entity.slug) == (plural, slug)
