@@ -9,7 +9,7 @@ from __future__ import annotations
 SIDEBAR_LINKS = {"Overview": "./plinth/", "Workflow runs": "./plinth/runs/"}  # for everyone
 
 LINKS = """<style>
-#plinth-pill { position: fixed; right: 1.5rem; top: 4.5rem; z-index: 1000;
+#plinth-pill { position: fixed; right: 1.5rem; top: 4.5rem; z-index: 5; /* under menus */
   background: #3b6fb6; color: #fff !important; padding: .55rem 1.1rem; border-radius: 2rem;
   box-shadow: 0 2px 6px rgba(0,0,0,.25); font-weight: 600; text-decoration: none; }
 #plinth-pill:hover { background: #2f5f9f; }
