@@ -17,11 +17,15 @@ from admin.crud import TenantCRUD
 from admin.csrf import SessionCsrfMiddleware
 from admin.files import routes as file_routes
 from admin.files import with_file_widget
+from admin.home_page import routes as home_routes
 from admin.login_throttle import LoginThrottleMiddleware, NoLimit
 from admin.mfa import TotpProvider
 from admin.pages import AccountPages
+from admin.plinth_links import with_plinth_links
+from admin.record_page import routes as record_routes
 from admin.roles import routes as role_routes
 from admin.roles import with_role_script
+from admin.runs_page import routes as run_routes
 from runtime.definitions.model import Entity
 from runtime.identity.keys import KeyRing
 from runtime.identity.throttle import LoginThrottle
@@ -47,6 +51,11 @@ def table_config(service: RecordService, entity: Entity) -> TableConfig:
         menu_group=entity.module.replace("_", " ").title(),
         order_by=[OrderBy(getattr(table, order.lstrip("-")), ascending=not order.startswith("-"))],
     )
+
+
+# Routes that call the service (which walls its own units) rather than run queries of their
+# own: a file streaming in or out, and Plinth's pages (a retry runs a workflow's transactions).
+UNWALLED = ("/api/plinth/files/", "/plinth/")
 
 
 def build_admin(
@@ -81,15 +90,18 @@ def build_admin(
     )
     guarded = LoginThrottleMiddleware(app, throttle)
     pages = AccountPages(service=service, throttle=throttle, site_name=site_name)
-    app.template = with_file_widget(with_role_script(app.template))
+    app.template = with_plinth_links(with_file_widget(with_role_script(app.template)))
     front = Router(
         routes=[
             *account_routes(pages),
             *role_routes(service),
             *file_routes(),
+            *home_routes,
+            *record_routes,
+            *run_routes,
             Mount("", app=guarded),
         ]
     )
-    walled = AdminContextMiddleware(front, service, unwalled="/api/plinth/files/")
+    walled = AdminContextMiddleware(front, service, unwalled=UNWALLED)
     keys = keys or KeyRing.parse(secrets.token_urlsafe(48))  # an admin of its own
     return SessionCsrfMiddleware(walled, keys, secure=production)

@@ -29,10 +29,12 @@ current: ContextVar[AdminContext | None] = ContextVar("plinth_admin_context", de
 class AdminContextMiddleware:
     """Sets `current` for the request: the service and the admin's Principal (or None)."""
 
-    def __init__(self, app: ASGIApp, service: RecordService, unwalled: str = "") -> None:
+    def __init__(
+        self, app: ASGIApp, service: RecordService, unwalled: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.service = service
-        self.unwalled = unwalled  # a path prefix whose routes call the service only
+        self.unwalled = unwalled  # path prefixes whose routes call the service only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from admin.context import current
 from admin.pages import AccountPages, Refused, check_csrf, html_page, parse_uuid
+from admin.plinth_links import SIDEBAR_LINKS as PLINTH_LINKS
 from runtime.access import Principal
 from runtime.identity import members
 from runtime.identity.accounts import AccountError
@@ -107,10 +108,14 @@ def routes(pages: AccountPages) -> list[BaseRoute]:
         )
 
     async def links(request: Request) -> Response:
-        """piccolo-admin's sidebar links (GET /api/links/): Members for those who may use it."""
+        """piccolo-admin's sidebar links (GET /api/links/): Plinth's overview and runs for
+        the signed-in, Members for those who may use it."""
         context = current.get()
         principal = context.principal if context is not None else None
-        return JSONResponse(SIDEBAR_LINKS if _may_manage(principal) else {})
+        if principal is None:
+            return JSONResponse({})
+        owners = SIDEBAR_LINKS if _may_manage(principal) else {}
+        return JSONResponse({**PLINTH_LINKS, **owners})
 
     return [
         Route("/members/", page, methods=["GET", "POST"]),

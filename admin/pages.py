@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from admin.context import SESSION_COOKIE, current
+from runtime.access import Principal
 from runtime.api.payloads import parse_json
 from runtime.api.problems import Problem
 from runtime.identity import accounts
@@ -141,3 +142,18 @@ def parse_uuid(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def signed_in_principal() -> Principal:
+    """The admin's Principal of this request (admin/context.py); Refused 401 without one."""
+    context = current.get()
+    if context is None or context.principal is None:
+        raise Refused(401, "sign in first")
+    return context.principal
+
+
+def refused_page(name: str, refused: Refused) -> HTMLResponse:
+    """Plinth's page `name` with only why it was refused."""
+    context = current.get()
+    root = context.root if context is not None else ""
+    return html_page(name, status=refused.status, fatal=str(refused), root=root)

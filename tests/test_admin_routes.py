@@ -6,6 +6,7 @@ a route that a piccolo-admin upgrade adds fails this test until someone decides 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -193,6 +194,55 @@ def file_route(probe: Probe, method: str, path: str) -> None:
     _b_unchanged(probe)
 
 
+def b_run_id(probe: Probe) -> str:
+    """A workflow run of B's (the repository's `triage` runs on a ticket of priority 4+)."""
+    if not hasattr(probe, "b_run"):
+        with probe.site.client(probe.site.b) as client:
+            client.post("/api/tickets", json={"subject": "GLOBEX-ONLY urgent", "priority": 5})
+            deadline = time.monotonic() + 30
+            while not (runs := client.get("/api/workflow-runs").json()["data"]):
+                assert time.monotonic() < deadline, "B's triage run never appeared"
+                time.sleep(0.2)
+        probe.b_run = runs[0]["id"]
+        probe.b_markers.add(probe.b_run)
+    return str(probe.b_run)
+
+
+def plinth_page(probe: Probe, method: str, path: str) -> None:
+    """Plinth's own pages (admin/record_page.py, runs_page.py, home_page.py): B's record and
+    B's run are 404 from A's session, whatever the method; A's overview counts A's rows only
+    and lists none of B's runs or changes; an unsafe method without the CSRF token is 403
+    (or 404 first, for what A cannot see)."""
+    c, b_run = probe.client, b_run_id(probe)
+    if path == "/plinth/runs/":
+        for params in ({}, {"status": "succeeded"}, {"workflow": "triage"}, {"page": "2"}):
+            response = c.get(path, params=params)
+            probe.shows_nothing_of_b(response)
+            assert response.status_code == 200
+        return
+    if path == "/plinth/":
+        response = c.get(path)
+        probe.shows_nothing_of_b(response)
+        assert response.status_code == 200
+        for table in ("ticket", "contact"):
+            assert f'data-entity="{table.title()}"><span class="n">{probe.own_count(table)}<' in (
+                response.text
+            )
+        return
+    url = path.format(
+        table="ticket",
+        id=probe.b_ticket["id"] if "records" in path else b_run,
+        name="start",
+    )
+    data = {"csrftoken": c.cookies["csrftoken"], "version": "1"}
+    probe.not_found(c.request(method, url, data=data if method == "POST" else None))
+    if method == "POST":
+        bare = c.post(url, data={"version": "1"}, headers={"X-CSRFToken": ""})
+        assert bare.status_code in (403, 404), bare.text
+        probe.shows_nothing_of_b(bare)
+    _b_unchanged(probe)
+
+
 def shadowed(probe: Probe, method: str, path: str) -> None:
     """piccolo-admin's own endpoint under a prefix that ours (listed separately) takes over:
     no path under it reaches piccolo-admin's."""
@@ -228,6 +278,13 @@ CHECKS: dict[tuple[str, str], Callable[[Probe, str, str], None]] = {
     ("GET", "/api/mfa-setup/"): metadata_only,
     ("POST", "/api/mfa-setup/"): not_applicable,
     ("MOUNT", "/api/mfa-setup"): shadowed,
+    ("GET", "/plinth/"): plinth_page,
+    ("GET", "/plinth/records/{table}/{id}/"): plinth_page,
+    ("POST", "/plinth/records/{table}/{id}/transitions/{name}/"): plinth_page,
+    ("POST", "/plinth/records/{table}/{id}/actions/{name}/"): plinth_page,
+    ("GET", "/plinth/runs/"): plinth_page,
+    ("GET", "/plinth/runs/{id}/"): plinth_page,
+    ("POST", "/plinth/runs/{id}/"): plinth_page,
     ("GET", "/members/"): members_page,
     ("POST", "/members/"): members_page,
     ("POST", "/api/media/"): not_applicable,

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from runtime.access import Principal, may_do_anything
+from runtime.access import Principal
 from runtime.api.callers import request_principal
 from runtime.api.payloads import decode_cursor
 from runtime.api.problems import Problem
@@ -29,7 +29,7 @@ from runtime.service import NotFound, RecordService
 from runtime.service.values import to_json
 from runtime.workflows.conditions import when_holds
 from runtime.workflows.runner import steps_of
-from runtime.workflows.runs import STATUSES, RunError, RunFilter, list_runs
+from runtime.workflows.runs import STATUSES, RunError, list_runs, visible_runs
 
 RUN_FIELDS = (
     "id", "workflow", "status", "attempts", "entity", "record_id", "last_error", "steps",
@@ -62,20 +62,6 @@ async def start_action(request: Request) -> Response:
     return JSONResponse(run_json(run), status_code=202, headers=headers)
 
 
-def _visible(service: RecordService, principal: Principal, **given: Any) -> RunFilter:
-    """The caller's organization's runs they may see (the module's rule), narrowed by `given`."""
-    if principal.tenant_id is None:
-        raise Problem(403, "Forbidden", "choose an organization first")
-    if may_do_anything(principal):
-        return RunFilter(tenant_id=principal.tenant_id, **given)
-    readable = [
-        entity.name
-        for entity in service.project.entities.values()
-        if service.policy_view(principal, entity).rule("read") is not False
-    ]
-    return RunFilter(tenant_id=principal.tenant_id, entities=readable, unscoped=False, **given)
-
-
 async def runs_collection(request: Request) -> Response:
     """GET /api/workflow-runs?status=&workflow=&record=&limit=&cursor=."""
     principal = await request_principal(request)
@@ -88,7 +74,7 @@ async def runs_collection(request: Request) -> Response:
     limit, offset = _page(params.get("limit"), params.get("cursor"))
     if record is not None:
         await _readable_record(service, principal, record)
-    where = _visible(
+    where = visible_runs(
         service, principal, status=status, workflow=params.get("workflow") or None, record_id=record
     )
     async with service.wall(principal):
@@ -113,7 +99,7 @@ async def runs_item(request: Request) -> Response:
     except ValueError:
         raise Problem(404, "Not found", f"no workflow run {raw}") from None
     async with service.wall(principal):
-        rows = await list_runs(service, where=_visible(service, principal, run_id=run_id))
+        rows = await list_runs(service, where=visible_runs(service, principal, run_id=run_id))
     if not rows:
         raise Problem(404, "Not found", f"no workflow run {raw}")
     return JSONResponse(run_json(rows[0]))

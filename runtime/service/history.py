@@ -17,6 +17,7 @@ from runtime.service import timeline
 from runtime.service.errors import Forbidden, NotFound
 from runtime.service.pages import Page, Sort
 from runtime.service.queries import system_field
+from runtime.service.recent import recent_changes
 from runtime.service.scope import CallerScope
 from runtime.service.values import Invalid, parse
 
@@ -66,6 +67,10 @@ class History:
             entry["changes"] = {k: v for k, v in entry["changes"].items() if k in readable}
             entries.append(entry)
         return Page(entries, ORDER.following(rows[size - 1]) if len(rows) > size else None)
+
+    async def recent(self, scope: CallerScope, limit: int) -> list[dict[str, Any]]:
+        """The latest entries across entities (`recent.py`)."""
+        return await recent_changes(scope, limit)
 
     async def _was_readable(self, scope: CallerScope, entity: Entity, rid: uuid.UUID) -> bool:
         """Was `rid` deleted, and does the caller's read rule match its last values?"""

@@ -101,6 +101,10 @@ class RecordService:
         """`row` with the references on `needed` paths replaced by their rows (or None)."""
         return await load_references(self.registry, entity, row, needed)
 
+    async def recent_changes(self, principal: Principal, limit: int = 20) -> builtins.list[Any]:
+        """The latest timeline entries of records the principal may read now (`recent.py`)."""
+        return await self._history.recent(self._scope(principal), limit)
+
     def _change_rows(
         self,
         principal: Principal,

@@ -12,8 +12,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.access import Principal, may_do_anything
 from runtime.database import write_transaction
-from runtime.service import RecordService
+from runtime.service import Forbidden, RecordService
 from runtime.workflows.outbox_claims import claim_event, load_event
 from runtime.workflows.workers import outbound_of, process
 
@@ -36,6 +37,35 @@ class RunFilter:
     record_id: uuid.UUID | None = None
     entities: Collection[str] | None = None
     unscoped: bool = True
+
+
+def visible_runs(service: RecordService, principal: Principal, **given: Any) -> RunFilter:
+    """The runs of the caller's organization that the caller may see, narrowed by `given`
+    (RunFilter's fields). A run on entity E is visible to a caller whose roles may read E
+    (entity level); a run on no entity (a schedule's) only to an owner or a superuser, since
+    no role's permissions reach it."""
+    if principal.tenant_id is None:
+        raise Forbidden("choose an organization first")
+    if may_do_anything(principal):
+        return RunFilter(tenant_id=principal.tenant_id, **given)
+    readable = [
+        entity.name
+        for entity in service.project.entities.values()
+        if service.policy_view(principal, entity).rule("read") is not False
+    ]
+    return RunFilter(tenant_id=principal.tenant_id, entities=readable, unscoped=False, **given)
+
+
+def may_retry(service: RecordService, principal: Principal, run: dict[str, Any]) -> bool:
+    """Owners and superusers retry any run they see; another role a run of a manual
+    workflow its roles may start on that entity."""
+    if may_do_anything(principal):
+        return True
+    workflow = service.project.workflows.get(run["workflow"])
+    entity = service.project.entities.get(run.get("entity") or "")
+    if workflow is None or entity is None or workflow.on.event != "manual":
+        return False
+    return service.policy_view(principal, entity).may_run(workflow.name)
 
 
 async def list_runs(
