@@ -152,6 +152,9 @@ class LiveApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        # A request never starts inside another's transaction: this task's copy of the
+        # context is cleared of one, whatever the connection's context carried in.
+        self.engine.current_transaction.set(None)
         model = self.live.current
         if model is None or model.app is None:
             await self._unavailable(scope, receive, send)
