@@ -19,6 +19,7 @@ from runtime.api import auth, files, openapi, records, workflow_routes
 from runtime.api.body_limit import BodyLimit
 from runtime.api.problems import EXCEPTION_HANDLERS
 from runtime.database import close_engine, open_engine
+from runtime.identity.cache import CallerCache
 from runtime.identity.keys import KeyRing
 from runtime.identity.oidc import OidcVerifier
 from runtime.identity.throttle import LoginThrottle
@@ -41,6 +42,7 @@ class Plinth:
     keys: KeyRing  # signs and verifies Plinth's access tokens
     throttle: LoginThrottle  # failed logins, shared through Redis when configured
     oidc: OidcVerifier | None  # platform.yaml auth.oidc
+    callers: CallerCache  # verified credentials → principals (runtime/identity/cache.py)
 
 
 def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True) -> Starlette:
@@ -56,6 +58,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
         keys=settings.key_ring(),
         throttle=LoginThrottle(settings.redis_url),
         oidc=OidcVerifier.from_settings(oidc) if oidc else None,
+        callers=CallerCache(),
     )
     in_process = run_worker and settings.redis_url is None
     limits()  # a malformed PLINTH_MAX_* stops the start, not a request
@@ -63,6 +66,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await open_engine(registry.engine)
+        await plinth.callers.start(registry)
         stop = asyncio.Event()
         worker = asyncio.create_task(in_process_loop(service, stop)) if in_process else None
         try:
@@ -73,6 +77,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
                 await worker
             if plinth.oidc is not None:
                 await plinth.oidc.close()
+            await plinth.callers.stop(registry)
             await close_engine(registry.engine)
 
     admin = build_admin(
