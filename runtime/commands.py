@@ -248,20 +248,28 @@ async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
     out.print(f"created user {row['email']}")
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
-    import uvicorn
-
+async def serve(
+    settings: Settings, host: str, port: int, *, access_log: bool = False, workers: int = 1
+) -> None:
+    from runtime import serve as serving
     from runtime.app import build_app
     from runtime.piccolo_conf import DB
     from runtime.schema import build_registry
 
-    app = build_app(settings, build_registry(_load_project(settings), DB))
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
-    await uvicorn.Server(config).serve()
+    project = _load_project(settings)  # checked here, also before worker processes start
+    if workers > 1:
+        serving.serve_workers(settings, host, port, access_log=access_log, workers=workers)
+        return
+    app = build_app(settings, build_registry(project, DB))
+    await serving.serve_app(app, host, port, access_log=access_log)
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
-    await serve(_settings(args), args.host, args.port)
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    await serve(
+        _settings(args), args.host, args.port, access_log=args.access_log, workers=args.workers
+    )
     return 0
 
 

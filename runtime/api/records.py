@@ -7,12 +7,13 @@ import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from runtime.api.callers import request_principal
 from runtime.api.payloads import decode_cursor, parse_json, read_json
 from runtime.api.problems import Problem
+from runtime.api.responses import FastJSON
 from runtime.definitions.model import Entity
 from runtime.filters import OPERATORS
 from runtime.limits import fit_request_id, limits
@@ -103,7 +104,7 @@ async def collection(request: Request) -> Response:
             principal, entity.name, await read_json(request), request_id=_request_id(request)
         )
         headers = {"Location": f"/api/{entity.slug}/{record['id']}", **_etag(record)}
-        return JSONResponse(record, status_code=201, headers=headers)
+        return FastJSON(record, status_code=201, headers=headers)
     where = _list_filter(request)
     limit, offset = _page(request)
     sort = [s for s in request.query_params.get("sort", "").split(",") if s] or None
@@ -127,7 +128,7 @@ async def collection(request: Request) -> Response:
     }
     if request.query_params.get("count") == "true":
         meta["count"] = await service.count(principal, entity.name, filter=where, search=search)
-    return JSONResponse({"data": rows[:limit], "meta": meta})
+    return FastJSON({"data": rows[:limit], "meta": meta})
 
 
 async def item(request: Request) -> Response:
@@ -143,7 +144,7 @@ async def item(request: Request) -> Response:
             fields=_names(request, "fields"),
             expand=_names(request, "expand"),
         )
-        return JSONResponse(record, headers=_etag(record))
+        return FastJSON(record, headers=_etag(record))
     if request.method == "PATCH":
         record = await service.update(
             principal,
@@ -153,7 +154,7 @@ async def item(request: Request) -> Response:
             version=_if_match(request),
             request_id=_request_id(request),
         )
-        return JSONResponse(record, headers=_etag(record))
+        return FastJSON(record, headers=_etag(record))
     await service.delete(
         principal,
         entity.name,
@@ -169,7 +170,7 @@ async def item_timeline(request: Request) -> Response:
     principal = await request_principal(request)
     service = request.app.state.plinth.service
     entries = await service.timeline(principal, entity.name, request.path_params["id"])
-    return JSONResponse({"data": entries})
+    return FastJSON({"data": entries})
 
 
 async def item_transition(request: Request) -> Response:
@@ -184,7 +185,7 @@ async def item_transition(request: Request) -> Response:
         version=_if_match(request),
         request_id=_request_id(request),
     )
-    return JSONResponse(record, headers=_etag(record))
+    return FastJSON(record, headers=_etag(record))
 
 
 routes = [
