@@ -38,6 +38,10 @@ def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def present_all(view: PolicyView, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [present(view, row) for row in rows]
+
+
 def search_fields(view: PolicyView) -> list[str]:
     """The fields a search looks in: the entity's `admin.search`, or its text fields, that
     the caller may read."""
@@ -106,9 +110,11 @@ class Reader:
             column = getattr(table, key.removeprefix("-"))
             query = query.order_by(column, ascending=not key.startswith("-"))
         query = query.order_by(table.id).limit(min(max(limit, 1), MAX_LIMIT)).offset(offset)
+        if not shape[1]:  # nothing to expand: one statement
+            records = present_all(scope.view(entity), await scope.select(query))
+            return await self._shaped(scope, entity, records, *shape)
         async with scope.wall():
-            rows = await query.run()
-            records = [present(scope.view(entity), row) for row in rows]
+            records = present_all(scope.view(entity), await query.run())
             return await self._shaped(scope, entity, records, *shape)
 
     async def count(
@@ -138,12 +144,18 @@ class Reader:
         expand: builtins.list[str] | None = None,
     ) -> dict[str, Any]:
         shape = self._shape(scope, entity, fields, expand)
+        if not shape[1]:  # nothing to expand: one statement
+            return (await self._get(scope, entity, record_id, shape))[0]
         async with scope.wall():
-            row = await scope.fetch(entity, record_id)
-            if row is None:
-                raise NotFound(f"{entity.name} {record_id} not found")
-            records = [present(scope.view(entity), row)]
-            return (await self._shaped(scope, entity, records, *shape))[0]
+            return (await self._get(scope, entity, record_id, shape))[0]
+
+    async def _get(
+        self, scope: CallerScope, entity: Entity, record_id: Any, shape: tuple[Tree | None, Tree]
+    ) -> builtins.list[dict[str, Any]]:
+        row = await scope.fetch(entity, record_id)
+        if row is None:
+            raise NotFound(f"{entity.name} {record_id} not found")
+        return await self._shaped(scope, entity, [present(scope.view(entity), row)], *shape)
 
     # -- search, fields, expand --------------------------------------------------------------
 
