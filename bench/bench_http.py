@@ -286,12 +286,13 @@ def wrk_script(world: World, server: str, workload: str, folder: Path) -> Path:
     return path
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(number) * _UNITS[unit]
+def _ms(out: str, percent: int) -> float:
+    """A latency percentile of wrk's output in ms (nan when no request completed)."""
+    found = re.search(rf"{percent}%\s+([\d.]+)(us|ms|s|m)\b", out)
+    return float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
 
 
 def wrk(base: str, script: Path, seconds: float, connections: int) -> Result:
@@ -301,9 +302,8 @@ def wrk(base: str, script: Path, seconds: float, connections: int) -> Result:
          "-s", str(script), base],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    rps, p50, p99 = float(rate.group(1)) if rate else 0.0, _ms(out, 50), _ms(out, 99)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = int(bad.group(1)) if bad else 0
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
