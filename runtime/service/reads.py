@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from runtime.access import PolicyView
@@ -25,17 +26,34 @@ MAX_LIMIT = 500
 def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
     """A row as callers see it: system columns, then the fields the caller may read."""
     out = {k: to_json(row[k]) for k in SYSTEM_COLUMNS if k in row}
-    entity = view.entity
-    for field in entity.fields:
-        if not view.may_read(field):
-            continue
-        value = row.get(field.name)
-        show = field_type(field.type).show
+    for name, show, is_json in _readable(view):
+        value = row.get(name)
         if show is not None:  # a file: its reference, as clients see it (fields/file_refs.py)
-            out[field.name] = show(value, f"/api/{entity.slug}/{row.get('id')}/files/{field.name}")
+            out[name] = show(value, f"/api/{view.entity.slug}/{row.get('id')}/files/{name}")
         else:
-            out[field.name] = json_value(value) if field.type == "json" else to_json(value)
+            out[name] = json_value(value) if is_json else to_json(value)
     return out
+
+
+_Readable = tuple[tuple[str, Callable[[Any, str], Any] | None, bool], ...]
+_READABLE: dict[int, tuple[PolicyView, _Readable]] = {}
+
+
+def _readable(view: PolicyView) -> _Readable:
+    """(name, how a file shows, is json) of each field the view may read, worked out once per
+    view rather than per row (views live as long as the service: scope.PolicyViews)."""
+    known = _READABLE.get(id(view))
+    if known is not None and known[0] is view:
+        return known[1]
+    plan = tuple(
+        (f.name, field_type(f.type).show, f.type == "json")
+        for f in view.entity.fields
+        if view.may_read(f)
+    )
+    if len(_READABLE) > 10_000:  # views of many role sets: start again rather than grow
+        _READABLE.clear()
+    _READABLE[id(view)] = (view, plan)
+    return plan
 
 
 def present_all(view: PolicyView, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
