@@ -65,7 +65,8 @@ class Result:
     rps: float
     p50: float  # ms
     p99: float
-    errors: int
+    errors: int  # answers that were no success
+    lost: int  # wrk's socket errors and timeouts (2 s): a saturated machine
 
 
 # -- the data set ---------------------------------------------------------------------------
@@ -169,9 +170,11 @@ def _wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str], l
 
 
 @contextlib.contextmanager
-def servers(world: World, workdir: Path, workers: int) -> Iterator[dict[str, str]]:
-    """The three servers' base URLs, running (stopped on exit)."""
-    ports = {name: _free_port() for name in SERVERS}
+def servers(
+    world: World, workdir: Path, workers: int, before: Path | None
+) -> Iterator[dict[str, str]]:
+    """The servers' base URLs, running (stopped on exit)."""
+    ports = {name: _free_port() for name in _servers(before)}
     env = _env(world.url, workdir)
     commands = {
         "raw": [sys.executable, str(REPO / "bench" / "http_apps.py"), "raw"],
@@ -184,6 +187,9 @@ def servers(world: World, workdir: Path, workers: int) -> Iterator[dict[str, str
             if name == "plinth":
                 command = [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port)]
                 command += ["--workers", str(workers)]
+            elif name == "before" and before is not None:  # its own venv, its own code
+                python = str(before / ".venv" / "bin" / "python")
+                command = [python, "-m", "runtime.cli", "serve", "--port", str(port)]
             else:
                 command = [*commands[name], "--dsn", world.url, "--port", str(port)]
             log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
@@ -192,7 +198,7 @@ def servers(world: World, workdir: Path, workers: int) -> Iterator[dict[str, str
                 subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log)
             )
             base = f"http://127.0.0.1:{port}"
-            probe = f"{base}/api/tickets" if name == "plinth" else f"{base}/tickets/"
+            probe = f"{base}/api/tickets" if _is_plinth(name) else f"{base}/tickets/"
             _wait(probe, processes[-1], _headers(world, name), workdir / f"{name}.log")
         yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     finally:
@@ -210,15 +216,23 @@ def servers(world: World, workdir: Path, workers: int) -> Iterator[dict[str, str
 # -- workloads ------------------------------------------------------------------------------
 
 
+def _servers(before: Path | None) -> tuple[str, ...]:
+    return (*SERVERS, "before") if before is not None else SERVERS
+
+
+def _is_plinth(server: str) -> bool:
+    return server in ("plinth", "before")
+
+
 def _headers(world: World, server: str) -> dict[str, str]:
-    if server == "plinth":
+    if _is_plinth(server):
         return {"Authorization": f"Bearer {world.token}"}
     return {"X-Tenant": str(world.tenant), "X-User": str(world.user)}
 
 
 def _paths(world: World, server: str) -> dict[str, str]:
     """(list URL, the prefix of an item URL) per server."""
-    if server == "plinth":
+    if _is_plinth(server):
         return {
             "list": "/api/tickets?status=open&priority__gte=3&sort=-created_at&limit=50",
             "item": "/api/tickets/",
@@ -306,8 +320,8 @@ def wrk(base: str, script: Path, seconds: float, connections: int) -> Result:
     rps, p50, p99 = float(rate.group(1)) if rate else 0.0, _ms(out, 50), _ms(out, 99)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = int(bad.group(1)) if bad else 0
-    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    return Result(rps, p50, p99, errors)
+    lost = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return Result(rps, p50, p99, errors, lost)
 
 
 def _check(world: World, bases: dict[str, str], folder: Path) -> None:
@@ -337,18 +351,19 @@ def _check(world: World, bases: dict[str, str], folder: Path) -> None:
 def run(world: World, bases: dict[str, str], args: argparse.Namespace, folder: Path) -> dict:
     results: dict[tuple[str, str], Result] = {}
     for workload in WORKLOADS:
-        for server in SERVERS:
+        for server in bases:
             script = wrk_script(world, server, workload, folder)
             wrk(bases[server], script, args.warmup, args.connections)
             results[workload, server] = wrk(bases[server], script, args.duration, args.connections)
             r = results[workload, server]
             print(f"  {workload:7} {server:8} {r.rps:9.0f} req/s  p50 {r.p50:6.2f} ms  "
-                  f"p99 {r.p99:6.2f} ms" + (f"  ERRORS {r.errors}" if r.errors else ""),
+                  f"p99 {r.p99:6.2f} ms" + (f"  ERRORS {r.errors}" if r.errors else "")
+                  + (f"  timeouts {r.lost}" if r.lost else ""),
                   flush=True)  # fmt: skip
     return results
 
 
-def report(results: dict[tuple[str, str], Result], connections: int) -> bool:
+def report(results: dict[tuple[str, str], Result], connections: int, before: bool) -> bool:
     print(f"\nconcurrency {connections}; ratios to raw (goal for Plinth; ≥ 1.5x PiccoloCRUD)")
     print(f"{'workload':8} | {'raw':>16} | {'plinth':>22} | {'piccolo':>22} | "
           f"{'plinth/piccolo':>14} | goals")  # fmt: skip
@@ -365,6 +380,7 @@ def report(results: dict[tuple[str, str], Result], connections: int) -> bool:
             f"{piccolo.rps:7.0f} {piccolo.rps / raw.rps:4.2f}x p99 {piccolo.p99:5.1f} | "
             f"{over:13.2f}x | ≥{GOALS[workload]}x, p99<{P99_MS[workload]:.0f} ms "
             f"{'met' if ok else 'MISSED'}"
+            + (f" | before: {results[workload, 'before'].rps / raw.rps:4.2f}x" if before else "")
         )
     return met
 
@@ -376,6 +392,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="plinth serve --workers")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also serve Plinth from another checkout (with its own .venv), e.g. the main branch",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -385,10 +407,10 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-http-"))
     try:
         world = build_world(url, workdir)
-        with servers(world, workdir, args.workers) as bases:
+        with servers(world, workdir, args.workers, args.before) as bases:
             _check(world, bases, workdir)
             results = run(world, bases, args, workdir)
-        return 0 if report(results, args.connections) else 1
+        return 0 if report(results, args.connections, "before" in bases) else 1
     finally:
         if not args.keep:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
