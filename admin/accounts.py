@@ -16,9 +16,8 @@ from admin.context import SESSION_COOKIE
 from admin.pages import (
     AccountPages,
     Refused,
+    attempt,
     check_csrf,
-    check_throttle,
-    count_failure,
     signed_in_user,
 )
 from runtime.identity import accounts
@@ -40,21 +39,25 @@ def change_password(pages: AccountPages) -> Callable[[Request], Awaitable[Respon
             current_pw, new, again = (str(v) for v in fields)
             if new != again:
                 raise Refused(422, "Passwords do not match.")
-            await check_throttle(pages, request, user["email"])
-            await accounts.change_password(
-                pages.service.registry,
-                user["id"],
-                current_pw,
-                new,
-                keep_session=request.cookies.get(SESSION_COOKIE),
-            )
-        except accounts.WrongPassword as error:
-            await count_failure(pages, request, user["email"])
-            return JSONResponse({"detail": str(error)}, status_code=422)
+            async with attempt(pages, request, user["email"]) as held:
+                try:
+                    await accounts.change_password(
+                        pages.service.registry,
+                        user["id"],
+                        current_pw,
+                        new,
+                        keep_session=request.cookies.get(SESSION_COOKIE),
+                    )
+                except accounts.WrongPassword as error:
+                    raise Refused(422, str(error)) from None
+                except accounts.AccountError as error:
+                    held.succeeded()  # the new password was refused before any check
+                    raise Refused(422, str(error)) from None
+                held.succeeded()
         except Refused as refused:
-            return JSONResponse({"detail": str(refused)}, status_code=refused.status)
-        except accounts.AccountError as error:
-            return JSONResponse({"detail": str(error)}, status_code=422)
+            return JSONResponse(
+                {"detail": str(refused)}, status_code=refused.status, headers=refused.headers
+            )
         return JSONResponse({"detail": "password changed; your other sessions have ended"})
 
     return endpoint

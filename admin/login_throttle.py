@@ -1,21 +1,28 @@
-"""The login throttle in front of piccolo-admin's login (`/public/login/`): the same counters
-as POST /auth/login and /auth/token (runtime/identity/throttle.py), per account and per IP.
+"""The login gate in front of piccolo-admin's login: the same windows as POST /auth/login and
+/auth/token (runtime/identity/throttle.py), per account and per IP.
 
-piccolo-admin's own limiter is replaced by `NoLimit` (admin/app.py): it is per process,
-counts successful logins too, and blocks an IP until the process restarts."""
+piccolo-admin mounts its login endpoint at `/public/login/`, so every path under it (and the
+redirect from `/public/login`) reaches the same password check: the gate takes every unsafe
+request whose path, case-folded and with repeated slashes collapsed, starts there. Whatever
+slips past it anyway cannot check a password: PlinthUserBase.login refuses outside the gate
+(`throttle.admitted`). piccolo-admin's own limiter is replaced by `NoLimit` (admin/app.py):
+it is per process, counts successful logins too, and blocks an IP until a restart."""
 
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs
 
 from piccolo_api.rate_limiting.middleware import RateLimitProvider
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runtime.identity.throttle import LoginThrottle
+from runtime.identity.passwords import HashingBusy
+from runtime.identity.throttle import LoginThrottle, Throttled
 
-LOGIN_PATHS = ("/public/login/", "/public/login")
+LOGIN_PREFIX = "/public/login"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MFA_REQUIRED = b'"MFA code required"'  # piccolo-api's answer to a right password alone
 
 
@@ -24,6 +31,12 @@ class NoLimit(RateLimitProvider):
 
     def increment(self, identifier: str) -> None:
         return None
+
+
+def is_login_path(path: str) -> bool:
+    """Whether `path` (inside the admin) is, or could route to, piccolo-admin's login."""
+    folded = re.sub("/+", "/", path).lower().rstrip("/")
+    return folded == LOGIN_PREFIX or folded.startswith(LOGIN_PREFIX + "/")
 
 
 async def _username(scope: Scope, body: bytes) -> str:
@@ -42,9 +55,10 @@ async def _username(scope: Scope, body: bytes) -> str:
 
 
 class LoginThrottleMiddleware:
-    """Refuses a login with 429 (Retry-After) while the account or IP is over the limit,
-    and counts every login that did not start a session as a failure, except piccolo-admin's
-    "MFA code required" (the password was right; a wrong code then counts)."""
+    """Refuses a login with 429 (Retry-After) while the account or IP is over the limit, or
+    503 while the hashing pool is full; every other login that did not start a session
+    stays counted as a failure, except piccolo-admin's "MFA code required" (the password
+    was right; a wrong code then counts)."""
 
     def __init__(self, app: ASGIApp, throttle: LoginThrottle) -> None:
         self.app = app
@@ -52,23 +66,36 @@ class LoginThrottleMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")[len(scope.get("root_path", "")) :]
-        if scope["type"] != "http" or scope["method"] != "POST" or path not in LOGIN_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["method"].upper() in SAFE_METHODS
+            or not is_login_path(path)
+        ):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
         username = await _username(scope, body)
         ip = scope["client"][0] if scope.get("client") else "unknown"
-        wait = await self.throttle.retry_after(username, ip)
-        if wait is not None:
-            await _too_many(send, wait)
-            return
-        outcome: dict[str, object] = {}
-        answer = bytearray()
+        try:
+            async with self.throttle.attempt(username, ip) as attempt:
+                outcome = await self._login(scope, body, send)
+                if outcome:
+                    attempt.succeeded()
+        except Throttled as refused:
+            await _refuse(send, 429, "Too many requests", str(refused), refused.wait)
+        except HashingBusy as busy:
+            await _refuse(send, 503, "Service unavailable", str(busy), busy.wait)
+
+    async def _login(self, scope: Scope, body: bytes, send: Send) -> bool:
+        """piccolo-admin's answer, passed on; True when it started a session or asked for
+        the MFA code (the password was right)."""
+        status, session, answer = 0, False, bytearray()
 
         async def watch(message: Message) -> None:
+            nonlocal status, session
             if message["type"] == "http.response.start":
-                outcome["status"] = message["status"]
-                outcome["session"] = any(
+                status = message["status"]
+                session = any(
                     name.lower() == b"set-cookie" and value.startswith(b"id=")
                     for name, value in message.get("headers", [])
                 )
@@ -77,9 +104,7 @@ class LoginThrottleMiddleware:
             await send(message)
 
         await self.app(scope, _replay(body), watch)
-        asks_code = outcome.get("status") == 401 and MFA_REQUIRED in answer
-        if outcome.get("status") in (200, 401) and not outcome.get("session") and not asks_code:
-            await self.throttle.failed(username, ip)
+        return session or (status == 401 and MFA_REQUIRED in answer)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -107,19 +132,12 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _too_many(send: Send, wait: int) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Too many requests",
-            "status": 429,
-            "detail": f"too many failed logins: try again in {wait} seconds",
-        }
-    ).encode()
+async def _refuse(send: Send, status: int, title: str, detail: str, wait: int) -> None:
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
     await send(
         {
             "type": "http.response.start",
-            "status": 429,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),
@@ -127,4 +145,4 @@ async def _too_many(send: Send, wait: int) -> None:
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body.encode()})

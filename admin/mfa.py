@@ -18,10 +18,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from admin.pages import (
     AccountPages,
     Refused,
+    attempt,
     check_csrf,
-    check_throttle,
+    check_password,
     confirm_password,
-    count_failure,
     html_page,
     parse_uuid,
     signed_in_user,
@@ -67,7 +67,13 @@ def routes(pages: AccountPages) -> list[BaseRoute]:
                 return await _status_page(pages, request, user)
             return await _act(pages, request, user, await check_csrf(request))
         except Refused as refused:
-            return html_page("mfa.html", status=refused.status, error=str(refused), step="error")
+            return html_page(
+                "mfa.html",
+                status=refused.status,
+                headers=refused.headers,
+                error=str(refused),
+                step="error",
+            )
 
     # a Mount, so that no path under it reaches piccolo-admin's own MFA endpoint (whose
     # "revoke" would turn MFA off with the password alone)
@@ -103,18 +109,19 @@ async def _act(
     if action == "confirm":
         enrolment_id = parse_uuid(form.get("enrolment_id"))
         code = str(form.get("code", ""))
-        await check_throttle(pages, request, user["email"])
-        if enrolment_id is None or not await totp.confirm_enrolment(
-            registry, user["id"], enrolment_id, code
-        ):
-            await count_failure(pages, request, user["email"])
-            raise Refused(422, "that code is not the app's current one: start again")
+        async with attempt(pages, request, user["email"]) as held:
+            if enrolment_id is None or not await totp.confirm_enrolment(
+                registry, user["id"], enrolment_id, code
+            ):
+                raise Refused(422, "that code is not the app's current one: start again")
+            held.succeeded()
         return await _status_page(pages, request, user, message="Two-factor login is on.")
     if action == "disable":
-        await confirm_password(pages, request, user, str(form.get("password", "")))
-        if not await totp.verify(registry, user["id"], str(form.get("code", ""))):
-            await count_failure(pages, request, user["email"])
-            raise Refused(422, "the code is wrong")
+        async with attempt(pages, request, user["email"]) as held:
+            await check_password(pages, user, str(form.get("password", "")))
+            if not await totp.verify(registry, user["id"], str(form.get("code", ""))):
+                raise Refused(422, "the code is wrong")
+            held.succeeded()
         await totp.disable(registry, user["id"])
         return await _status_page(pages, request, user, message="Two-factor login is off.")
     raise Refused(400, "unknown action")

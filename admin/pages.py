@@ -1,5 +1,5 @@
 """What the admin's own pages share (admin/accounts.py, mfa.py, members.py): the signed-in
-user, the CSRF check, the login throttle, HTML templates.
+user, the CSRF check, the login gate, HTML templates.
 
 These pages run behind AdminContextMiddleware (the signed-in user comes from the session
 cookie) but in front of piccolo-admin's CSRF middleware, so each unsafe request checks the
@@ -7,7 +7,9 @@ double-submit token itself (`check_csrf`)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from runtime.api.payloads import parse_json
 from runtime.api.problems import Problem
 from runtime.identity import accounts
 from runtime.identity.digests import same_secret
-from runtime.identity.throttle import LoginThrottle
+from runtime.identity.passwords import HashingBusy
+from runtime.identity.throttle import Attempt, LoginThrottle, Throttled
 from runtime.service import RecordService
 
 CSRF_COOKIE = "csrftoken"  # piccolo-api's CSRFMiddleware
@@ -43,9 +46,10 @@ class AccountPages:
 class Refused(Exception):
     """An account request refused before it did anything; `status` and the message say why."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
 async def signed_in_user(request: Request) -> dict[str, Any]:
@@ -88,26 +92,34 @@ def _ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def check_throttle(pages: AccountPages, request: Request, email: str) -> None:
-    """Refused 429 while the account or the client's IP is over the failed-login limit."""
-    wait = await pages.throttle.retry_after(email, _ip(request))
-    if wait is not None:
-        raise Refused(429, f"too many failed attempts: try again in {wait} seconds")
+@contextlib.asynccontextmanager
+async def attempt(pages: AccountPages, request: Request, email: str) -> AsyncIterator[Attempt]:
+    """The login gate (runtime/identity/throttle.py) around a password or code check of
+    these pages: Refused 429 while the account or the client's IP is over the failed-login
+    limit, 503 while the hashing pool is full. Call `succeeded()` once every check passed."""
+    try:
+        async with pages.throttle.attempt(email, _ip(request)) as held:
+            yield held
+    except Throttled as refused:
+        wait = refused.wait
+        raise Refused(429, f"too many failed attempts: try again in {wait} seconds", wait) from None
+    except HashingBusy as busy:
+        raise Refused(503, str(busy), busy.wait) from None
 
 
-async def count_failure(pages: AccountPages, request: Request, email: str) -> None:
-    """A wrong password or code, counted like a failed login (runtime/identity/throttle.py)."""
-    await pages.throttle.failed(email, _ip(request))
+async def check_password(pages: AccountPages, user: dict[str, Any], password: str) -> None:
+    """Refused 422 unless `password` is the user's (inside `attempt`)."""
+    if await accounts.authenticate(pages.service.registry, user["email"], password) is None:
+        raise Refused(422, "the password is wrong")
 
 
 async def confirm_password(
     pages: AccountPages, request: Request, user: dict[str, Any], password: str
 ) -> None:
-    """Refused (429 or 422) unless `password` is the user's, throttled like a login."""
-    await check_throttle(pages, request, user["email"])
-    if await accounts.authenticate(pages.service.registry, user["email"], password) is None:
-        await count_failure(pages, request, user["email"])
-        raise Refused(422, "the password is wrong")
+    """Refused (429, 503 or 422) unless `password` is the user's, throttled like a login."""
+    async with attempt(pages, request, user["email"]) as held:
+        await check_password(pages, user, password)
+        held.succeeded()
 
 
 PAGE_HEADERS = {
@@ -117,9 +129,11 @@ PAGE_HEADERS = {
 }
 
 
-def html_page(name: str, *, status: int = 200, **context: object) -> HTMLResponse:
+def html_page(
+    name: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: object
+) -> HTMLResponse:
     body = templates.get_template(name).render(**context)
-    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS | (headers or {}))
 
 
 def parse_uuid(value: object) -> uuid.UUID | None:

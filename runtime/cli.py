@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", parents=[common], help="write the definitions' JSON Schemas")
     _add_account_commands(sub, common)
     _add_workflow_commands(sub, common)
+    from runtime.transfer.cli_args import add_commands  # `plinth import` and `plinth export`
+
+    add_commands(sub, common)
     return parser
 
 

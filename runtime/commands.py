@@ -252,16 +252,14 @@ async def serve(
     settings: Settings, host: str, port: int, *, access_log: bool = False, workers: int = 1
 ) -> None:
     from runtime import serve as serving
-    from runtime.app import build_app
-    from runtime.piccolo_conf import DB
-    from runtime.schema import build_registry
+    from runtime.app import LiveApp
 
     project = _load_project(settings)  # checked here, also before worker processes start
     if workers > 1:
         serving.serve_workers(settings, host, port, access_log=access_log, workers=workers)
         return
-    app = build_app(settings, build_registry(project, DB))
-    await serving.serve_app(app, host, port, access_log=access_log)
+    app = LiveApp(settings, project)
+    await serving.serve_app(app, settings, host, port, access_log=access_log)
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
@@ -274,7 +272,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
-    from runtime.service import RecordService
+    from runtime.live import LiveModel
     from runtime.storage import storage_from_url
     from runtime.workflows.workers import run_redis_worker
 
@@ -285,10 +283,35 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         )
     async with _opened(settings) as db:
         storage = storage_from_url(settings.storage_url, settings.s3_endpoint_url)
-        await run_redis_worker(
-            RecordService(db.registry, storage), settings.redis_url, settings.database_url
-        )
+        live = LiveModel(db.engine, settings.definitions, storage)
+        await live.start(db.project)
+        await run_redis_worker(live, settings.redis_url, settings.database_url)
     return 0
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    """`plinth import ENTITY FILE --org SLUG`: rows through the service (transfer/commands.py)."""
+    return await _transfer(args, "import")
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    """`plinth export ENTITY --org SLUG`: the rows a list returns, streamed."""
+    return await _transfer(args, "export")
+
+
+async def _transfer(args: argparse.Namespace, verb: str) -> int:
+    from runtime.identity.accounts import AccountError
+    from runtime.service import RecordService
+    from runtime.service.errors import ServiceError
+    from runtime.transfer import commands as transfer
+    from runtime.transfer.sources import SourceError
+
+    expected = (AccountError, ServiceError, SourceError, transfer.TransferError)
+    async with _opened(_settings(args), *expected) as db:
+        service = RecordService(db.registry)
+        if verb == "import":
+            return await transfer.run_import(service, args, out)
+        return await transfer.run_export(service, args)
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:

@@ -23,9 +23,12 @@ class Limits:
     filter_nodes: int = 500  # conditions and groups in one filter
     in_values: int = 1000  # values of one in/nin list
     if_match_chars: int = 64  # an If-Match header
-    cursor_chars: int = 64  # a ?cursor=
-    cursor_offset: int = 1_000_000_000  # the offset a cursor may name
+    cursor_chars: int = 4096  # a ?cursor= (it carries the sort key values of a row)
+    cursor_offset: int = 1_000_000_000  # the offset a workflow-runs cursor may name
+    sort_keys: int = 8  # keys of one ?sort=
     errors: int = 50  # errors reported for one payload ("and N more" past it)
+    import_bytes: int = 100 * 1024 * 1024  # a file POSTed to /api/<slug>/import
+    import_rows: int = 1_000_000  # rows of one import
 
 
 REQUEST_ID_CHARS = 64  # the timeline's request_id column (runtime/schema/platform.py)

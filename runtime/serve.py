@@ -7,25 +7,25 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from runtime.settings import Settings
 
 
-def create_app() -> Starlette:
+def create_app() -> ASGIApp:
     """The application of a worker process, from the environment (`--workers`: uvicorn
     imports this in each process it starts)."""
-    from runtime.app import build_app
+    from runtime.app import LiveApp
     from runtime.definitions import load_project
-    from runtime.piccolo_conf import DB
-    from runtime.schema import build_registry
     from runtime.settings import read_settings
 
     settings = read_settings()
-    return build_app(settings, build_registry(load_project(settings.definitions), DB))
+    return LiveApp(settings, load_project(settings.definitions))
 
 
-def _config(app: Any, host: str, port: int, access_log: bool, workers: int) -> Any:
+def _config(
+    app: Any, settings: Settings, host: str, port: int, access_log: bool, workers: int
+) -> Any:
     import uvicorn
 
     return uvicorn.Config(
@@ -39,14 +39,19 @@ def _config(app: Any, host: str, port: int, access_log: bool, workers: int) -> A
         lifespan="on",
         workers=workers,
         factory=isinstance(app, str),
+        # X-Forwarded-For only from PLINTH_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 by default)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
 
 
-async def serve_app(app: Starlette, host: str, port: int, *, access_log: bool = False) -> None:
+async def serve_app(
+    app: ASGIApp, settings: Settings, host: str, port: int, *, access_log: bool = False
+) -> None:
     """Serve `app` in this process."""
     import uvicorn
 
-    await uvicorn.Server(_config(app, host, port, access_log, 1)).serve()
+    await uvicorn.Server(_config(app, settings, host, port, access_log, 1)).serve()
 
 
 def serve_workers(
@@ -58,5 +63,5 @@ def serve_workers(
 
     os.environ["PLINTH_DEFINITIONS"] = str(settings.definitions)
     os.environ.setdefault("PICCOLO_CONF", "runtime.piccolo_conf")
-    config = _config("runtime.serve:create_app", host, port, access_log, workers)
+    config = _config("runtime.serve:create_app", settings, host, port, access_log, workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ class Settings:
     pool_size: int  # PostgreSQL connections per pool (a process has two pools)
     smtp_url: str | None  # where the email action sends (runtime/smtp.py)
     email_from: str | None  # its From address
+    trusted_proxies: tuple[str, ...]  # whose X-Forwarded-For counts (addresses, networks)
 
     @property
     def is_embedded(self) -> bool:
@@ -110,7 +112,23 @@ def read_settings(
         pool_size=_count(env, "PLINTH_DB_POOL_SIZE", 20),
         smtp_url=smtp_url,
         email_from=email_from,
+        trusted_proxies=trusted_proxies(env),
     )
+
+
+def trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """PLINTH_TRUSTED_PROXIES: the comma-separated addresses or networks (CIDR) of the
+    reverse proxies whose X-Forwarded-For gives the client's address. None by default: any
+    client could otherwise choose the address the login throttle counts it under."""
+    listed = [p.strip() for p in (env.get("PLINTH_TRUSTED_PROXIES") or "").split(",")]
+    for proxy in filter(None, listed):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"PLINTH_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+            ) from None
+    return tuple(filter(None, listed))
 
 
 def _storage(env: Mapping[str, str]) -> tuple[str, str | None]:

@@ -106,6 +106,7 @@ def plinth_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
         "PLINTH_DEFINITIONS": str(DEFINITIONS),
         "PLINTH_MIGRATIONS": str(workdir / "migrations"),
         "PLINTH_SECURE_COOKIES": "false",  # the tests talk plain HTTP to 127.0.0.1
+        "PLINTH_TRUSTED_PROXIES": "127.0.0.1",  # tests send X-Forwarded-For as a local proxy
         **extra,
     }
     return env
@@ -224,7 +225,9 @@ def prepare_site(database_url: str, workdir: Path, **extra_env: str) -> dict[str
     return env
 
 
-def start_server(env: dict[str, str], workdir: Path) -> tuple[str, subprocess.Popen]:
+def start_server(
+    env: dict[str, str], workdir: Path, timeout: float = 30
+) -> tuple[str, subprocess.Popen]:
     port = free_port()
     log = open(workdir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
@@ -235,7 +238,7 @@ def start_server(env: dict[str, str], workdir: Path) -> tuple[str, subprocess.Po
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/admin/", process)
+    wait_until_up(f"{url}/admin/", process, timeout)
     return url, process
 
 

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from runtime.live import LISTENER_NAME as SCHEMA_LISTENER
 from runtime.settings import SettingsError, read_settings
 from runtime.workflows.wake import LISTENER_NAME
 from tests.conftest import PG_ADMIN_DSN, Site, add_tenants, prepare_site, start_server, stop
@@ -25,9 +26,9 @@ def _connections(database_url: str) -> int:
             name = database_url.rsplit("/", 1)[1]
             query = (
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
-                "AND application_name IS DISTINCT FROM $2"
+                "AND application_name <> ALL($2::text[])"
             )
-            return await conn.fetchval(query, name, LISTENER_NAME)
+            return await conn.fetchval(query, name, [LISTENER_NAME, SCHEMA_LISTENER])
         finally:
             await conn.close()
 
@@ -51,7 +52,7 @@ def test_a_served_process_keeps_to_its_pool_size(postgres_url: str, tmp_path: Pa
         with ThreadPoolExecutor(max_workers=16) as threads:
             answers = list(threads.map(create_and_read, range(64)))
         assert answers == [(201, 200)] * 64
-        assert 2 <= _connections(postgres_url) <= 4  # two pools of 2 (and the outbox listener)
+        assert 2 <= _connections(postgres_url) <= 4  # two pools of 2 (and the listeners)
         with site.client(site.a) as client:
             count = client.get("/api/tickets", params={"count": "true"}).json()["meta"]["count"]
         assert count == 64

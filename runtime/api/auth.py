@@ -23,42 +23,45 @@ from runtime.api.callers import (
 from runtime.api.payloads import read_json
 from runtime.api.problems import Problem
 from runtime.identity import accounts, refresh, sessions, tokens, totp
+from runtime.identity.passwords import HashingBusy
+from runtime.identity.throttle import Throttled
 
 MFA_REQUIRED = "two-factor login is on: send 'mfa_code' (the app's code or a recovery code)"
 
 
 async def _password_login(request: Request, body: dict[str, Any]) -> Principal:
-    """Check email and password, and `mfa_code` when the user turned two-factor login on
-    (throttled per account and IP): the Principal in the organization asked for
-    (`X-Organization` or `organization`), else the first one."""
+    """Check email and password, and `mfa_code` when the user turned two-factor login on,
+    behind the login gate (runtime/identity/throttle.py): the Principal in the organization
+    asked for (`X-Organization` or `organization`), else the first one."""
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise Problem(400, "Bad request", "send a JSON object with 'email' and 'password'")
     plinth = request.app.state.plinth
-    ip = client_ip(request)
-    wait = await plinth.throttle.retry_after(email, ip)
-    if wait is not None:
-        raise Problem(
-            429,
-            "Too many requests",
-            f"too many failed logins: try again in {wait} seconds",
-            {"Retry-After": str(wait)},
-        )
-    user = await accounts.authenticate(plinth.registry, email, password)
-    if user is None:
-        await plinth.throttle.failed(email, ip)
-        raise unauthorized("wrong email or password")
-    if await totp.is_enrolled(plinth.registry, user["id"]):
-        code = body.get("mfa_code")
-        if not isinstance(code, str) or not code:
-            raise unauthorized(MFA_REQUIRED)
-        if not await totp.verify(plinth.registry, user["id"], code):
-            await plinth.throttle.failed(email, ip)
-            raise unauthorized("wrong mfa_code")
+    try:
+        async with plinth.throttle.attempt(email, client_ip(request)) as attempt:
+            user = await accounts.authenticate(plinth.registry, email, password)
+            if user is None:
+                raise unauthorized("wrong email or password")
+            if await totp.is_enrolled(plinth.registry, user["id"]):
+                code = body.get("mfa_code")
+                if not isinstance(code, str) or not code:
+                    attempt.succeeded()  # the password was right
+                    raise unauthorized(MFA_REQUIRED)
+                if not await totp.verify(plinth.registry, user["id"], code):
+                    raise unauthorized("wrong mfa_code")
+            attempt.succeeded()
+    except Throttled as refused:
+        raise Problem(429, "Too many requests", str(refused), retry_after(refused.wait)) from None
+    except HashingBusy as busy:
+        raise Problem(503, "Service unavailable", str(busy), retry_after(busy.wait)) from None
     org = requested_org(request) or body.get("organization")
     if org is not None and not isinstance(org, str):
         raise Problem(400, "Bad request", "'organization' must be an organization slug")
     return await principal_in(request, user["id"], org)
+
+
+def retry_after(seconds: int) -> dict[str, str]:
+    return {"Retry-After": str(seconds)}
 
 
 async def login(request: Request) -> Response:

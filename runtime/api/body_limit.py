@@ -15,7 +15,7 @@ from runtime.api.payloads import parse_json
 from runtime.api.problems import Problem
 from runtime.limits import limits
 
-FILE_ROUTE = re.compile(r"^/api/[^/]+/[^/]+/files/")
+FILE_ROUTE = re.compile(r"^/api/[^/]+/([^/]+/files/|import$)")  # files, imports: own limits
 ADMIN = "/admin/"
 
 

@@ -49,8 +49,8 @@ def unauthorized(detail: str) -> Problem:
 
 
 def client_ip(conn: HTTPConnection) -> str:
-    """The client address as uvicorn reports it (X-Forwarded-For is honoured only from
-    FORWARDED_ALLOW_IPS, by default 127.0.0.1)."""
+    """The client address as uvicorn reports it: X-Forwarded-For counts only from the
+    proxies in PLINTH_TRUSTED_PROXIES (by default none; see `plinth serve`)."""
     return conn.client.host if conn.client else "unknown"
 
 

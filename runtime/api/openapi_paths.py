@@ -37,17 +37,25 @@ def _if_match() -> dict[str, Any]:
     return _parameter("If-Match", "header", {"type": "string"}, 'the ETag read, W/"<version>"')
 
 
+def _paging() -> list[dict[str, Any]]:
+    return [
+        _parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, ""),
+        _parameter("cursor", "query", {"type": "string"}, "meta.next_cursor of a page"),
+    ]
+
+
 def _listing() -> list[dict[str, Any]]:
     """The query parameters of a list: filter, search, sort, page and shape."""
     return [
         _parameter("filter", "query", {"type": "string"}, "a filter (SPEC §1.3) as JSON"),
         _parameter("search", "query", {"type": "string"}, "text to look for"),
-        _parameter("sort", "query", {"type": "string"}, "e.g. -due_at,subject"),
-        _parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, ""),
-        _parameter("cursor", "query", {"type": "string"}, "meta.next_cursor of a page"),
+        _parameter("sort", "query", {"type": "string"}, "e.g. -due_at,contact.name"),
+        *_paging(),
         _parameter("fields", "query", {"type": "string"}, "e.g. id,subject,contact.name"),
         _parameter("expand", "query", {"type": "string"}, "references to inline"),
-        _parameter("count", "query", {"type": "boolean"}, "add meta.count"),
+        _parameter(
+            "count", "query", {"enum": ["true", "estimate"]}, "add meta.count (estimate: cheap)"
+        ),
     ]
 
 
@@ -61,6 +69,7 @@ def _page(record: dict[str, Any]) -> dict[str, Any]:
                 "properties": {
                     "next_cursor": {"type": ["string", "null"]},
                     "count": {"type": "integer"},
+                    "count_exact": {"type": "boolean"},
                 },
             },
         },
@@ -130,15 +139,13 @@ def _item(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
 
 def _timeline(entity: Entity, item_id: dict[str, Any]) -> dict[str, Any]:
     """/api/{slug}/{id}/timeline."""
-    entries = {
-        "type": "object",
-        "properties": {"data": {"type": "array", "items": _ref("TimelineEntry")}},
-    }
+    entries = _page(_ref("TimelineEntry"))
     return {
         "parameters": [item_id],
         "get": {
             "tags": [entity.name],
             "summary": "Who changed what, newest first",
+            "parameters": _paging(),
             "responses": {"200": _json(entries, "Timeline"), **ERRORS},
         },
     }
@@ -273,7 +280,13 @@ def auth_paths() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/json": {"schema": credentials}},
                 },
-                "responses": {"200": _json(token, "A token"), **ERRORS},
+                "responses": {
+                    "200": _json(token, "A token"),
+                    **ERRORS,
+                    # the login gate: too many failed logins; the password hashing saturated
+                    "429": PROBLEM,
+                    "503": PROBLEM,
+                },
             }
         }
     }

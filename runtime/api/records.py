@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from typing import Any
 
@@ -10,15 +9,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from runtime.access import Principal
+from runtime.api import cursors
 from runtime.api.callers import request_principal
-from runtime.api.payloads import decode_cursor, parse_json, read_json
+from runtime.api.payloads import parse_json, read_json
 from runtime.api.problems import Problem
 from runtime.api.responses import FastJSON
 from runtime.definitions.model import Entity
 from runtime.filters import OPERATORS
 from runtime.limits import fit_request_id, limits
+from runtime.service.pages import Page
 
-RESERVED_PARAMS = {"filter", "sort", "limit", "cursor", "count", "search", "fields", "expand"}
+RESERVED_PARAMS = {
+    "filter", "sort", "limit", "cursor", "count", "search", "fields", "expand", "format"
+}  # fmt: skip
 
 
 def _names(request: Request, param: str) -> list[str] | None:
@@ -84,15 +88,35 @@ def _list_filter(request: Request) -> dict[str, Any] | None:
     return parts[0] if len(parts) == 1 else {"and": parts}
 
 
-def _page(request: Request) -> tuple[int, int]:
+def _limit(request: Request) -> int:
     try:
         limit = int(request.query_params.get("limit", 50))
     except ValueError:
         raise Problem(400, "Bad query", "limit must be an integer") from None
-    offset = decode_cursor(request.query_params.get("cursor"))
     if not 1 <= limit <= 500:
         raise Problem(400, "Bad query", "limit must be between 1 and 500")
-    return limit, offset
+    return limit
+
+
+def _binding(kind: str, entity: Entity, principal: Principal, *more: str) -> list[Any]:
+    """What a cursor is for: a kind of list, of an entity, in an organization."""
+    tenant = str(principal.tenant_id) if principal.tenant_id is not None else None
+    return [kind, entity.name, *more, tenant]
+
+
+def _next(request: Request, binding: list[Any], page: Page) -> str | None:
+    keys = request.app.state.plinth.keys
+    return cursors.encode(keys, binding, page.following) if page.following else None
+
+
+def _counting(request: Request) -> str | None:
+    """`?count=true` (an exact COUNT) or `?count=estimate` (the planner's estimate)."""
+    raw = request.query_params.get("count")
+    if raw in (None, "", "false"):
+        return None
+    if raw not in ("true", "estimate"):
+        raise Problem(400, "Bad query", f"count: expected true or estimate, got {raw!r}")
+    return raw
 
 
 async def collection(request: Request) -> Response:
@@ -105,30 +129,32 @@ async def collection(request: Request) -> Response:
         )
         headers = {"Location": f"/api/{entity.slug}/{record['id']}", **_etag(record)}
         return FastJSON(record, status_code=201, headers=headers)
-    where = _list_filter(request)
-    limit, offset = _page(request)
+    where, limit, counting = _list_filter(request), _limit(request), _counting(request)
+    binding = _binding("records", entity, principal)
+    keys = request.app.state.plinth.keys
+    after = cursors.decode(keys, request.query_params.get("cursor"), binding)
     sort = [s for s in request.query_params.get("sort", "").split(",") if s] or None
     search = request.query_params.get("search") or None
-    rows = await service.list(
+    page = await service.page(
         principal,
         entity.name,
         filter=where,
         search=search,
         sort=sort,
-        limit=limit + 1,
-        offset=offset,
+        limit=limit,
+        after=after,
         fields=_names(request, "fields"),
         expand=_names(request, "expand"),
     )
-    more = len(rows) > limit
-    meta: dict[str, Any] = {
-        "next_cursor": base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
-        if more
-        else None
-    }
-    if request.query_params.get("count") == "true":
+    meta: dict[str, Any] = {"next_cursor": _next(request, binding, page)}
+    if counting == "true":
         meta["count"] = await service.count(principal, entity.name, filter=where, search=search)
-    return FastJSON({"data": rows[:limit], "meta": meta})
+    elif counting == "estimate":
+        count, exact = await service.estimate_count(
+            principal, entity.name, filter=where, search=search
+        )
+        meta |= {"count": count, "count_exact": exact}
+    return FastJSON({"data": page.rows, "meta": meta})
 
 
 async def item(request: Request) -> Response:
@@ -166,11 +192,18 @@ async def item(request: Request) -> Response:
 
 
 async def item_timeline(request: Request) -> Response:
+    """GET /api/<slug>/{id}/timeline?limit=&cursor=: entries newest first, a page at a time."""
     entity = _entity(request)
     principal = await request_principal(request)
-    service = request.app.state.plinth.service
-    entries = await service.timeline(principal, entity.name, request.path_params["id"])
-    return FastJSON({"data": entries})
+    record_id = request.path_params["id"]
+    binding = _binding("timeline", entity, principal, str(record_id))
+    after = cursors.decode(
+        request.app.state.plinth.keys, request.query_params.get("cursor"), binding
+    )
+    page = await request.app.state.plinth.service.timeline_page(
+        principal, entity.name, record_id, limit=_limit(request), after=after
+    )
+    return FastJSON({"data": page.rows, "meta": {"next_cursor": _next(request, binding, page)}})
 
 
 async def item_transition(request: Request) -> Response:

@@ -21,7 +21,7 @@ def table_attributes() -> frozenset[str]:
 
 
 # API slugs the REST API routes itself under /api (SPEC §2).
-RESERVED_SLUGS: dict[str, str] = {"docs": "/api/docs"}
+RESERVED_SLUGS: dict[str, str] = {"docs": "/api/docs", "imports": "/api/imports/{id}"}
 
 
 def field_name_problem(name: str) -> str | None:

@@ -18,6 +18,7 @@ from runtime.fields.table import (
     decimal_digits,
     default_max_length,
     field_type,
+    fixed_places,
     max_length,
     openapi_schema,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "decimal_digits",
     "default_max_length",
     "field_type",
+    "fixed_places",
     "json_text",
     "max_length",
     "openapi_schema",

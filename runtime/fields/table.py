@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from runtime.fields import file_refs
@@ -72,6 +73,13 @@ def decimal_digits(field: Field) -> tuple[int, int]:
     """(digits, places) of a decimal field, with the defaults filled in."""
     places = field.places if field.places is not None else DEFAULT_PLACES
     return field.digits or DEFAULT_DIGITS, places
+
+
+def fixed_places(field: Field, value: Any) -> Decimal:
+    """A decimal field's value with its places (10.5 → 10.50), as PostgreSQL gives it back and
+    SQLite does not."""
+    places = decimal_digits(field)[1]
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
 
 
 def openapi_schema(field: Field) -> dict[str, Any]:

@@ -58,10 +58,8 @@ class _Compiler:
         expr, column = self.path(self.table, cond.field.split("."), row)
         value = resolve(cond.value, self.variables)
         op = cond.op
-        if op in ORDERING and isinstance(column, Varchar | Text) and not self.is_sqlite:
-            # Text orders by code point, as in Python (and SQLite), whatever the collation
-            # of the database (en_US.UTF-8 would put 'a' before 'B').
-            expr = f'{expr} COLLATE "C"'
+        if op in ORDERING:
+            expr = by_code_point(expr, column)
         if op == "isnull":
             return f"{expr} IS {'' if value else 'NOT '}NULL"
         if op in ("in", "nin"):
@@ -119,6 +117,20 @@ class _Compiler:
             case Cond():
                 return self.cond(node)
         raise TypeError(f"not a filter node: {node!r}")
+
+
+def by_code_point(expr: str, column: Column) -> str:
+    """`expr` ordered by code point, as in Python (and SQLite), whatever the collation of the
+    database (en_US.UTF-8 would put 'a' before 'B'): filters and sorts order text alike."""
+    postgres = column._meta.engine_type != "sqlite"
+    return f'{expr} COLLATE "C"' if postgres and isinstance(column, Varchar | Text) else expr
+
+
+def path_sql(table: type[Table], path: str, row: str | None = None) -> tuple[str, Column]:
+    """The SQL of a field path over `table` (a scalar subquery per reference, no parameters)
+    as seen from `row` (default: the table itself), and the column it ends on."""
+    compiler = _Compiler(table, {})
+    return compiler.path(table, path.split("."), row or f'"{table._meta.tablename}"')
 
 
 def compile_where(

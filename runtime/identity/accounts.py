@@ -8,12 +8,11 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from starlette.concurrency import run_in_threadpool
-
 from runtime.identity import cache, refresh, sessions
 from runtime.identity.passwords import (
     MAX_PASSWORD_LENGTH,
     hash_password,
+    hash_password_async,
     needs_rehash,
     verify_password_async,
 )
@@ -159,7 +158,9 @@ async def authenticate(registry: Registry, email: str, password: str) -> dict[st
         return None
     if needs_rehash(row["password"]):
         await (
-            user.update({user.password: hash_password(password)}).where(user.id == row["id"]).run()
+            user.update({user.password: await hash_password_async(password)})
+            .where(user.id == row["id"])
+            .run()
         )
     return row if row["active"] else None
 
@@ -187,7 +188,7 @@ async def change_password(
     row = await user.select(user.password).where(user.id == user_id).first().run()
     if not await verify_password_async(row["password"] if row else None, current):
         raise WrongPassword("the current password is wrong")
-    hashed = await run_in_threadpool(hash_password, new)
+    hashed = await hash_password_async(new)
     await user.update({user.password: hashed}).where(user.id == user_id).run()
     await sessions.end_other_sessions(registry, user_id, keep=keep_session)
     await refresh.revoke_user(registry, user_id)

@@ -21,12 +21,11 @@ import datetime as dt
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
-
-if TYPE_CHECKING:
-    from runtime.schema.registry import Registry
+from piccolo.engine.base import Engine
 
 IDENTITY_CHANNEL = "plinth_identity"
 TTL_SECONDS = 60.0  # a bound on any entry's age, whatever the notifications say
@@ -53,6 +52,7 @@ class CallerCache:
         self._listener: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._tokens: Callable[[], Any] | None = None
 
     @property
     def live(self) -> bool:
@@ -92,29 +92,31 @@ class CallerCache:
     def note_used(self, token_id: uuid.UUID) -> None:
         self._used[token_id] = dt.datetime.now(dt.UTC)
 
-    async def flush_used(self, registry: Registry) -> None:
+    async def flush_used(self) -> None:
         """Write the noted uses: one UPDATE per batch."""
+        table = self._tokens() if self._tokens else None
         used, self._used = self._used, {}
-        if not used:
+        if not used or table is None:
             return
-        table = registry.api_token
         now = max(used.values())
         await table.update({table.last_used_at: now}).where(table.id.is_in(list(used))).run()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self, registry: Registry) -> None:
-        """Listen for identity changes (PostgreSQL) and flush uses in the background."""
+    async def start(self, engine: Engine[Any], tokens: Callable[[], Any]) -> None:
+        """Listen for identity changes (PostgreSQL) and flush uses in the background to the
+        API-token table `tokens` gives (the tables belong to the schema's current model)."""
         self._stopping = False
-        self._tasks.append(asyncio.create_task(self._flush_loop(registry)))
-        if registry.engine.engine_type == "postgres":
-            config: dict[str, Any] = registry.engine.config  # type: ignore[attr-defined]
+        self._tokens = tokens
+        self._tasks.append(asyncio.create_task(self._flush_loop()))
+        if engine.engine_type == "postgres":
+            config: dict[str, Any] = engine.config  # type: ignore[attr-defined]
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._listen(config)
             if not self.live:
                 self._tasks.append(asyncio.create_task(self._reconnect(config)))
 
-    async def stop(self, registry: Registry) -> None:
+    async def stop(self) -> None:
         self._stopping = True
         for task in self._tasks:
             task.cancel()
@@ -126,7 +128,7 @@ class CallerCache:
             await self._listener.close()
             self._listener = None
         with contextlib.suppress(Exception):  # the database may be gone at shutdown
-            await self.flush_used(registry)
+            await self.flush_used()
 
     async def _listen(self, config: dict[str, Any]) -> None:
         connection = await asyncpg.connect(**config)
@@ -149,10 +151,10 @@ class CallerCache:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._listen(config)
 
-    async def _flush_loop(self, registry: Registry) -> None:
+    async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(USED_FLUSH_SECONDS)
             try:
-                await self.flush_used(registry)
+                await self.flush_used()
             except Exception:  # the next round tries again; requests are not affected
                 log.exception("could not write API tokens' last_used_at")

@@ -25,6 +25,7 @@ from runtime.schema.spec import Schema
 
 STATE_TABLE = "plinth_schema_state"
 APP = "plinth"
+SCHEMA_CHANNEL = "plinth_schema"  # NOTIFY'd by `plinth migrate` once the new schema is usable
 CREATE_STATE = (
     f'CREATE TABLE IF NOT EXISTS "{STATE_TABLE}" ("app" VARCHAR(100) PRIMARY KEY, '
     '"migration" VARCHAR(200) NOT NULL, "digest" VARCHAR(64) NOT NULL, "snapshot" TEXT NOT NULL)'
@@ -49,15 +50,7 @@ async def read_state(
 ) -> tuple[str | None, Schema]:
     """The last applied migration's id and schema (none yet: an empty schema). When it is
     `target` (same digest), `target` is returned without reading the whole snapshot."""
-    if is_postgres(engine):
-        exists = await engine.run_ddl(f"SELECT to_regclass('public.{STATE_TABLE}') AS t")
-        found = exists[0]["t"] is not None
-    else:
-        exists = await engine.run_ddl(
-            f"SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{STATE_TABLE}'"
-        )
-        found = bool(exists)
-    if not found:
+    if not await _state_exists(engine):
         return None, Schema.empty(engine.engine_type)
     rows = await engine.run_ddl(f'SELECT "migration", "digest" FROM "{STATE_TABLE}"')
     if not rows:
@@ -66,6 +59,25 @@ async def read_state(
         return rows[0]["migration"], target
     rows = await engine.run_ddl(f'SELECT "migration", "snapshot" FROM "{STATE_TABLE}"')
     return rows[0]["migration"], Schema.from_json(json.loads(rows[0]["snapshot"]))
+
+
+async def applied_digest(engine: Engine[Any]) -> str | None:
+    """The digest of the applied schema (None before the first migration): what a running
+    server compares with its own model's (runtime/live.py), so two cheap queries."""
+    if not await _state_exists(engine):
+        return None
+    rows = await engine.run_ddl(f'SELECT "digest" FROM "{STATE_TABLE}"')
+    return str(rows[0]["digest"]) if rows else None
+
+
+async def _state_exists(engine: Engine[Any]) -> bool:
+    if is_postgres(engine):
+        exists = await engine.run_ddl(f"SELECT to_regclass('public.{STATE_TABLE}') AS t")
+        return exists[0]["t"] is not None
+    exists = await engine.run_ddl(
+        f"SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{STATE_TABLE}'"
+    )
+    return bool(exists)
 
 
 def _as_statements(items: Sequence[Any]) -> list[Statement]:

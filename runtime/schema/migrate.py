@@ -19,7 +19,7 @@ from piccolo.engine.base import Engine
 from runtime.database import is_postgres
 from runtime.definitions.model import Project
 from runtime.schema import files
-from runtime.schema.apply import StatementFailed, read_state
+from runtime.schema.apply import SCHEMA_CHANNEL, StatementFailed, read_state
 from runtime.schema.ddl import Statement
 from runtime.schema.describe import describe
 from runtime.schema.impact import fit_statements, measure
@@ -115,6 +115,8 @@ async def migrate(
         async with engine.transaction():
             for ddl in security_ddl(build_registry(project, engine)):
                 await engine.run_ddl(ddl)
+            # running servers switch models at this commit, once new tables have their grants
+            await engine.run_ddl(f"SELECT pg_notify('{SCHEMA_CHANNEL}', '')")
     return result
 
 

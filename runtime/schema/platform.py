@@ -72,6 +72,7 @@ def build_platform_tables(engine: Engine[Any]) -> dict[str, type[Table]]:
         "workflow_run": table("PlinthWorkflowRun", "plinth_workflow_run", _workflow_run()),
         "schedule_tick": table("PlinthScheduleTick", "plinth_schedule_tick", _schedule_tick()),
         "totp": table("PlinthTotp", "plinth_totp", _totp(user)),
+        "import_job": table("PlinthImportJob", "plinth_import_job", _import_job()),
     }
 
 
@@ -183,6 +184,20 @@ def _schedule_tick() -> dict[str, Column]:
         "workflow": Varchar(length=100),
         "tick": Timestamptz(),
         "created_at": Timestamptz(default=TimestamptzNow()),
+    }
+
+
+def _import_job() -> dict[str, Column]:
+    return {  # an import POSTed to the API, run in the background (runtime/api/imports.py)
+        "id": _uuid_pk(),
+        "tenant_id": UUID(null=True, index=True),
+        "entity": Varchar(length=100),
+        "created_by": UUID(null=True),
+        "status": Varchar(length=20, default="running"),  # running | done | failed
+        "options": JSON(default="{}"),
+        "report": JSON(default="{}"),  # runtime/service/imports.py ImportReport.to_json
+        "created_at": Timestamptz(default=TimestamptzNow()),
+        "finished_at": Timestamptz(null=True, default=None),
     }
 
 

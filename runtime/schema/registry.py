@@ -29,6 +29,7 @@ class Registry:
     workflow_run: DataTable
     schedule_tick: DataTable
     totp: DataTable
+    import_job: DataTable
     entities: dict[str, DataTable]
 
     def table(self, entity: Entity | str) -> DataTable:
@@ -54,6 +55,7 @@ class Registry:
             self.workflow_run,
             self.schedule_tick,
             self.totp,
+            self.import_job,
         ]
 
     def all_tables(self) -> list[type[Table]]:

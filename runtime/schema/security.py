@@ -47,7 +47,7 @@ def security_ddl(registry: Registry) -> list[str]:
     walled = [registry.table(e) for e in registry.project.entities.values() if e.tenant_scoped]
     for table in walled:
         ddl += _policy(_name(table), f"tenant_id = {TENANT}")
-    for table in (registry.timeline, registry.outbox, registry.workflow_run):
+    for table in (registry.timeline, registry.outbox, registry.workflow_run, registry.import_job):
         ddl += _policy(_name(table), f"tenant_id IS NULL OR tenant_id = {TENANT}")
     timeline = _name(registry.timeline)
     ddl += [

@@ -113,3 +113,42 @@ def _postgres_sql(shape: Shape, *, walled: bool) -> str:
     if walled:
         ctes.insert(0, f"_wall AS (SELECT set_config('{TENANT_SETTING}', ${offset + 1}, true))")
     return f"WITH {', '.join(ctes)} {parts[-1]}" if ctes else parts[-1]
+
+
+async def insert_many(rows: Rows) -> None:
+    """INSERT many rows inside the running transaction: one statement per table and column
+    set, in the order first seen, so an entity's rows go in before what refers to them. On
+    PostgreSQL each is ONE INSERT … SELECT FROM unnest(one array per column) — the policies
+    and triggers run as for any INSERT, which COPY would not allow under row-level security;
+    SQLite takes executemany."""
+    if not rows:
+        return
+    engine = rows[0][0]._meta.db
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("insert_many runs inside a write transaction")
+    groups: dict[tuple[type[Table], tuple[str, ...]], list[tuple[Any, ...]]] = {}
+    for table, values in rows:
+        groups.setdefault((table, tuple(values)), []).append(tuple(values.values()))
+    for (table, columns), args in groups.items():
+        if engine.engine_type == "postgres":
+            arrays = [list(column) for column in zip(*args, strict=True)]
+            await transaction.connection.execute(_unnest_sql(table, columns), *arrays)
+        else:
+            await transaction.connection.executemany(_sqlite_sql(table, columns), args)
+
+
+@cache
+def _unnest_sql(table: type[Table], columns: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    arrays = ", ".join(f"${i}::{_base_type(table, c)}[]" for i, c in enumerate(columns, 1))
+    return (
+        f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
+        f"SELECT * FROM unnest({arrays})"
+    )
+
+
+def _base_type(table: type[Table], column: str) -> str:
+    """The column's SQL type without its length or precision (an array cast needs none)."""
+    found = table._meta.get_column_by_name(column)
+    return str(found.column_type).split("(")[0]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Any
+
+import orjson
 
 from runtime.access import Principal
 
@@ -16,7 +17,7 @@ def event(*, change: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         **change,
-        "payload": json.dumps(payload),
+        "payload": orjson.dumps(payload).decode(),  # JSON-ready already: the fast encoder
         "created_at": dt.datetime.now(dt.UTC),
         "attempts": 0,
     }

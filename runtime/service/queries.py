@@ -30,6 +30,11 @@ _PLATFORM = {
 }
 
 
+def system_field(name: str) -> Field:
+    """A system column (`id`, `created_at`, …) as a Field, for checking values of it."""
+    return _SYSTEM[name]
+
+
 class BadQuery(ValidationFailed):
     """A filter or sort names a field the caller cannot use, or has a malformed value."""
 
@@ -172,5 +177,6 @@ __all__ = [
     "parse_query_filter",
     "paths",
     "resolve_path",
+    "system_field",
     "typed",
 ]

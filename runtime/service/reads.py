@@ -4,17 +4,23 @@ and every answer shows only the fields the caller's policy view lets it read."""
 from __future__ import annotations
 
 import builtins
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from piccolo.query import Select
+from piccolo.querystring import QueryString
+
 from runtime.access import PolicyView
-from runtime.definitions.model import SYSTEM_COLUMNS, Entity
-from runtime.fields import field_type
-from runtime.filters import compile_where
+from runtime.database import is_postgres
+from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field
+from runtime.fields import field_type, fixed_places
+from runtime.filters import compile_where, keyset
+from runtime.filters.keyset import key_sql, order_terms
 from runtime.schema.registry import Registry
-from runtime.service import timeline
 from runtime.service.errors import FieldError, NotFound
+from runtime.service.pages import Page, Sort, resolve_sort
 from runtime.service.queries import BadQuery, parse_query_filter, resolve_path, typed
 from runtime.service.scope import CallerScope
 from runtime.service.shaping import Tree, merge, path_tree, project, references_in
@@ -26,38 +32,42 @@ MAX_LIMIT = 500
 def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
     """A row as callers see it: system columns, then the fields the caller may read."""
     out = {k: to_json(row[k]) for k in SYSTEM_COLUMNS if k in row}
-    for name, show, is_json in _readable(view):
+    for field, show in _readable(view):
+        name = field.name
         value = row.get(name)
         if show is not None:  # a file: its reference, as clients see it (fields/file_refs.py)
             out[name] = show(value, f"/api/{view.entity.slug}/{row.get('id')}/files/{name}")
+        elif field.type == "json":
+            out[name] = json_value(value)
+        elif field.type == "decimal" and value is not None:
+            out[name] = str(fixed_places(field, value))
         else:
-            out[name] = json_value(value) if is_json else to_json(value)
+            out[name] = to_json(value)
     return out
 
 
-_Readable = tuple[tuple[str, Callable[[Any, str], Any] | None, bool], ...]
+_Readable = tuple[tuple[Field, Callable[[Any, str], Any] | None], ...]
 _READABLE: dict[int, tuple[PolicyView, _Readable]] = {}
 
 
 def _readable(view: PolicyView) -> _Readable:
-    """(name, how a file shows, is json) of each field the view may read, worked out once per
-    view rather than per row (views live as long as the service: scope.PolicyViews)."""
+    """(field, how a file shows) of each field the view may read, worked out once per view
+    rather than per row (views live as long as the service: scope.PolicyViews)."""
     known = _READABLE.get(id(view))
     if known is not None and known[0] is view:
         return known[1]
-    plan = tuple(
-        (f.name, field_type(f.type).show, f.type == "json")
-        for f in view.entity.fields
-        if view.may_read(f)
-    )
+    plan = tuple((f, field_type(f.type).show) for f in view.entity.fields if view.may_read(f))
     if len(_READABLE) > 10_000:  # views of many role sets: start again rather than grow
         _READABLE.clear()
     _READABLE[id(view)] = (view, plan)
     return plan
 
 
-def present_all(view: PolicyView, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [present(view, row) for row in rows]
+def _planned_rows(plan: builtins.list[dict[str, Any]]) -> int:
+    """The row estimate at the top of an EXPLAIN (FORMAT JSON)."""
+    tree = next(iter(plan[0].values()))
+    tree = json.loads(tree) if isinstance(tree, str) else tree
+    return max(int(tree[0]["Plan"]["Plan Rows"]), 0)
 
 
 def search_fields(view: PolicyView) -> list[str]:
@@ -89,51 +99,81 @@ class Reader:
         )
         return compile_where(self.registry.table(entity), node)
 
-    def _order(self, scope: CallerScope, entity: Entity, sort: list[str] | None) -> list[str]:
-        if not sort:
-            default = entity.admin.order or "-created_at"
-            field = entity.field(default.removeprefix("-"))
-            return [default if field is None or scope.can_read(entity, field) else "-created_at"]
-        keys = sort
-        for key in keys:
-            name = key.removeprefix("-")
-            if "." in name:
-                raise BadQuery([FieldError(name, "sort", "sorting by a path is not supported")])
-            resolve_path(self.project, entity, name, scope.can_read)
-        return keys
+    def _select(
+        self, scope: CallerScope, entity: Entity, filter: Any, search: str | None, sort: Sort
+    ) -> Select[Any]:
+        """The readable rows matching `filter` and `search`, in the order of `sort`, with the
+        value of each key that goes through a reference selected as `sort.column(i)`."""
+        table = self.registry.table(entity)
+        where = self._where(scope, entity, self._with_search(scope, entity, filter, search))
+        paths = [
+            QueryString(f'{key_sql(table, key)} AS "{sort.column(i)}"')
+            for i, key in enumerate(sort.keys)
+            if "." in key.path
+        ]
+        query: Select[Any] = table.select(*table.all_columns(), *paths) if paths else table.select()
+        for clause in [*scope.clauses(entity), where]:
+            if clause is not None:
+                query = query.where(clause)
+        for term, ascending in order_terms(table, sort.keys):
+            query = query.order_by(term, ascending=ascending)
+        return query
 
-    async def list(
+    async def page(
         self,
         scope: CallerScope,
         entity: Entity,
         *,
         filter: Any = None,
         search: str | None = None,
-        sort: list[str] | None = None,
+        sort: builtins.list[str] | None = None,
         limit: int = 50,
+        after: Any = None,
         offset: int = 0,
-        fields: list[str] | None = None,
-        expand: list[str] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Readable rows of the principal's tenant matching `filter` (SPEC §1.3 grammar) and
-        `search`, shaped by `fields` and `expand`."""
+        fields: builtins.list[str] | None = None,
+        expand: builtins.list[str] | None = None,
+    ) -> Page:
+        """Up to `limit` readable rows of the principal's tenant matching `filter` (the
+        filter grammar) and `search`, shaped by `fields` and `expand`: those after the row
+        whose sort key values `after` holds (a page's `following`), or from `offset` on (the
+        admin's page numbers)."""
+        order = resolve_sort(self.project, entity, sort, scope.can_read)
         table = self.registry.table(entity)
         shape = self._shape(scope, entity, fields, expand)
-        where = self._where(scope, entity, self._with_search(scope, entity, filter, search))
-        query = table.select()
-        for clause in [*scope.clauses(entity), where]:
-            if clause is not None:
-                query = query.where(clause)
-        for key in self._order(scope, entity, sort):
-            column = getattr(table, key.removeprefix("-"))
-            query = query.order_by(column, ascending=not key.startswith("-"))
-        query = query.order_by(table.id).limit(min(max(limit, 1), MAX_LIMIT)).offset(offset)
-        if not shape[1]:  # nothing to expand: one statement
-            records = present_all(scope.view(entity), await scope.select(query))
-            return await self._shaped(scope, entity, records, *shape)
+        query = self._select(scope, entity, filter, search, order)
+        if after is not None:
+            query = query.where(keyset.after(table, order.keys, order.typed(after)))
+        size = min(max(limit, 1), MAX_LIMIT)
+        query = query.limit(size + 1)
+        if offset:  # the admin's page numbers; the API's pages start after a row instead
+            query = query.offset(offset)
+        if not shape[1]:  # nothing to expand: one statement (scope.select)
+            rows = await scope.select(query)
+            return self._page(scope, entity, rows, size, order, shape[0])
         async with scope.wall():
-            records = present_all(scope.view(entity), await query.run())
-            return await self._shaped(scope, entity, records, *shape)
+            rows = await query.run()
+            page = self._page(scope, entity, rows, size, order, None)
+            shaped = await self._shaped(scope, entity, page.rows, *shape)
+        return Page(shaped, page.following)
+
+    def _page(
+        self,
+        scope: CallerScope,
+        entity: Entity,
+        rows: builtins.list[dict[str, Any]],
+        size: int,
+        order: Sort,
+        wanted: Tree | None,
+    ) -> Page:
+        """The page of `size` rows (one more was read, to tell whether another page follows),
+        presented and, with nothing to expand, projected on `wanted`."""
+        more = len(rows) > size
+        rows = rows[:size]
+        view = scope.view(entity)
+        records = [present(view, row) for row in rows]
+        if wanted is not None:
+            records = [project(r, wanted, keep=("id", "version")) for r in records]
+        return Page(records, order.following(rows[-1]) if more else None)
 
     async def count(
         self,
@@ -142,15 +182,22 @@ class Reader:
         *,
         filter: Any = None,
         search: str | None = None,
-    ) -> int:
-        query = self.registry.table(entity).count()
+        estimate: bool = False,
+    ) -> tuple[int, bool]:
+        """(how many rows match, exactly?): with `estimate` on PostgreSQL the planner's
+        estimate of the same query under the tenant wall, which costs no scan; SQLite has no
+        such estimate and counts."""
+        table = self.registry.table(entity)
         where = self._where(scope, entity, self._with_search(scope, entity, filter, search))
-        for clause in [*scope.clauses(entity), where]:
-            if clause is not None:
-                query = query.where(clause)
+        clauses = [c for c in [*scope.clauses(entity), where] if c is not None]
         async with scope.wall():
+            if estimate and is_postgres(self.registry.engine):
+                rows = table.select(table.id).where(*clauses) if clauses else table.select()
+                plan = await table.raw("EXPLAIN (FORMAT JSON) {}", rows.querystrings[0]).run()
+                return _planned_rows(plan), False
+            query = table.count().where(*clauses) if clauses else table.count()
             count: int = await query.run()
-            return count
+            return count, True
 
     async def get(
         self,
@@ -241,25 +288,3 @@ class Reader:
             for record in records:
                 if record.get(name) in by_id:
                     record[name] = by_id[record[name]]
-
-    async def timeline(
-        self, scope: CallerScope, entity: Entity, record_id: Any
-    ) -> builtins.list[dict[str, Any]]:
-        """Entries newest first; fields the caller cannot read are left out of `changes`."""
-        async with scope.wall():
-            await self.get(scope, entity, record_id)  # 404 unless readable
-            tl = self.registry.timeline
-            query = tl.select().where(
-                tl.entity == entity.name, tl.record_id == uuid.UUID(str(record_id))
-            )
-            if entity.tenant_scoped:
-                query = query.where(tl.tenant_id == scope.principal.tenant_id)
-            rows = await query.order_by(tl.at, ascending=False).order_by(tl.id).run()
-        view = scope.view(entity)
-        readable = {f.name for f in entity.fields if view.may_read(f)}
-        entries = []
-        for row in rows:
-            entry = timeline.entry_to_json(row)
-            entry["changes"] = {k: v for k, v in entry["changes"].items() if k in readable}
-            entries.append(entry)
-        return entries

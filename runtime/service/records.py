@@ -6,7 +6,7 @@ rule of its own."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -19,8 +19,19 @@ from runtime.service._rows import Rows
 from runtime.service.actions import Holds, manual_workflow, start_action
 from runtime.service.errors import NotFound
 from runtime.service.files import Download, FileService
+from runtime.service.history import MAX_LIMIT, History
+from runtime.service.import_batch import SourceRow
+from runtime.service.imports import (
+    ImportOptions,
+    ImportReport,
+    Progress,
+    check_options,
+    import_rows,
+)
 from runtime.service.mutations import Mutations, Versions
+from runtime.service.pages import Page
 from runtime.service.reads import Reader, search_fields
+from runtime.service.restore import restore
 from runtime.service.scope import NOTHING, CallerScope, PolicyViews, load_references
 from runtime.service.tenancy import tenant_wall
 from runtime.service.uploads import Incoming
@@ -40,6 +51,7 @@ class RecordService:
         self.project = registry.project
         self._views = PolicyViews(registry.project)
         self._reader = Reader(registry)
+        self._history = History(registry)
         self._writer = ChangeWriter(registry)
         self._mutations = Mutations(self._writer)
         self._files = FileService(self._writer, self._mutations, storage)
@@ -118,19 +130,34 @@ class RecordService:
         fields: list[str] | None = None,
         expand: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Readable rows of the principal's tenant matching `filter` (SPEC §1.3 grammar) and
-        `search`, shaped by `fields` and `expand`."""
-        return await self._reader.list(
-            self._scope(principal),
-            self.entity(entity_name),
-            filter=filter,
-            search=search,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-            fields=fields,
-            expand=expand,
-        )
+        """Readable rows of the principal's tenant matching `filter` (the filter grammar) and
+        `search`, shaped by `fields` and `expand`, from `offset` on (the admin's pages)."""
+        page = await self.page(
+            principal, entity_name, filter=filter, search=search, sort=sort, limit=limit,
+            offset=offset, fields=fields, expand=expand,
+        )  # fmt: skip
+        return page.rows
+
+    async def page(
+        self,
+        principal: Principal,
+        entity_name: str,
+        *,
+        filter: Any = None,
+        search: str | None = None,
+        sort: builtins.list[str] | None = None,
+        limit: int = 50,
+        after: Any = None,
+        offset: int = 0,
+        fields: builtins.list[str] | None = None,
+        expand: builtins.list[str] | None = None,
+    ) -> Page:
+        """Like `list`, a page at a time: the rows after the one whose sort key values
+        `after` holds (the previous page's `following`), stable under concurrent writes."""
+        return await self._reader.page(
+            self._scope(principal), self.entity(entity_name), filter=filter, search=search,
+            sort=sort, limit=limit, after=after, offset=offset, fields=fields, expand=expand,
+        )  # fmt: skip
 
     async def count(
         self,
@@ -141,7 +168,20 @@ class RecordService:
         search: str | None = None,
     ) -> int:
         scope, entity = self._scope(principal), self.entity(entity_name)
-        return await self._reader.count(scope, entity, filter=filter, search=search)
+        count, _ = await self._reader.count(scope, entity, filter=filter, search=search)
+        return count
+
+    async def estimate_count(
+        self,
+        principal: Principal,
+        entity_name: str,
+        *,
+        filter: Any = None,
+        search: str | None = None,
+    ) -> tuple[int, bool]:
+        """(rows, exact?): the planner's estimate on PostgreSQL, the exact count on SQLite."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        return await self._reader.count(scope, entity, filter=filter, search=search, estimate=True)
 
     async def get(
         self,
@@ -158,9 +198,24 @@ class RecordService:
     async def timeline(
         self, principal: Principal, entity_name: str, record_id: Any
     ) -> builtins.list[dict[str, Any]]:
-        """Entries newest first; fields the caller cannot read are left out of `changes`."""
+        """The newest entries (a page of the most there may be); see `timeline_page`."""
+        page = await self.timeline_page(principal, entity_name, record_id, limit=MAX_LIMIT)
+        return page.rows
+
+    async def timeline_page(
+        self,
+        principal: Principal,
+        entity_name: str,
+        record_id: Any,
+        *,
+        limit: int = 50,
+        after: Any = None,
+    ) -> Page:
+        """Entries newest first, after the one `after` names; fields the caller cannot read
+        are left out of `changes`. A deleted record's timeline stays readable to callers
+        whose read rule matched its last values."""
         scope, entity = self._scope(principal), self.entity(entity_name)
-        return await self._reader.timeline(scope, entity, record_id)
+        return await self._history.page(scope, entity, record_id, limit, after)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -263,6 +318,40 @@ class RecordService:
         them, all or none."""
         scope, entity = self._scope(principal), self.entity(entity_name)
         await self._mutations.delete_many(scope, entity, record_ids, versions, request_id)
+
+    # -- data in (service/imports.py) and restore (service/restore.py) ----------------------
+
+    async def import_rows(
+        self,
+        principal: Principal,
+        entity_name: str,
+        rows: Iterable[SourceRow],
+        options: ImportOptions,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Check and write many rows by the rules of create and update (imports.py)."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        return await import_rows(self._writer, scope, entity, rows, options, progress)
+
+    def check_import(self, principal: Principal, entity_name: str, options: ImportOptions) -> None:
+        """Forbidden or BadImport now for an import that could not start (imports.py)."""
+        check_options(self._scope(principal), self.entity(entity_name), options)
+
+    async def restore(
+        self,
+        principal: Principal,
+        entity_name: str,
+        record_id: Any,
+        entry_id: Any,
+        *,
+        version: int | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Put a record back to its values as of one of its timeline entries (restore.py)."""
+        scope, entity = self._scope(principal), self.entity(entity_name)
+        return await restore(
+            self._mutations, scope, entity, record_id, entry_id, version, request_id
+        )
 
     # -- files (service/files.py) -----------------------------------------------------------
 

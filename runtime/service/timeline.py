@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from runtime.definitions.model import Entity
 from runtime.fields import field_type
@@ -19,7 +22,9 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
     changes: dict[str, dict[str, Any]] = {}
     for field in entity.fields:
         before, after = old.get(field.name), new.get(field.name)
-        if before is after or to_json(before) == to_json(after):
+        if before is None and after is None:
+            continue
+        if before is after or to_json(before) == to_json(after) or _same_number(before, after):
             continue
         log = field_type(field.type).log
         if field.hidden:
@@ -29,6 +34,17 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
         else:
             changes[field.name] = {"old": to_json(before), "new": to_json(after)}
     return changes
+
+
+def _same_number(before: Any, after: Any) -> bool:
+    """10.5 and 10.50 are one decimal (SQLite gives back the first for the second)."""
+    if not isinstance(before, Decimal | float | int) or not isinstance(
+        after, Decimal | float | int
+    ):
+        return False
+    if isinstance(before, bool) or isinstance(after, bool):
+        return False
+    return Decimal(str(before)) == Decimal(str(after))
 
 
 def entry(
@@ -44,7 +60,7 @@ def entry(
         "id": uuid.uuid4(),
         **change,
         "actor_id": actor_id,
-        "changes": json.dumps(changes),
+        "changes": orjson.dumps(changes).decode(),
         "request_id": request_id,
         "at": dt.datetime.now(dt.UTC),
     }

@@ -17,8 +17,8 @@ import hashlib
 import logging
 import math
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 from saq import Queue, Worker
@@ -182,10 +182,27 @@ async def enqueue(queue: Queue, events: list[dict[str, Any]], claim: Claim) -> N
     )
 
 
-def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> Worker[Context]:
-    outbound = outbound_of(service)
+class Models(Protocol):
+    """The current model of `plinth worker` (runtime/live.py): jobs take its service when
+    they start, the loops are started again on each new one."""
+
+    async def ready(self, stop: asyncio.Event | None = None) -> Any: ...
+
+    async def watch(self, stop: asyncio.Event) -> None: ...
+
+    async def run_each(
+        self,
+        loop: Callable[[RecordService, asyncio.Event], Coroutine[Any, Any, None]],
+        stop: asyncio.Event,
+    ) -> None: ...
+
+
+def saq_worker(models: Models, queue: Queue, concurrency: int = 10) -> Worker[Context]:
+    """SAQ's worker; each job runs on the model current when it starts."""
 
     async def run_events_job(ctx: Context, *, events: list[dict[str, Any]], claim_id: str) -> None:
+        service = (await models.ready()).service
+        outbound = outbound_of(service)
         claim = uuid.UUID(claim_id)
         claimed = [
             (event, Claim(service.registry, event["id"], claim))
@@ -204,19 +221,25 @@ def saq_worker(service: RecordService, queue: Queue, concurrency: int = 10) -> W
     )
 
 
-async def run_redis_worker(service: RecordService, redis_url: str, database_url: str) -> None:
+async def run_redis_worker(models: Models, redis_url: str, database_url: str) -> None:
     """`plinth worker`: the relay, the scheduler and a SAQ worker in one process, until
-    SIGINT/SIGTERM."""
+    SIGINT/SIGTERM, each on the current model (switched by `models.watch`)."""
     queue = Queue.from_url(redis_url, name=queue_name(database_url))
     await queue.connect()
     stop = asyncio.Event()
-    worker = saq_worker(service, queue)
-    relay = asyncio.create_task(relay_loop(service, queue, stop))
-    scheduler = asyncio.create_task(scheduler_loop(service, stop))
+
+    async def relay(service: RecordService, stop: asyncio.Event) -> None:
+        await relay_loop(service, queue, stop)
+
+    worker = saq_worker(models, queue)
+    loops = [
+        asyncio.create_task(models.watch(stop)),
+        asyncio.create_task(models.run_each(relay, stop)),
+        asyncio.create_task(models.run_each(scheduler_loop, stop)),
+    ]
     try:
         await worker.start()
     finally:
         stop.set()
-        await relay
-        await scheduler
+        await asyncio.gather(*loops, return_exceptions=True)
         await queue.disconnect()

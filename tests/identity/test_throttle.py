@@ -2,8 +2,8 @@
 account and per client IP, on /auth/token, /auth/login and the admin's login alike, and shared
 by every server process when Redis is configured.
 
-Client addresses come from X-Forwarded-For, which uvicorn honours from 127.0.0.1 (its
-FORWARDED_ALLOW_IPS default), as it would from a local reverse proxy."""
+Client addresses come from X-Forwarded-For, which the test servers trust from 127.0.0.1
+(PLINTH_TRUSTED_PROXIES in tests/conftest.py), as from a local reverse proxy."""
 
 from __future__ import annotations
 

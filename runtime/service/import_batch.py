@@ -1,0 +1,318 @@
+"""One batch of an import: each row cleaned by the service's own rules (`cleaning.new_row`,
+`cleaning.update_values`, the caller's row rule), then the checks that read — references by a
+target's unique field, the key's matches, references, unique values — as one query per field
+for the whole batch, then the writes: creates as one executemany per table (rows, timeline,
+outbox), updates through the write path. A row that fails any check is reported and left out;
+the others go on."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.definitions.model import Entity
+from runtime.fields import Invalid, coerce
+from runtime.service import timeline
+from runtime.service._rows import Rows, insert_many
+from runtime.service.checks import check_unique
+from runtime.service.cleaning import new_row, update_values
+from runtime.service.errors import FieldError, Forbidden, UniqueConflict, ValidationFailed
+from runtime.service.scope import CallerScope, for_update
+from runtime.service.values import to_json
+from runtime.service.writes import Change, ChangeWriter, change_rows
+
+
+@dataclass(frozen=True, slots=True)
+class ByKey:
+    """A reference given by a unique field of its target, resolved to an id by the batch."""
+
+    field: str  # the target's unique field
+    value: Any
+
+
+@dataclass(slots=True)
+class SourceRow:
+    """One row of an import file: its number as the user sees it, the values by field name
+    (`id` too), and what went wrong reading it."""
+
+    number: int
+    values: dict[str, Any]
+    errors: list[tuple[str | None, str]] = field(default_factory=list)  # (column, message)
+
+
+@dataclass(slots=True)
+class Outcome:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str | None, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Planned:
+    number: int
+    old: dict[str, Any] | None  # None: a create
+    row: dict[str, Any]  # the row as it will be
+    clean: dict[str, Any]  # the values written (a create: the whole row)
+    explicit_id: bool = False  # a create of the id the file gives
+
+
+class Batch:
+    """Checks and writes batches of one import; remembers across batches what a file may not
+    repeat (key values, unique values)."""
+
+    def __init__(
+        self, writer: ChangeWriter, scope: CallerScope, entity: Entity, key: str | None
+    ) -> None:
+        self.writer, self.scope, self.entity, self.key = writer, scope, entity, key
+        self.registry = scope.registry
+        self.view = scope.view(entity)
+        self.request_id = f"import:{uuid.uuid4().hex}"
+        self.seen: dict[str, dict[Any, int]] = {}  # field (or the key) → value → first row
+
+    async def run(self, rows: list[SourceRow], *, write: bool) -> Outcome:
+        out = Outcome()
+        live = []
+        for row in rows:
+            for column, message in row.errors:
+                out.errors.append((row.number, column, message))
+            if not row.errors:
+                live.append(row)
+        live = await self._resolve_by_key(live, out)
+        olds = await self._existing(live, out) if self.key else {}
+        planned = [p for row in live if (p := await self._plan(row, olds, out)) is not None]
+        planned = await self._check_references(planned, out)
+        planned = await self._check_unique(planned, out)
+        if write:
+            await self._write(planned)
+        out.errors.sort(key=lambda e: e[0])  # by row, each row's in the order found
+        out.created = sum(1 for p in planned if p.old is None)
+        out.changed = len(planned) - out.created
+        return out
+
+    # -- references given by a unique field of their target ---------------------------------
+
+    async def _resolve_by_key(self, rows: list[SourceRow], out: Outcome) -> list[SourceRow]:
+        project, failed = self.scope.project, set()
+        for ref in self.entity.fields:
+            target = project.entities.get(ref.to or "") if ref.type == "reference" else None
+            wanted = [r for r in rows if isinstance(r.values.get(ref.name), ByKey)]
+            if target is None or not wanted:
+                continue
+            by = wanted[0].values[ref.name].field
+            unique = target.field(by)
+            assert unique is not None  # sources.column_of checked it
+            typed: dict[int, Any] = {}
+            for row in wanted:
+                try:
+                    typed[row.number] = coerce(unique, row.values[ref.name].value)
+                except Invalid as error:
+                    out.errors.append((row.number, ref.name, f"{by}: {error}"))
+                    failed.add(row.number)
+            table = self.registry.table(target)
+            column = getattr(table, by)
+            values = list({to_json(v) for v in typed.values()})
+            query = table.select(table.id, column).where(column.is_in(list(typed.values())))
+            for clause in self.scope.clauses(target):
+                query = query.where(clause)
+            found = {to_json(r[by]): r["id"] for r in await query.run()} if values else {}
+            for row in wanted:
+                if row.number not in typed:
+                    continue
+                target_id = found.get(to_json(typed[row.number]))
+                if target_id is None:
+                    given = row.values[ref.name].value
+                    out.errors.append(
+                        (row.number, ref.name, f"no {target.name} with {by} = {given!r}")
+                    )
+                    failed.add(row.number)
+                else:
+                    row.values[ref.name] = target_id
+        return [r for r in rows if r.number not in failed]
+
+    # -- the key: which rows update a record ------------------------------------------------
+
+    def _key_value(self, row: SourceRow) -> Any:
+        """The row's key as the column holds it (Invalid for one that is no such value)."""
+        raw = row.values.get(self.key or "")
+        if raw is None:
+            return None
+        if self.key == "id":
+            return uuid.UUID(str(raw))
+        key_field = self.entity.field(self.key or "")
+        assert key_field is not None
+        return coerce(key_field, raw)
+
+    async def _existing(self, rows: list[SourceRow], out: Outcome) -> dict[int, dict[str, Any]]:
+        """The records the rows' keys match (that the caller can read), locked, by row."""
+        keys: dict[Any, Any] = {}
+        numbers: dict[Any, int] = {}
+        seen = self.seen.setdefault("\0key", {})
+        for row in list(rows):
+            try:
+                value = self._key_value(row)
+            except (Invalid, ValueError) as error:
+                out.errors.append((row.number, self.key, str(error) or "expected an id"))
+                rows.remove(row)
+                continue
+            if value is None:
+                continue
+            shown = to_json(value)
+            if shown in seen:
+                out.errors.append(
+                    (row.number, self.key, f"{self.key} {shown!r} repeats row {seen[shown]}")
+                )
+                rows.remove(row)
+                continue
+            seen[shown] = row.number
+            keys[shown], numbers[shown] = value, row.number
+        if not keys:
+            return {}
+        table = self.registry.table(self.entity)
+        column = getattr(table, self.key or "id")
+        query = table.select().where(column.is_in(list(keys.values())))
+        for clause in self.scope.clauses(self.entity):
+            query = query.where(clause)
+        if self.registry.engine.engine_type == "postgres":
+            query = for_update(query, table)
+        found = {to_json(r[self.key or "id"]): r for r in await query.run()}
+        return {numbers[k]: old for k, old in found.items() if k in numbers}
+
+    # -- each row by the service's rules ----------------------------------------------------
+
+    async def _plan(
+        self, row: SourceRow, olds: dict[int, dict[str, Any]], out: Outcome
+    ) -> _Planned | None:
+        values = dict(row.values)
+        given_id = values.pop("id", None)
+        old = olds.get(row.number)
+        try:
+            if old is not None:
+                return await self._plan_update(row, old, values, out)
+            return await self._plan_create(row, values, given_id)
+        except ValidationFailed as failure:
+            for error in failure.errors:
+                out.errors.append((row.number, error.field, error.message))
+        except Forbidden as refusal:
+            out.errors.append((row.number, None, str(refusal)))
+        return None
+
+    async def _plan_update(
+        self, row: SourceRow, old: dict[str, Any], values: dict[str, Any], out: Outcome
+    ) -> _Planned | None:
+        clean = update_values(self.view, old, values)
+        new = old | clean
+        if not timeline.diff(self.entity, old, new):
+            out.unchanged += 1
+            return None
+        await self.scope.allow(self.entity, "update", old)
+        await self.scope.allow(self.entity, "update", new)
+        return _Planned(row.number, old, new, clean)
+
+    async def _plan_create(self, row: SourceRow, values: dict[str, Any], given_id: Any) -> _Planned:
+        if self.view.rule("create") is False:
+            raise Forbidden(f"your roles do not allow you to create a {self.entity.name}")
+        given = {k: v for k, v in values.items() if v is not None}  # empty: the default
+        new = new_row(self.view, self.scope.principal, given)
+        if given_id is not None:
+            try:
+                new["id"] = uuid.UUID(str(given_id))
+            except ValueError:
+                error = FieldError("id", "type", f"expected an id, got {given_id!r}")
+                raise ValidationFailed([error]) from None
+        await self.scope.allow(self.entity, "create", new)
+        return _Planned(row.number, None, new, new, explicit_id=given_id is not None)
+
+    # -- the checks that read, one query per field for the batch -----------------------------
+
+    async def _check_references(self, planned: list[_Planned], out: Outcome) -> list[_Planned]:
+        project, failed = self.scope.project, set()
+        created_here = {p.row["id"] for p in planned if p.old is None}
+        for ref in self.entity.fields:
+            target = project.entities.get(ref.to or "") if ref.type == "reference" else None
+            if target is None:
+                continue
+            given = [p for p in planned if p.clean.get(ref.name) is not None]
+            ids = list({p.clean[ref.name] for p in given})
+            if not ids:
+                continue
+            found = {r["id"] for r in await self.scope.fetch_many(target, ids)}
+            if target is self.entity:
+                found |= created_here
+            for p in given:
+                if p.clean[ref.name] not in found:
+                    out.errors.append(
+                        (p.number, ref.name, f"no {target.name} with id {p.clean[ref.name]}")
+                    )
+                    failed.add(p.number)
+        return [p for p in planned if p.number not in failed]
+
+    async def _check_unique(self, planned: list[_Planned], out: Outcome) -> list[_Planned]:
+        failed: set[int] = set()
+        table = self.registry.table(self.entity)
+        for one in [f for f in self.entity.fields if f.unique]:
+            given = [p for p in planned if p.row.get(one.name) is not None and one.name in p.clean]
+            seen = self.seen.setdefault(one.name, {})
+            for p in given:
+                shown = to_json(p.row[one.name])
+                if shown in seen and seen[shown] != p.number:
+                    out.errors.append(
+                        (p.number, one.name, f"{one.name} {shown!r} repeats row {seen[shown]}")
+                    )
+                    failed.add(p.number)
+                seen.setdefault(shown, p.number)
+            if not given:
+                continue
+            column = getattr(table, one.name)
+            query = table.select(table.id, column).where(
+                column.is_in([p.row[one.name] for p in given])
+            )
+            if self.entity.tenant_scoped:
+                query = query.where(table.tenant_id == self.scope.principal.tenant_id)
+            taken = {to_json(r[one.name]): r["id"] for r in await query.run()}
+            for p in given:
+                holder = taken.get(to_json(p.row[one.name]))
+                if holder is not None and holder != p.row["id"]:
+                    shown = to_json(p.row[one.name])
+                    out.errors.append(
+                        (
+                            p.number,
+                            one.name,
+                            f"another {self.entity.name} has {one.name} = {shown!r}",
+                        )
+                    )
+                    failed.add(p.number)
+        explicit = [p for p in planned if p.explicit_id]
+        if explicit:
+            query = table.select(table.id).where(table.id.is_in([p.row["id"] for p in explicit]))
+            taken_ids = {r["id"] for r in await query.run()}
+            for p in explicit:
+                if p.row["id"] in taken_ids:
+                    message = f"a {self.entity.name} with this id exists (import with key id)"
+                    out.errors.append((p.number, "id", message))
+                    failed.add(p.number)
+        if any(index.unique for index in self.entity.indexes):
+            for p in planned:
+                try:
+                    await check_unique(self.scope, self.entity, p.row)
+                except UniqueConflict as conflict:
+                    out.errors += [(p.number, e.field, e.message) for e in conflict.errors]
+                    failed.add(p.number)
+        return [p for p in planned if p.number not in failed]
+
+    # -- the writes ---------------------------------------------------------------------------
+
+    async def _write(self, planned: list[_Planned]) -> None:
+        principal, table = self.scope.principal, self.registry.table(self.entity)
+        rows: Rows = []
+        for p in planned:
+            if p.old is None:
+                change = Change(self.entity, "created", values=p.row)
+                rows.append((table, p.row))
+                rows += change_rows(self.registry, principal, change, p.row, self.request_id)
+        await insert_many(rows)
+        for p in planned:
+            if p.old is not None:
+                change = Change(self.entity, "updated", p.old, p.clean)
+                await self.writer.write_change(principal, change, self.request_id)
