@@ -161,6 +161,8 @@ async def select_at_once(
     strings = query.querystrings
     if len(strings) != 1:
         return None
+    if engine.log_queries:  # as Piccolo logs the queries it runs itself
+        engine.print_query(query_id=engine.get_query_id(), query=str(strings[0]))
     sql, args = strings[0].compile_string(engine_type="postgres")
     pool = await engine.role_pool()
     assert pool is not None, "select_at_once needs the engine's pool running"
