@@ -23,6 +23,7 @@ from runtime.api.body_limit import BodyLimit
 from runtime.api.problems import EXCEPTION_HANDLERS, problem_response
 from runtime.database import close_engine, open_engine
 from runtime.definitions.model import Project
+from runtime.identity.cache import CallerCache
 from runtime.identity.keys import KeyRing
 from runtime.identity.oidc import OidcVerifier
 from runtime.identity.throttle import LoginThrottle
@@ -48,13 +49,18 @@ class Plinth:
     keys: KeyRing  # signs and verifies Plinth's access tokens
     throttle: LoginThrottle  # failed logins, shared through Redis when configured
     oidc: OidcVerifier | None  # platform.yaml auth.oidc
+    callers: CallerCache  # verified credentials → principals (runtime/identity/cache.py)
 
 
 def build_plinth(
-    settings: Settings, service: RecordService, shared: Plinth | None = None
+    settings: Settings,
+    service: RecordService,
+    shared: Plinth | None = None,
+    callers: CallerCache | None = None,
 ) -> Plinth:
-    """What the handlers of one model reach; `shared`: an earlier model's, whose keys and
-    login throttle (and OIDC client, if platform.yaml's is unchanged) outlive a switch."""
+    """What the handlers of one model reach; `shared`: an earlier model's, whose keys, login
+    throttle and cache of callers (and OIDC client, if platform.yaml's is unchanged) outlive
+    a switch."""
     registry = service.registry
     oidc = registry.project.platform.oidc
     kept = shared.oidc if shared and shared.registry.project.platform.oidc == oidc else None
@@ -66,6 +72,7 @@ def build_plinth(
         keys=shared.keys if shared else settings.key_ring(),
         throttle=shared.throttle if shared else LoginThrottle(settings.redis_url),
         oidc=kept or (OidcVerifier.from_settings(oidc) if oidc else None),
+        callers=shared.callers if shared else callers or CallerCache(),
     )
 
 
@@ -109,6 +116,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await open_engine(registry.engine)
+        await plinth.callers.start(registry.engine, lambda: registry.api_token)
         stop = asyncio.Event()
         worker = asyncio.create_task(in_process_loop(service, stop)) if in_process else None
         try:
@@ -119,6 +127,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
                 await worker
             if plinth.oidc is not None:
                 await plinth.oidc.close()
+            await plinth.callers.stop()
             await close_engine(registry.engine)
 
     return routes_app(plinth, lifespan)
@@ -138,15 +147,21 @@ class LiveApp:
         self.engine = DB
         self.in_process = settings.redis_url is None
         self.plinths: list[Plinth] = []
+        self.callers = CallerCache()  # every model's: identity does not change with the schema
         storage = storage_from_url(settings.storage_url, settings.s3_endpoint_url)
         self.live = LiveModel(DB, settings.definitions, storage, self._build)
         limits()  # a malformed PLINTH_MAX_* stops the start, not a request
 
     def _build(self, service: RecordService) -> ASGIApp:
-        plinth = build_plinth(self.settings, service, self.plinths[-1] if self.plinths else None)
+        shared = self.plinths[-1] if self.plinths else None
+        plinth = build_plinth(self.settings, service, shared, self.callers)
         if not self.plinths or plinth.oidc is not self.plinths[-1].oidc:
             self.plinths.append(plinth)  # one per OIDC client, each closed at shutdown
         return routes_app(plinth)
+
+    def _api_tokens(self) -> Any:
+        """The API-token table, for the batched last_used_at writes (any model's will do)."""
+        return self.plinths[-1].registry.api_token if self.plinths else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -196,6 +211,7 @@ class LiveApp:
         stop = asyncio.Event()
         try:
             await open_engine(self.engine)
+            await self.callers.start(self.engine, self._api_tokens)
             await self.live.start(self.project)
         except Exception as error:
             await send({"type": "lifespan.startup.failed", "message": str(error)})
@@ -210,5 +226,6 @@ class LiveApp:
         for plinth in self.plinths:
             if plinth.oidc is not None:
                 await plinth.oidc.close()
+        await self.callers.stop()
         await close_engine(self.engine)
         await send({"type": "lifespan.shutdown.complete"})

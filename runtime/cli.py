@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the API and the admin")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (default 1)"
+    )
+    serve.add_argument(
+        "--access-log", action="store_true", help="log every request (off: it costs throughput)"
+    )
     sub.add_parser("worker", parents=[common], help="run the outbox relay and a SAQ worker")
     demo = sub.add_parser("demo", parents=[common], help="demo data, an admin login, and serve")
     demo.add_argument("--host", default="127.0.0.1")

@@ -280,10 +280,11 @@ async def _create_user(registry: Registry, args: argparse.Namespace) -> None:
     out.print(f"created user {row['email']}")
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
+async def serve(
+    settings: Settings, host: str, port: int, *, access_log: bool = False, workers: int = 1
+) -> None:
     settings.key_ring()  # the one setting `serve` needs that the commands before it do not
-    import uvicorn
-
+    from runtime import serve as serving
     from runtime.app import LiveApp
     from runtime.database import close_engine
     from runtime.piccolo_conf import DB
@@ -291,22 +292,20 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     await _open(DB)  # a database that is down: one line now, not a traceback from start-up
     await close_engine(DB)
 
-    app = LiveApp(settings, _load_project(settings))
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        lifespan="on",
-        # X-Forwarded-For only from PLINTH_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 by default)
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=list(settings.trusted_proxies),
-    )
-    await uvicorn.Server(config).serve()
+    project = _load_project(settings)  # checked here, also before worker processes start
+    if workers > 1:
+        serving.serve_workers(settings, host, port, access_log=access_log, workers=workers)
+        return
+    app = LiveApp(settings, project)
+    await serving.serve_app(app, settings, host, port, access_log=access_log)
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
-    await serve(_settings(args), args.host, args.port)
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    await serve(
+        _settings(args), args.host, args.port, access_log=args.access_log, workers=args.workers
+    )
     return 0
 
 

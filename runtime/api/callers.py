@@ -12,6 +12,7 @@ user's memberships: otherwise 403, with the same words whether or not it exists.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from runtime.access import Principal
 from runtime.access.resolve import principal_for
 from runtime.api.problems import Problem
 from runtime.identity import accounts, api_tokens, refresh, sessions, tokens
+from runtime.identity.cache import CallerCache
+from runtime.identity.digests import token_digest
 from runtime.identity.oidc import OidcError
 
 log = logging.getLogger("plinth.auth")
@@ -60,9 +63,17 @@ async def principal_in(
 ) -> Principal:
     """The user's Principal in `org`: 401 for an unknown or inactive user, 403 for an
     organization that is not one of theirs (or does not exist: the caller cannot tell)."""
-    registry = conn.app.state.plinth.registry
+    plinth = conn.app.state.plinth
+    cache: CallerCache = plinth.callers
+    key = ("principal", user_id, None if org is None else str(org))
+    cached: Principal | None = cache.get(key)
+    if cached is not None:
+        return cached
+    registry = plinth.registry
+    seen = cache.generation()
     principal = await principal_for(registry, user_id, org)
     if principal is not None:
+        cache.put_if_unchanged(key, principal, seen)
         return principal
     if not await accounts.is_active_user(registry, user_id):
         raise unauthorized("this account is not active")
@@ -95,7 +106,7 @@ async def _bearer(conn: HTTPConnection, token: str) -> Caller:
         claims = tokens.read_access_token(plinth.keys, token)
         if claims is None:
             raise unauthorized("the token is invalid or expired")
-        if not await refresh.is_family_active(plinth.registry, claims.family_id):
+        if not await _login_active(plinth, claims.family_id):
             raise unauthorized("this login has ended (logout, expiry or a reused refresh token)")
         org = requested_org(conn) or claims.org_id
         principal = await principal_in(conn, claims.user_id, org)
@@ -105,9 +116,40 @@ async def _bearer(conn: HTTPConnection, token: str) -> Caller:
     raise unauthorized("the token is invalid or expired")
 
 
+async def _login_active(plinth: Any, family_id: uuid.UUID) -> bool:
+    """Whether the login (refresh family) of an access token still runs: cached until it
+    expires or something in identity changes (runtime/identity/cache.py)."""
+    cache: CallerCache = plinth.callers
+    key = ("login", family_id)
+    if cache.get(key) is not None:
+        return True
+    seen = cache.generation()
+    until = await refresh.active_until(plinth.registry, family_id)
+    if until is None:
+        return False
+    left = (until - dt.datetime.now(dt.UTC)).total_seconds()
+    cache.put_if_unchanged(key, True, seen, ttl=left)
+    return True
+
+
+async def _token_owner(plinth: Any, token: str) -> api_tokens.TokenOwner | None:
+    """The owner of an unrevoked API token: cached by digest (never the token itself); a
+    cached use is noted for the next batch of `last_used_at` writes."""
+    cache: CallerCache = plinth.callers
+    key = ("api_token", token_digest(token))
+    owner: api_tokens.TokenOwner | None = cache.get(key)
+    if owner is not None:
+        cache.note_used(owner.token_id)
+        return owner
+    seen = cache.generation()
+    owner = await api_tokens.token_owner(plinth.registry, token)
+    if owner is not None:
+        cache.put_if_unchanged(key, owner, seen)
+    return owner
+
+
 async def _api_token(conn: HTTPConnection, token: str) -> Caller:
-    registry = conn.app.state.plinth.registry
-    owner = await api_tokens.token_owner(registry, token)
+    owner = await _token_owner(conn.app.state.plinth, token)
     if owner is None:
         raise unauthorized("the API token is invalid or revoked")
     principal = await principal_in(conn, owner.user_id, requested_org(conn) or owner.org_id)

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from runtime.access import Principal
@@ -14,6 +14,7 @@ from runtime.api import cursors
 from runtime.api.callers import request_principal
 from runtime.api.payloads import parse_json, read_json
 from runtime.api.problems import Problem
+from runtime.api.responses import FastJSON
 from runtime.definitions.model import Entity
 from runtime.filters import OPERATORS
 from runtime.limits import ascii_digits, fit_request_id, limits
@@ -127,7 +128,7 @@ async def collection(request: Request) -> Response:
             principal, entity.name, await read_json(request), request_id=_request_id(request)
         )
         headers = {"Location": f"/api/{entity.slug}/{record['id']}", **_etag(record)}
-        return JSONResponse(record, status_code=201, headers=headers)
+        return FastJSON(record, status_code=201, headers=headers)
     where, limit, counting = _list_filter(request), _limit(request), _counting(request)
     binding = _binding("records", entity, principal)
     keys = request.app.state.plinth.keys
@@ -153,7 +154,7 @@ async def collection(request: Request) -> Response:
             principal, entity.name, filter=where, search=search
         )
         meta |= {"count": count, "count_exact": exact}
-    return JSONResponse({"data": page.rows, "meta": meta})
+    return FastJSON({"data": page.rows, "meta": meta})
 
 
 async def item(request: Request) -> Response:
@@ -169,7 +170,7 @@ async def item(request: Request) -> Response:
             fields=_names(request, "fields"),
             expand=_names(request, "expand"),
         )
-        return JSONResponse(record, headers=_etag(record))
+        return FastJSON(record, headers=_etag(record))
     if request.method == "PATCH":
         record = await service.update(
             principal,
@@ -179,7 +180,7 @@ async def item(request: Request) -> Response:
             version=_if_match(request),
             request_id=_request_id(request),
         )
-        return JSONResponse(record, headers=_etag(record))
+        return FastJSON(record, headers=_etag(record))
     await service.delete(
         principal,
         entity.name,
@@ -202,7 +203,7 @@ async def item_timeline(request: Request) -> Response:
     page = await request.app.state.plinth.service.timeline_page(
         principal, entity.name, record_id, limit=_limit(request), after=after
     )
-    return JSONResponse({"data": page.rows, "meta": {"next_cursor": _next(request, binding, page)}})
+    return FastJSON({"data": page.rows, "meta": {"next_cursor": _next(request, binding, page)}})
 
 
 async def item_transition(request: Request) -> Response:
@@ -217,7 +218,7 @@ async def item_transition(request: Request) -> Response:
         version=_if_match(request),
         request_id=_request_id(request),
     )
-    return JSONResponse(record, headers=_etag(record))
+    return FastJSON(record, headers=_etag(record))
 
 
 routes = [

@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from runtime.identity import refresh, sessions
+from runtime.identity import cache, refresh, sessions
 from runtime.identity.passwords import (
     MAX_PASSWORD_LENGTH,
     hash_password,
@@ -105,9 +105,10 @@ async def grant_role(registry: Registry, email: str, org_slug: str, role: str) -
         await m.insert(
             m(user=user_row["id"], organization=org_row["id"], roles=json.dumps([role]))
         ).run()
-        return
-    roles = sorted(set(roles_of(existing["roles"])) | {role})
-    await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
+    else:
+        roles = sorted(set(roles_of(existing["roles"])) | {role})
+        await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
+    cache.changed()
 
 
 async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) -> bool:
@@ -122,6 +123,7 @@ async def revoke_role(registry: Registry, email: str, org_slug: str, role: str) 
         await m.update({m.roles: json.dumps(roles)}).where(m.id == existing["id"]).run()
     else:
         await m.delete().where(m.id == existing["id"]).run()
+    cache.changed()
     return True
 
 

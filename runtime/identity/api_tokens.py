@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runtime.identity import accounts
+from runtime.identity import accounts, cache
 from runtime.identity.digests import token_digest
 
 if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
@@ -74,6 +74,7 @@ async def revoke_api_token(registry: Registry, token_id: str) -> dict[str, Any]:
         raise accounts.AccountError(f"no API token {token_id}")
     if row["revoked_at"] is None:
         await table.update({table.revoked_at: dt.datetime.now(dt.UTC)}).where(table.id == key).run()
+        cache.changed()
     return row
 
 

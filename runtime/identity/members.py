@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from runtime.identity import accounts
+from runtime.identity import accounts, cache
 from runtime.identity.accounts import AccountError
 
 if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
@@ -115,6 +115,7 @@ async def deactivate(registry: Registry, org_id: uuid.UUID, membership_id: uuid.
         await _keeps_an_owner(registry, org_id, membership_id)
     m = registry.membership
     await m.delete().where(m.id == membership_id, m.organization == org_id).run()
+    cache.changed()
 
 
 async def organizations(registry: Registry) -> list[dict[str, Any]]:

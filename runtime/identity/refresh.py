@@ -15,6 +15,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
+from runtime.identity import cache
 from runtime.identity.digests import token_digest
 
 if TYPE_CHECKING:  # the tables are built by runtime/schema, which builds on identity
@@ -128,6 +129,7 @@ async def revoke_family(registry: Registry, family_id: uuid.UUID) -> None:
         .where(table.family_id == family_id, table.revoked_at.is_null())
         .run()
     )
+    cache.changed()
 
 
 async def revoke_user(registry: Registry, user_id: uuid.UUID) -> None:
@@ -138,6 +140,7 @@ async def revoke_user(registry: Registry, user_id: uuid.UUID) -> None:
         .where(table.user == user_id, table.revoked_at.is_null())
         .run()
     )
+    cache.changed()
 
 
 async def family_of(registry: Registry, raw: str) -> uuid.UUID | None:
@@ -154,18 +157,26 @@ async def family_of(registry: Registry, raw: str) -> uuid.UUID | None:
 
 async def is_family_active(registry: Registry, family_id: uuid.UUID) -> bool:
     """False once the login was revoked (logout, reuse: any token of it) or has expired."""
+    return await active_until(registry, family_id) is not None
+
+
+async def active_until(registry: Registry, family_id: uuid.UUID) -> dt.datetime | None:
+    """When an active login expires; None once it was revoked (logout, reuse: any token of
+    it) or has expired."""
     table = registry.refresh_token
-    active: bool = await (
-        table.exists()
+    row = await (
+        table.select(table.expires_at)
         .where(
             table.family_id == family_id,
             table.revoked_at.is_null(),
             table.expires_at > _now(),
             _family_unrevoked(table),
         )
+        .order_by(table.expires_at, ascending=False)
+        .first()
         .run()
     )
-    return active
+    return _aware(row["expires_at"]) if row else None
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

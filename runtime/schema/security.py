@@ -7,7 +7,10 @@
 - a row-level-security policy on every tenant-scoped table, keyed on `plinth.tenant`;
 - a trigger that makes the timeline append-only;
 - a trigger that NOTIFYs `plinth_outbox` when events are written, so the workers' relay wakes
-  at commit instead of waiting for its next poll (not security, but PostgreSQL's own DDL too).
+  at commit instead of waiting for its next poll (not security, but PostgreSQL's own DDL too);
+- triggers that NOTIFY `plinth_identity` from every transaction that changes a user, an
+  organization, a membership, or revokes or deletes an API token or a login, so that the
+  servers' caches of callers forget at once (runtime/identity/cache.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from piccolo.table import Table
 
 from runtime.database import APP_ROLE
+from runtime.identity.cache import IDENTITY_CHANNEL
 from runtime.schema.registry import Registry
 
 OUTBOX_CHANNEL = "plinth_outbox"  # NOTIFYed when events are written (workflows/wake.py)
@@ -97,6 +101,38 @@ def security_ddl(registry: Registry) -> list[str]:
         f"""CREATE TRIGGER plinth_outbox_notify AFTER INSERT
             ON {outbox} FOR EACH STATEMENT EXECUTE FUNCTION plinth_outbox_notify()""",
     ]
+    return ddl + _identity_triggers(registry)
+
+
+def _identity_triggers(registry: Registry) -> list[str]:
+    ddl = [
+        f"""CREATE OR REPLACE FUNCTION plinth_identity_notify() RETURNS trigger
+           LANGUAGE plpgsql AS $$ BEGIN
+             PERFORM pg_notify('{IDENTITY_CHANNEL}', '');
+             RETURN NULL;
+           END $$""",
+    ]
+    whole = [registry.user, registry.organization, registry.membership]
+    for table in whole:  # any change: activity, superuser, roles, slugs, memberships
+        ddl += [
+            f"DROP TRIGGER IF EXISTS plinth_identity_notify ON {_name(table)}",
+            f"""CREATE TRIGGER plinth_identity_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+                ON {_name(table)} FOR EACH STATEMENT EXECUTE FUNCTION plinth_identity_notify()""",
+        ]
+    revocations = {  # not last_used_at, nor a rotation's used_at
+        registry.api_token: "OLD.revoked_at IS DISTINCT FROM NEW.revoked_at",
+        registry.refresh_token: "OLD.revoked_at IS DISTINCT FROM NEW.revoked_at "
+        "OR OLD.expires_at IS DISTINCT FROM NEW.expires_at",
+    }
+    for table, revoked in revocations.items():
+        ddl += [
+            f"DROP TRIGGER IF EXISTS plinth_identity_notify ON {_name(table)}",
+            f"""CREATE TRIGGER plinth_identity_notify AFTER UPDATE ON {_name(table)}
+                FOR EACH ROW WHEN ({revoked}) EXECUTE FUNCTION plinth_identity_notify()""",
+            f"DROP TRIGGER IF EXISTS plinth_identity_gone ON {_name(table)}",
+            f"""CREATE TRIGGER plinth_identity_gone AFTER DELETE OR TRUNCATE ON {_name(table)}
+                FOR EACH STATEMENT EXECUTE FUNCTION plinth_identity_notify()""",
+        ]
     return ddl
 
 

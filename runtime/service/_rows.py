@@ -44,6 +44,45 @@ async def insert_at_once(engine: PlinthPostgresEngine, tenant: UUID, rows: Rows)
         await connection.execute(sql, *_args(rows), str(tenant))
 
 
+async def update_with_rows(
+    table: type[Table],
+    changes: dict[str, Any],
+    key: tuple[Any, int],
+    rows: Rows,
+) -> bool:
+    """UPDATE the row `key` = (id, version) with `changes` (and version + 1), and INSERT
+    `rows` (its timeline entry and outbox event) only if it was updated: ONE statement, in
+    the running transaction (PostgreSQL). False when no row is at that version."""
+    engine = table._meta.db
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("update_with_rows runs inside a write transaction")
+    sql = _update_sql(table, tuple(changes), _shape(rows))
+    args = [*changes.values(), *key, *_args(rows)]
+    updated: int = await transaction.connection.fetchval(sql, *args)
+    return updated == 1
+
+
+@cache
+def _update_sql(table: type[Table], columns: tuple[str, ...], shape: Shape) -> str:
+    sets = ", ".join(f'"{c}" = ${i}' for i, c in enumerate(columns, 1))
+    offset = len(columns) + 2
+    ctes = [
+        f"_u AS (UPDATE {table._meta.get_formatted_tablename()} SET {sets}, "
+        f'"version" = "version" + 1 WHERE "id" = ${offset - 1} AND "version" = ${offset} '
+        'RETURNING "id")'
+    ]
+    for i, (target, names) in enumerate(shape):
+        quoted = ", ".join(f'"{c}"' for c in names)
+        marks = ", ".join(f"${offset + j}" for j in range(1, len(names) + 1))
+        offset += len(names)
+        ctes.append(
+            f"_w{i} AS (INSERT INTO {target._meta.get_formatted_tablename()} ({quoted}) "
+            f"SELECT {marks} FROM _u)"
+        )
+    return f"WITH {', '.join(ctes)} SELECT count(*) FROM _u"
+
+
 def _shape(rows: Rows) -> Shape:
     return tuple((table, tuple(values)) for table, values in rows)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from piccolo.query import Select
@@ -13,7 +14,7 @@ from piccolo.querystring import QueryString
 
 from runtime.access import PolicyView
 from runtime.database import is_postgres
-from runtime.definitions.model import SYSTEM_COLUMNS, Entity
+from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Field
 from runtime.fields import field_type, fixed_places
 from runtime.filters import compile_where, keyset
 from runtime.filters.keyset import key_sql, order_terms
@@ -31,21 +32,35 @@ MAX_LIMIT = 500
 def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
     """A row as callers see it: system columns, then the fields the caller may read."""
     out = {k: to_json(row[k]) for k in SYSTEM_COLUMNS if k in row}
-    entity = view.entity
-    for field in entity.fields:
-        if not view.may_read(field):
-            continue
-        value = row.get(field.name)
-        show = field_type(field.type).show
+    for field, show in _readable(view):
+        name = field.name
+        value = row.get(name)
         if show is not None:  # a file: its reference, as clients see it (fields/file_refs.py)
-            out[field.name] = show(value, f"/api/{entity.slug}/{row.get('id')}/files/{field.name}")
+            out[name] = show(value, f"/api/{view.entity.slug}/{row.get('id')}/files/{name}")
         elif field.type == "json":
-            out[field.name] = json_value(value)
+            out[name] = json_value(value)
         elif field.type == "decimal" and value is not None:
-            out[field.name] = str(fixed_places(field, value))
+            out[name] = str(fixed_places(field, value))
         else:
-            out[field.name] = to_json(value)
+            out[name] = to_json(value)
     return out
+
+
+_Readable = tuple[tuple[Field, Callable[[Any, str], Any] | None], ...]
+_READABLE: dict[int, tuple[PolicyView, _Readable]] = {}
+
+
+def _readable(view: PolicyView) -> _Readable:
+    """(field, how a file shows) of each field the view may read, worked out once per view
+    rather than per row (views live as long as the service: scope.PolicyViews)."""
+    known = _READABLE.get(id(view))
+    if known is not None and known[0] is view:
+        return known[1]
+    plan = tuple((f, field_type(f.type).show) for f in view.entity.fields if view.may_read(f))
+    if len(_READABLE) > 10_000:  # views of many role sets: start again rather than grow
+        _READABLE.clear()
+    _READABLE[id(view)] = (view, plan)
+    return plan
 
 
 def _planned_rows(plan: builtins.list[dict[str, Any]]) -> int:
@@ -132,13 +147,33 @@ class Reader:
         query = query.limit(size + 1)
         if offset:  # the admin's page numbers; the API's pages start after a row instead
             query = query.offset(offset)
+        if not shape[1]:  # nothing to expand: one statement (scope.select)
+            rows = await scope.select(query)
+            return self._page(scope, entity, rows, size, order, shape[0])
         async with scope.wall():
             rows = await query.run()
-            more = len(rows) > size
-            rows = rows[:size]
-            records = [present(scope.view(entity), row) for row in rows]
-            shaped = await self._shaped(scope, entity, records, *shape)
-        return Page(shaped, order.following(rows[-1]) if more else None)
+            page = self._page(scope, entity, rows, size, order, None)
+            shaped = await self._shaped(scope, entity, page.rows, *shape)
+        return Page(shaped, page.following)
+
+    def _page(
+        self,
+        scope: CallerScope,
+        entity: Entity,
+        rows: builtins.list[dict[str, Any]],
+        size: int,
+        order: Sort,
+        wanted: Tree | None,
+    ) -> Page:
+        """The page of `size` rows (one more was read, to tell whether another page follows),
+        presented and, with nothing to expand, projected on `wanted`."""
+        more = len(rows) > size
+        rows = rows[:size]
+        view = scope.view(entity)
+        records = [present(view, row) for row in rows]
+        if wanted is not None:
+            records = [project(r, wanted, keep=("id", "version")) for r in records]
+        return Page(records, order.following(rows[-1]) if more else None)
 
     async def count(
         self,
@@ -174,12 +209,18 @@ class Reader:
         expand: builtins.list[str] | None = None,
     ) -> dict[str, Any]:
         shape = self._shape(scope, entity, fields, expand)
+        if not shape[1]:  # nothing to expand: one statement
+            return (await self._get(scope, entity, record_id, shape))[0]
         async with scope.wall():
-            row = await scope.fetch(entity, record_id)
-            if row is None:
-                raise NotFound(f"{entity.name} {record_id} not found")
-            records = [present(scope.view(entity), row)]
-            return (await self._shaped(scope, entity, records, *shape))[0]
+            return (await self._get(scope, entity, record_id, shape))[0]
+
+    async def _get(
+        self, scope: CallerScope, entity: Entity, record_id: Any, shape: tuple[Tree | None, Tree]
+    ) -> builtins.list[dict[str, Any]]:
+        row = await scope.fetch(entity, record_id)
+        if row is None:
+            raise NotFound(f"{entity.name} {record_id} not found")
+        return await self._shaped(scope, entity, [present(scope.view(entity), row)], *shape)
 
     # -- search, fields, expand --------------------------------------------------------------
 

@@ -13,13 +13,13 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 
 from runtime.access import PolicyView, Principal, view_for
-from runtime.database import is_postgres
+from runtime.database import PlinthPostgresEngine, is_postgres
 from runtime.definitions.model import Entity, Field, Project
 from runtime.filters import Node, compile_where, evaluate
 from runtime.schema.registry import DataTable, Registry
 from runtime.service.errors import Forbidden
 from runtime.service.queries import paths, typed
-from runtime.service.tenancy import tenant_wall
+from runtime.service.tenancy import select_at_once, single_statement_tenant, tenant_wall
 
 NOTHING = WhereRaw("1 = 0")
 
@@ -86,6 +86,20 @@ class CallerScope:
             clauses.append(compile_where(table, rule))
         return clauses
 
+    async def select(self, query: Select[Any]) -> list[dict[str, Any]]:
+        """The rows of `query`, inside the wall: as one statement when no transaction runs
+        (one round trip: `tenancy.select_at_once`), else in the (walled) transaction."""
+        engine = self.registry.engine
+        tenant = await single_statement_tenant(engine, self.principal)
+        if tenant is not None:
+            assert isinstance(engine, PlinthPostgresEngine)  # single_statement_tenant says
+            rows = await select_at_once(engine, tenant, query)
+            if rows is not None:
+                return rows
+        async with self.wall():
+            found: list[dict[str, Any]] = await query.run()
+            return found
+
     async def fetch(self, entity: Entity, record_id: Any) -> dict[str, Any] | None:
         """The row `record_id` if the principal may read it."""
         rows = await self.fetch_many(entity, [record_id])
@@ -109,8 +123,7 @@ class CallerScope:
             query = query.where(clause)
         if lock and is_postgres(self.registry.engine):
             query = for_update(query, table)
-        rows: list[dict[str, Any]] = await query.run()
-        return rows
+        return await self.select(query)
 
     async def allow(self, entity: Entity, verb: str, row: dict[str, Any]) -> None:
         """Refuse (with the reason) unless the principal's `verb` rule matches `row`."""

@@ -12,6 +12,7 @@ the service's own filters are the only wall.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from types import TracebackType
@@ -22,6 +23,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.query import Select
 
 from runtime.access import Principal
 from runtime.database import APP_ROLE, PlinthPostgresEngine, is_postgres, write_transaction
@@ -147,6 +149,38 @@ async def single_statement_tenant(engine: Engine[Any], principal: Principal) -> 
     if not isinstance(engine, PlinthPostgresEngine) or await engine.role_pool() is None:
         return None
     return tenant
+
+
+async def select_at_once(
+    engine: PlinthPostgresEngine, tenant: UUID, query: Select[Any]
+) -> list[dict[str, Any]] | None:
+    """The rows of a plain SELECT run as ONE autocommit statement inside the wall, on a
+    connection of the `APP_ROLE` pool (`single_statement_tenant` says when one may); None
+    for a query Piccolo runs as several statements. asyncpg prepares each shape once per
+    connection (its statement cache keys on the SQL, and the SQL of a shape does not vary)."""
+    strings = query.querystrings
+    if len(strings) != 1:
+        return None
+    if engine.log_queries:  # as Piccolo logs the queries it runs itself
+        engine.print_query(query_id=engine.get_query_id(), query=str(strings[0]))
+    sql, args = strings[0].compile_string(engine_type="postgres")
+    pool = await engine.role_pool()
+    assert pool is not None, "select_at_once needs the engine's pool running"
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(_walled_select(sql, len(args) + 1), *args, str(tenant))
+    return [dict(row) for row in rows]
+
+
+@functools.lru_cache(maxsize=1024)
+def _walled_select(sql: str, tenant_param: int) -> str:
+    """`sql` behind the setting of the tenant: the setting is the outer side of a LATERAL
+    join the statement depends on (OFFSET 0 keeps the planner from flattening it), so the
+    executor makes it before it starts the scans whose row-level policies read it."""
+    return (
+        f"SELECT _rows.* FROM (SELECT set_config('{TENANT_SETTING}', ${tenant_param}, true) "
+        f"AS _tenant) AS _wall, LATERAL (SELECT * FROM ({sql}) AS _q "
+        "WHERE _wall._tenant IS NOT NULL OFFSET 0) AS _rows"
+    )
 
 
 @contextlib.asynccontextmanager

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.access import Principal
-from runtime.database import PlinthPostgresEngine
+from runtime.database import PlinthPostgresEngine, is_postgres
 from runtime.definitions.model import Entity
 from runtime.fields import file_refs
 from runtime.schema.registry import Registry
 from runtime.service import outbox, timeline
-from runtime.service._rows import Rows, insert_at_once, insert_rows
+from runtime.service._rows import Rows, insert_at_once, insert_rows, update_with_rows
 from runtime.service.errors import StaleVersion
 from runtime.service.tenancy import single_statement_tenant, write_scope
 from runtime.service.values import to_json
@@ -92,10 +92,25 @@ class ChangeWriter:
         elif change.event == "deleted":
             await self._delete(change.entity, change.old)
             new = {}
+        elif is_postgres(self.registry.engine):  # the row, its entry and event: one statement
+            return await self._update_at_once(principal, change, request_id)
         else:
             new = await self._update(principal, change.entity, change.old, change.values)
         rows += change_rows(self.registry, principal, change, new, request_id)
         await insert_rows(rows)
+        return new
+
+    async def _update_at_once(
+        self, principal: Principal, change: Change, request_id: str | None
+    ) -> dict[str, Any]:
+        entity, old = change.entity, change.old
+        stamp = {"updated_at": dt.datetime.now(dt.UTC), "updated_by": principal.user_id}
+        new = old | change.values | stamp | {"version": old["version"] + 1}
+        rows = change_rows(self.registry, principal, change, new, request_id)
+        table = self.registry.table(entity)
+        key = (old["id"], old["version"])
+        if not await update_with_rows(table, _stored(entity, change.values) | stamp, key, rows):
+            raise StaleVersion(stale(entity, None, old["version"]))
         return new
 
     async def _update(

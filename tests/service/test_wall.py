@@ -8,10 +8,10 @@ import uuid
 import asyncpg
 import pytest
 
-from runtime.service import writes
+from runtime.service import scope, writes
 from runtime.service._rows import insert_at_once
 from runtime.service.errors import UniqueConflict
-from runtime.service.tenancy import tenant_wall
+from runtime.service.tenancy import select_at_once, tenant_wall
 from tests.service.lab import open_lab
 
 pytestmark = pytest.mark.postgres
@@ -123,6 +123,35 @@ async def test_creates_take_one_statement_only_when_nothing_must_be_read_first(
         assert sorted(titles) == ["nested", "plain", "referring", "unique"]
         with pytest.raises(UniqueConflict, match="another Sample has code = 'AB-1'"):
             await s.create(lab.a, "Sample", {"title": "again", "code": "AB-1"})
+
+
+async def test_a_single_statement_read_is_inside_the_wall(
+    lab_pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read outside any transaction goes as one statement that sets the tenant itself:
+    with no tenant filter of the service's, it still sees one tenant, and the setting does
+    not outlive the statement on the pooled connection."""
+    async with open_lab(lab_pg_url) as lab:
+        mine = await lab.service.create(lab.a, "Sample", {"title": "a-1"})
+        await lab.service.create(lab.b, "Sample", {"title": "b-1"})
+        table, engine = lab.registry.table("Sample"), lab.registry.engine
+        for tenant, title in ((lab.a.tenant_id, "a-1"), (lab.b.tenant_id, "b-1")):
+            rows = await select_at_once(engine, tenant, table.select(table.title))  # unfiltered
+            assert rows == [{"title": title}]
+        pool = await engine.role_pool()
+        async with pool.acquire() as connection:
+            assert not await connection.fetchval("SELECT current_setting('plinth.tenant', true)")
+
+        taken = []
+
+        async def spy(engine, tenant, query):
+            taken.append(tenant)
+            return await select_at_once(engine, tenant, query)
+
+        monkeypatch.setattr(scope, "select_at_once", spy)
+        assert [r["title"] for r in await lab.service.list(lab.a, "Sample")] == ["a-1"]
+        assert (await lab.service.get(lab.a, "Sample", mine["id"]))["title"] == "a-1"
+        assert taken == [lab.a.tenant_id, lab.a.tenant_id]  # each read: one statement
 
 
 def _logs(lab):
