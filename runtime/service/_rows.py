@@ -4,13 +4,10 @@ builder costs more Python time than the database spends on these single-row inse
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import cache
 from typing import Any
 from uuid import UUID
 
-import orjson
-from piccolo.columns.column_types import JSON
 from piccolo.table import Table
 
 from runtime.database import PlinthPostgresEngine
@@ -88,60 +85,43 @@ def _one_statement(inserts: list[str], ctes: list[str]) -> str:
 async def insert_many(rows: Rows) -> None:
     """INSERT many rows inside the running transaction, grouped by table and column set in
     the order first seen. On PostgreSQL all of them go in ONE statement, one round trip: an
-    INSERT … SELECT FROM json_populate_recordset per group (the rows as one JSON document,
-    which orjson writes far faster than the driver encodes arrays value by value), chained as
-    data-modifying CTEs — the policies and triggers run as for any INSERT, which COPY would
-    not allow under row-level security. SQLite takes an executemany per group."""
+    INSERT … SELECT FROM unnest(one array per column) per group, chained as data-modifying
+    CTEs — the policies and triggers run as for any INSERT, which COPY would not allow under
+    row-level security. SQLite takes an executemany per group."""
     if not rows:
         return
     engine = rows[0][0]._meta.db
     transaction = engine.current_transaction.get()
     if transaction is None:
         raise RuntimeError("insert_many runs inside a write transaction")
-    groups: dict[tuple[type[Table], tuple[str, ...]], list[dict[str, Any]]] = {}
+    groups: dict[tuple[type[Table], tuple[str, ...]], list[tuple[Any, ...]]] = {}
     for table, values in rows:
-        groups.setdefault((table, tuple(values)), []).append(values)
+        groups.setdefault((table, tuple(values)), []).append(tuple(values.values()))
     if engine.engine_type != "postgres":
-        for (table, columns), group in groups.items():
-            args = [tuple(values.values()) for values in group]
+        for (table, columns), args in groups.items():
             await transaction.connection.executemany(_sqlite_sql(table, columns), args)
         return
-    documents = [_document(table, columns, group) for (table, columns), group in groups.items()]
-    await transaction.connection.execute(_recordset_sql(tuple(groups)), *documents)
-
-
-def _document(table: type[Table], columns: tuple[str, ...], group: list[dict[str, Any]]) -> str:
-    """Rows as the JSON array json_populate_recordset reads: a json column's text goes in
-    as the JSON it holds (values.json_text), every other value as its JSON (or, a decimal,
-    as its exact text)."""
-    texts = _json_columns(table, columns)
-    if texts:
-        group = [
-            values | {c: orjson.Fragment(values[c]) for c in texts if isinstance(values[c], str)}
-            for values in group
-        ]
-    return orjson.dumps(group, default=_exact, option=orjson.OPT_NAIVE_UTC).decode()
-
-
-def _exact(value: Any) -> str:
-    """What orjson leaves: a decimal, and the driver's own UUID type (ids read back)."""
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+    arrays = [list(column) for args in groups.values() for column in zip(*args, strict=True)]
+    await transaction.connection.execute(_unnest_sql(tuple(groups)), *arrays)
 
 
 @cache
-def _json_columns(table: type[Table], columns: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(c for c in columns if isinstance(table._meta.get_column_by_name(c), JSON))
-
-
-@cache
-def _recordset_sql(shape: Shape) -> str:
-    inserts = []
-    for i, (table, columns) in enumerate(shape, 1):
-        name, names = table._meta.get_formatted_tablename(), ", ".join(f'"{c}"' for c in columns)
+def _unnest_sql(shape: Shape) -> str:
+    inserts, offset = [], 0
+    for table, columns in shape:
+        names = ", ".join(f'"{c}"' for c in columns)
+        arrays = ", ".join(
+            f"${offset + i}::{_base_type(table, c)}[]" for i, c in enumerate(columns, 1)
+        )
+        offset += len(columns)
         inserts.append(
-            f"INSERT INTO {name} ({names}) "
-            f"SELECT {names} FROM json_populate_recordset(NULL::{name}, ${i}::json)"
+            f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
+            f"SELECT * FROM unnest({arrays})"
         )
     return _one_statement(inserts, [])
+
+
+def _base_type(table: type[Table], column: str) -> str:
+    """The column's SQL type without its length or precision (an array cast needs none)."""
+    found = table._meta.get_column_by_name(column)
+    return str(found.column_type).split("(")[0]
