@@ -109,18 +109,24 @@ def _postgres_sql(shape: Shape, *, walled: bool) -> str:
         offset += len(columns)
         source = f"SELECT {marks} FROM _wall" if walled else f"VALUES ({marks})"
         parts.append(f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) {source}")
-    ctes = [f"_w{i} AS ({sql})" for i, sql in enumerate(parts[:-1])]
-    if walled:
-        ctes.insert(0, f"_wall AS (SELECT set_config('{TENANT_SETTING}', ${offset + 1}, true))")
-    return f"WITH {', '.join(ctes)} {parts[-1]}" if ctes else parts[-1]
+    first = [f"_wall AS (SELECT set_config('{TENANT_SETTING}', ${offset + 1}, true))"]
+    return _one_statement(parts, first if walled else [])
+
+
+def _one_statement(inserts: list[str], ctes: list[str]) -> str:
+    """INSERTs as one statement: all but the last as data-modifying CTEs (after `ctes`). The
+    foreign keys are checked at the end of the statement, so one INSERT may refer to rows of
+    another."""
+    ctes = ctes + [f"_w{i} AS ({sql})" for i, sql in enumerate(inserts[:-1])]
+    return f"WITH {', '.join(ctes)} {inserts[-1]}" if ctes else inserts[-1]
 
 
 async def insert_many(rows: Rows) -> None:
-    """INSERT many rows inside the running transaction: one statement per table and column
-    set, in the order first seen, so an entity's rows go in before what refers to them. On
-    PostgreSQL each is ONE INSERT … SELECT FROM unnest(one array per column) — the policies
-    and triggers run as for any INSERT, which COPY would not allow under row-level security;
-    SQLite takes executemany."""
+    """INSERT many rows inside the running transaction, grouped by table and column set in
+    the order first seen. On PostgreSQL all of them go in ONE statement, one round trip: an
+    INSERT … SELECT FROM unnest(one array per column) per group, chained as data-modifying
+    CTEs — the policies and triggers run as for any INSERT, which COPY would not allow under
+    row-level security. SQLite takes an executemany per group."""
     if not rows:
         return
     engine = rows[0][0]._meta.db
@@ -130,22 +136,28 @@ async def insert_many(rows: Rows) -> None:
     groups: dict[tuple[type[Table], tuple[str, ...]], list[tuple[Any, ...]]] = {}
     for table, values in rows:
         groups.setdefault((table, tuple(values)), []).append(tuple(values.values()))
-    for (table, columns), args in groups.items():
-        if engine.engine_type == "postgres":
-            arrays = [list(column) for column in zip(*args, strict=True)]
-            await transaction.connection.execute(_unnest_sql(table, columns), *arrays)
-        else:
+    if engine.engine_type != "postgres":
+        for (table, columns), args in groups.items():
             await transaction.connection.executemany(_sqlite_sql(table, columns), args)
+        return
+    arrays = [list(column) for args in groups.values() for column in zip(*args, strict=True)]
+    await transaction.connection.execute(_unnest_sql(tuple(groups)), *arrays)
 
 
 @cache
-def _unnest_sql(table: type[Table], columns: tuple[str, ...]) -> str:
-    names = ", ".join(f'"{c}"' for c in columns)
-    arrays = ", ".join(f"${i}::{_base_type(table, c)}[]" for i, c in enumerate(columns, 1))
-    return (
-        f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
-        f"SELECT * FROM unnest({arrays})"
-    )
+def _unnest_sql(shape: Shape) -> str:
+    inserts, offset = [], 0
+    for table, columns in shape:
+        names = ", ".join(f'"{c}"' for c in columns)
+        arrays = ", ".join(
+            f"${offset + i}::{_base_type(table, c)}[]" for i, c in enumerate(columns, 1)
+        )
+        offset += len(columns)
+        inserts.append(
+            f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
+            f"SELECT * FROM unnest({arrays})"
+        )
+    return _one_statement(inserts, [])
 
 
 def _base_type(table: type[Table], column: str) -> str:

@@ -21,7 +21,7 @@ from runtime.service.import_batch import Batch, SourceRow
 from runtime.service.scope import CallerScope
 from runtime.service.writes import ChangeWriter
 
-BATCH_ROWS = 500
+BATCH_ROWS = 2000
 
 
 class BadImport(ServiceError):

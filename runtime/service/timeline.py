@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from runtime.definitions.model import Entity
+from runtime.definitions.model import Entity, Field
 from runtime.fields import field_type
 from runtime.service.values import to_json
 
@@ -19,6 +19,8 @@ MASK = "***"
 
 def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Changed fields as {field: {"old", "new"}}, JSON-ready; hidden fields masked."""
+    if not old:
+        return created(entity, new)
     changes: dict[str, dict[str, Any]] = {}
     for field in entity.fields:
         before, after = old.get(field.name), new.get(field.name)
@@ -26,14 +28,27 @@ def diff(entity: Entity, old: dict[str, Any], new: dict[str, Any]) -> dict[str, 
             continue
         if before is after or to_json(before) == to_json(after) or _same_number(before, after):
             continue
-        log = field_type(field.type).log
-        if field.hidden:
-            changes[field.name] = {"old": MASK, "new": MASK}
-        elif log is not None:  # a file: {name, size, sha256}, never the key or the bytes
-            changes[field.name] = {"old": log(before), "new": log(after)}
-        else:
-            changes[field.name] = {"old": to_json(before), "new": to_json(after)}
+        changes[field.name] = _change(field, before, after)
     return changes
+
+
+def created(entity: Entity, new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`diff` from nothing (a create): every field `new` sets, with nothing to compare — an
+    import writes thousands of these."""
+    return {
+        field.name: _change(field, None, after)
+        for field in entity.fields
+        if (after := new.get(field.name)) is not None
+    }
+
+
+def _change(field: Field, before: Any, after: Any) -> dict[str, Any]:
+    if field.hidden:
+        return {"old": MASK, "new": MASK}
+    log = field_type(field.type).log
+    if log is not None:  # a file: {name, size, sha256}, never the key or the bytes
+        return {"old": log(before), "new": log(after)}
+    return {"old": to_json(before), "new": to_json(after)}
 
 
 def _same_number(before: Any, after: Any) -> bool:
