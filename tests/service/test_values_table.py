@@ -285,16 +285,16 @@ def test_defaults() -> None:
     def field(default: Any) -> Field:
         return Field("f", "string", LOC, "F", has_default=True, default=default)
 
-    user = uuid.uuid4()
+    user, day = uuid.uuid4(), dt.date(2026, 12, 31)  # `today` is the platform's date
     before = dt.datetime.now(UTC)
-    now = default_value(field("$now"), user)
+    now = default_value(field("$now"), user, day)
     assert before <= now <= dt.datetime.now(UTC) and now.tzinfo is not None
-    assert default_value(field("$today"), user) == dt.date.today()
-    assert default_value(field("$user"), user) == user
-    assert default_value(field("draft"), user) == "draft"
-    assert default_value(field(3), user) == 3
+    assert default_value(field("$today"), user, day) == day
+    assert default_value(field("$user"), user, day) == user
+    assert default_value(field("draft"), user, day) == "draft"
+    assert default_value(field(3), user, day) == 3
     settings = Field("f", "json", LOC, "F", has_default=True, default={"theme": "dark"})
-    assert default_value(settings, user) == '{"theme": "dark"}'
+    assert default_value(settings, user, day) == '{"theme": "dark"}'
 
 
 def test_json_values_keep_their_shape_in_the_database(database_url: str, tmp_path: Path) -> None:
