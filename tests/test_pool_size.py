@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from runtime.identity.cache import LISTENER_NAME as IDENTITY_LISTENER
 from runtime.live import LISTENER_NAME as SCHEMA_LISTENER
 from runtime.settings import SettingsError, read_settings
 from runtime.workflows.wake import LISTENER_NAME
@@ -28,7 +29,8 @@ def _connections(database_url: str) -> int:
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
                 "AND application_name <> ALL($2::text[])"
             )
-            return await conn.fetchval(query, name, [LISTENER_NAME, SCHEMA_LISTENER])
+            listeners = [LISTENER_NAME, SCHEMA_LISTENER, IDENTITY_LISTENER]
+            return await conn.fetchval(query, name, listeners)
         finally:
             await conn.close()
 

@@ -60,6 +60,8 @@ SERVICE_STATUS: dict[str, tuple[int, str]] = {
     "unique_conflict": (409, "Conflict"),
     "too_large": (413, "Content too large"),
     "unsupported_type": (415, "Unsupported media type"),
+    "bad_import": (400, "Bad request"),  # an import's options do not fit the entity
+    "bad_restore": (400, "Bad request"),  # a restore names no timeline entry
 }
 
 

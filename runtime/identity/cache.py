@@ -28,6 +28,7 @@ import asyncpg
 from piccolo.engine.base import Engine
 
 IDENTITY_CHANNEL = "plinth_identity"
+LISTENER_NAME = "plinth-identity-listener"  # its connection, beside the pools
 TTL_SECONDS = 60.0  # a bound on any entry's age, whatever the notifications say
 MAX_ENTRIES = 50_000
 USED_FLUSH_SECONDS = 30.0
@@ -131,7 +132,8 @@ class CallerCache:
             await self.flush_used()
 
     async def _listen(self, config: dict[str, Any]) -> None:
-        connection = await asyncpg.connect(**config)
+        settings = {**config.get("server_settings", {}), "application_name": LISTENER_NAME}
+        connection = await asyncpg.connect(**(config | {"server_settings": settings}))
         await connection.add_listener(IDENTITY_CHANNEL, lambda *_: changed())
         connection.add_termination_listener(lambda _: self._lost(config))
         changed()  # whatever happened while nobody listened
