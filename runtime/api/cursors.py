@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ from runtime.limits import limits
 _MAC_BYTES, _NONCE_BYTES = 16, 12
 
 
+@functools.lru_cache(maxsize=64)  # a few secrets in the ring, derived once each
 def _key(secret: str, use: bytes = b"mac") -> bytes:
     return hmac.new(secret.encode(), b"plinth page cursor " + use, hashlib.sha256).digest()
 
@@ -42,7 +44,9 @@ def _xor(secret: str, nonce: bytes, data: bytes) -> bytes:
         hmac.new(key, nonce + block.to_bytes(4, "big"), hashlib.sha256).digest()
         for block in range((len(data) + 31) // 32)
     )
-    return bytes(a ^ b for a, b in zip(data, stream, strict=False))
+    size = len(data)
+    mixed = int.from_bytes(data, "big") ^ int.from_bytes(stream[:size], "big")
+    return mixed.to_bytes(size, "big")
 
 
 def _b64(data: bytes) -> str:

@@ -70,6 +70,11 @@ def _planned_rows(plan: builtins.list[dict[str, Any]]) -> int:
     return max(int(tree[0]["Plan"]["Plan Rows"]), 0)
 
 
+def _key(inputs: Any) -> str:
+    """The inputs of a query as one string, types told apart (a UUID is not its text)."""
+    return json.dumps(inputs, sort_keys=True, default=lambda v: f"{type(v).__name__}:{v!r}")
+
+
 def search_fields(view: PolicyView) -> list[str]:
     """The fields a search looks in: the entity's `admin.search`, or its text fields, that
     the caller may read."""
@@ -140,18 +145,22 @@ class Reader:
         order = resolve_sort(self.project, entity, sort, scope.can_read)
         table = self.registry.table(entity)
         shape = self._shape(scope, entity, fields, expand)
-        query = self._select(scope, entity, filter, search, order)
-        if after is not None:
-            query = query.where(keyset.after(table, order.keys, order.typed(after)))
         size = min(max(limit, 1), MAX_LIMIT)
-        query = query.limit(size + 1)
-        if offset:  # the admin's page numbers; the API's pages start after a row instead
-            query = query.offset(offset)
-        if not shape[1]:  # nothing to expand: one statement (scope.select)
-            rows = await scope.select(query)
+
+        def build() -> Select[Any]:
+            query = self._select(scope, entity, filter, search, order)
+            if after is not None:
+                query = query.where(keyset.after(table, order.keys, order.typed(after)))
+            query = query.limit(size + 1)
+            # the admin's page numbers; the API's pages start after a row instead
+            return query.offset(offset) if offset else query
+
+        if not shape[1]:  # nothing to expand: one statement (scope.select_kept)
+            inputs = _key([filter, search, order.text, size, offset, after])
+            rows = await scope.select_kept(("page", entity.name, inputs), build)
             return self._page(scope, entity, rows, size, order, shape[0])
         async with scope.wall():
-            rows = await query.run()
+            rows = await build().run()
             page = self._page(scope, entity, rows, size, order, None)
             shaped = await self._shaped(scope, entity, page.rows, *shape)
         return Page(shaped, page.following)

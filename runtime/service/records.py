@@ -33,6 +33,7 @@ from runtime.service.pages import Page
 from runtime.service.reads import Reader, search_fields
 from runtime.service.restore import restore
 from runtime.service.scope import NOTHING, CallerScope, PolicyViews, load_references
+from runtime.service.statements import Statements
 from runtime.service.tenancy import tenant_wall
 from runtime.service.uploads import Incoming
 from runtime.service.writes import Change, ChangeWriter, change_rows
@@ -50,6 +51,7 @@ class RecordService:
         self.storage = storage
         self.project = registry.project
         self._views = PolicyViews(registry.project)
+        self._statements = Statements()
         self._reader = Reader(registry)
         self._history = History(registry)
         self._writer = ChangeWriter(registry)
@@ -57,7 +59,7 @@ class RecordService:
         self._files = FileService(self._writer, self._mutations, storage)
 
     def _scope(self, principal: Principal) -> CallerScope:
-        return CallerScope(self.registry, self._views, principal)
+        return CallerScope(self.registry, self._views, principal, self._statements)
 
     # -- the Model, as callers see it ------------------------------------------------------
 

@@ -5,7 +5,7 @@ tenant wall its queries run inside."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -19,7 +19,13 @@ from runtime.filters import Node, compile_where, evaluate
 from runtime.schema.registry import DataTable, Registry
 from runtime.service.errors import Forbidden
 from runtime.service.queries import paths, typed
-from runtime.service.tenancy import select_at_once, single_statement_tenant, tenant_wall
+from runtime.service.statements import NO_HOLE, Statements
+from runtime.service.tenancy import (
+    fetch_at_once,
+    select_at_once,
+    single_statement_tenant,
+    tenant_wall,
+)
 
 NOTHING = WhereRaw("1 = 0")
 
@@ -42,11 +48,18 @@ class PolicyViews:
 class CallerScope:
     """What one principal reaches: rows of its tenant that its rule for a verb matches."""
 
-    def __init__(self, registry: Registry, views: PolicyViews, principal: Principal) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        views: PolicyViews,
+        principal: Principal,
+        statements: Statements | None = None,
+    ) -> None:
         self.registry = registry
         self.project = registry.project
         self.views = views
         self.principal = principal
+        self.statements = statements
 
     def variables(self) -> dict[str, object]:
         """The filter variables: the principal's, and `$today` in the platform's timezone."""
@@ -89,15 +102,28 @@ class CallerScope:
     async def select(self, query: Select[Any]) -> list[dict[str, Any]]:
         """The rows of `query`, inside the wall: as one statement when no transaction runs
         (one round trip: `tenancy.select_at_once`), else in the (walled) transaction."""
+        return await self.select_kept(None, lambda: query)
+
+    async def select_kept(
+        self, key: Hashable | None, build: Callable[[], Select[Any]], hole: Any = NO_HOLE
+    ) -> list[dict[str, Any]]:
+        """`select` of the query `build` makes, its SQL kept under (`key`, the caller,
+        `$today`) when it runs as one statement (`statements.Statements`; `hole` the value
+        that varies under the same SQL); `key` None keeps nothing."""
         engine = self.registry.engine
         tenant = await single_statement_tenant(engine, self.principal)
         if tenant is not None:
             assert isinstance(engine, PlinthPostgresEngine)  # single_statement_tenant says
-            rows = await select_at_once(engine, tenant, query)
+            if key is None or self.statements is None:
+                rows = await select_at_once(engine, tenant, build())
+            else:
+                whole = (key, self.principal, self.project.platform.today())
+                compiled = self.statements.compiled(whole, build, hole)
+                rows = None if compiled is None else await fetch_at_once(engine, tenant, *compiled)
             if rows is not None:
                 return rows
         async with self.wall():
-            found: list[dict[str, Any]] = await query.run()
+            found: list[dict[str, Any]] = await build().run()
             return found
 
     async def fetch(self, entity: Entity, record_id: Any) -> dict[str, Any] | None:
@@ -117,13 +143,18 @@ class CallerScope:
         if not ids:
             return []
         table = self.registry.table(entity)
-        where = table.id == ids[0] if len(ids) == 1 else table.id.is_in(ids)
-        query = table.select().where(where)
-        for clause in self.clauses(entity):
-            query = query.where(clause)
-        if lock and is_postgres(self.registry.engine):
-            query = for_update(query, table)
-        return await self.select(query)
+        locking = lock and is_postgres(self.registry.engine)
+
+        def build() -> Select[Any]:
+            where = table.id == ids[0] if len(ids) == 1 else table.id.is_in(ids)
+            query = table.select().where(where)
+            for clause in self.clauses(entity):
+                query = query.where(clause)
+            return for_update(query, table) if locking else query
+
+        if len(ids) == 1:  # a get: the same SQL for every id
+            return await self.select_kept(("fetch", entity.name, locking), build, ids[0])
+        return await self.select(build())
 
     async def allow(self, entity: Entity, verb: str, row: dict[str, Any]) -> None:
         """Refuse (with the reason) unless the principal's `verb` rule matches `row`."""

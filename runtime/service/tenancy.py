@@ -156,16 +156,24 @@ async def select_at_once(
 ) -> list[dict[str, Any]] | None:
     """The rows of a plain SELECT run as ONE autocommit statement inside the wall, on a
     connection of the `APP_ROLE` pool (`single_statement_tenant` says when one may); None
-    for a query Piccolo runs as several statements. asyncpg prepares each shape once per
-    connection (its statement cache keys on the SQL, and the SQL of a shape does not vary)."""
+    for a query Piccolo runs as several statements."""
     strings = query.querystrings
     if len(strings) != 1:
         return None
-    if engine.log_queries:  # as Piccolo logs the queries it runs itself
-        engine.print_query(query_id=engine.get_query_id(), query=str(strings[0]))
     sql, args = strings[0].compile_string(engine_type="postgres")
+    return await fetch_at_once(engine, tenant, sql, args)
+
+
+async def fetch_at_once(
+    engine: PlinthPostgresEngine, tenant: UUID, sql: str, args: list[Any]
+) -> list[dict[str, Any]]:
+    """The rows of the compiled SELECT `sql` as ONE autocommit statement inside the wall.
+    asyncpg prepares each shape once per connection (its statement cache keys on the SQL,
+    and the SQL of a shape does not vary)."""
+    if engine.log_queries:  # as Piccolo logs the queries it runs itself
+        engine.print_query(query_id=engine.get_query_id(), query=f"{sql} {args}")
     pool = await engine.role_pool()
-    assert pool is not None, "select_at_once needs the engine's pool running"
+    assert pool is not None, "fetch_at_once needs the engine's pool running"
     async with pool.acquire() as connection:
         rows = await connection.fetch(_walled_select(sql, len(args) + 1), *args, str(tenant))
     return [dict(row) for row in rows]
