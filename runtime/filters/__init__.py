@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Var
+from runtime.filters.ast import And, Cond, FilterError, Node, Not, Or, Var, uses_clock
 from runtime.filters.evaluate import evaluate
 from runtime.filters.parse import OPERATORS, parse_filter
 
@@ -23,6 +23,7 @@ __all__ = [
     "compile_where",
     "evaluate",
     "parse_filter",
+    "uses_clock",
 ]
 
 

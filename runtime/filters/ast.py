@@ -122,6 +122,15 @@ def resolve(value: Any, variables: dict[str, Any]) -> Any:
     raise FilterError((), f"variable {name} is not available here")
 
 
+def uses_clock(node: Node) -> bool:
+    """Whether the filter compares with `$now`: its SQL holds the time it was bound at."""
+    for cond in walk(node):
+        values = cond.value if isinstance(cond.value, tuple | list) else (cond.value,)
+        if any(isinstance(v, Var) and v.name == "$now" for v in values):
+            return True
+    return False
+
+
 def walk(node: Node) -> Iterator[Cond]:
     """Every Cond of a filter, depth first."""
     match node:

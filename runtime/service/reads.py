@@ -157,7 +157,9 @@ class Reader:
 
         if not shape[1]:  # nothing to expand: one statement (scope.select_kept)
             inputs = _key([filter, search, order.text, size, offset, after])
-            rows = await scope.select_kept(("page", entity.name, inputs), build)
+            clocked = "$now" in inputs or scope.clocked(entity)
+            key = None if clocked else ("page", entity.name, inputs)
+            rows = await scope.select_kept(key, build)
             return self._page(scope, entity, rows, size, order, shape[0])
         async with scope.wall():
             rows = await build().run()

@@ -15,7 +15,7 @@ from piccolo.query import Select
 from runtime.access import PolicyView, Principal, view_for
 from runtime.database import PlinthPostgresEngine, is_postgres
 from runtime.definitions.model import Entity, Field, Project
-from runtime.filters import Node, compile_where, evaluate
+from runtime.filters import Node, compile_where, evaluate, uses_clock
 from runtime.schema.registry import DataTable, Registry
 from runtime.service.errors import Forbidden
 from runtime.service.queries import paths, typed
@@ -82,6 +82,11 @@ class CallerScope:
             return rule
         return typed(self.project, entity, rule, self.variables())
 
+    def clocked(self, entity: Entity) -> bool:
+        """Whether the read rule compares with `$now` (its SQL is not one to keep)."""
+        rule = self.view(entity).rule("read")
+        return not isinstance(rule, bool) and uses_clock(rule)
+
     def clauses(self, entity: Entity, verb: str = "read") -> list[Any]:
         """The where clauses that limit `verb` to the rows the principal may touch."""
         table = self.registry.table(entity)
@@ -109,7 +114,8 @@ class CallerScope:
     ) -> list[dict[str, Any]]:
         """`select` of the query `build` makes, its SQL kept under (`key`, the caller,
         `$today`) when it runs as one statement (`statements.Statements`; `hole` the value
-        that varies under the same SQL); `key` None keeps nothing."""
+        that varies under the same SQL); `key` None keeps nothing, as for any query that
+        compares with `$now` (`clocked`)."""
         engine = self.registry.engine
         tenant = await single_statement_tenant(engine, self.principal)
         if tenant is not None:
@@ -152,7 +158,7 @@ class CallerScope:
                 query = query.where(clause)
             return for_update(query, table) if locking else query
 
-        if len(ids) == 1:  # a get: the same SQL for every id
+        if len(ids) == 1 and not self.clocked(entity):  # a get: the same SQL for every id
             return await self.select_kept(("fetch", entity.name, locking), build, ids[0])
         return await self.select(build())
 
