@@ -271,3 +271,18 @@ def test_search(thing: tuple[Path, Project, Entity]) -> None:
     assert warned == {kind for kind in FIELD_TYPES if not SEARCH[kind][0]}
     found = {kind: (TYPES[kind].searchable, TYPES[kind].default_search) for kind in FIELD_TYPES}
     assert found == SEARCH
+
+
+def test_the_reference_lists_each_types_operators() -> None:
+    """docs/reference/definitions.md's table "Operators by field type" says what the code
+    accepts, type by type."""
+    from runtime.fields import TYPES
+
+    text = (Path(__file__).resolve().parent.parent / "docs/reference/definitions.md").read_text()
+    table = text.split("Operators by field type:", 1)[1].split("\n\n", 2)[1]
+    documented: dict[str, set[str]] = {}
+    for line in table.splitlines()[2:]:
+        kinds, ops = (cell.strip() for cell in line.strip("|").split("|"))
+        for kind in kinds.split(", "):
+            documented[kind] = set(ops.strip("`").split())
+    assert documented == {name: set(t.operators) for name, t in TYPES.items()}
