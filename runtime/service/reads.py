@@ -32,31 +32,37 @@ MAX_LIMIT = 500
 def present(view: PolicyView, row: dict[str, Any]) -> dict[str, Any]:
     """A row as callers see it: system columns, then the fields the caller may read."""
     out = {k: to_json(row[k]) for k in SYSTEM_COLUMNS if k in row}
-    for field, show in _readable(view):
-        name = field.name
+    for name, shown in _readable(view):
         value = row.get(name)
-        if show is not None:  # a file: its reference, as clients see it (fields/file_refs.py)
-            out[name] = show(value, f"/api/{view.entity.slug}/{row.get('id')}/files/{name}")
-        elif field.type == "json":
-            out[name] = json_value(value)
-        elif field.type == "decimal" and value is not None:
-            out[name] = str(fixed_places(field, value))
-        else:
-            out[name] = to_json(value)
+        out[name] = to_json(value) if shown is None else shown(value, row)
     return out
 
 
-_Readable = tuple[tuple[Field, Callable[[Any, str], Any] | None], ...]
+Shown = Callable[[Any, dict[str, Any]], Any]  # (stored value, row) → the value callers see
+_Readable = tuple[tuple[str, Shown | None], ...]  # None: `to_json`
 _READABLE: dict[int, tuple[PolicyView, _Readable]] = {}
 
 
+def _shown(view: PolicyView, field: Field) -> Shown | None:
+    """How a field's stored value shows, when `to_json` is not all of it."""
+    name, show = field.name, field_type(field.type).show
+    if show is not None:  # a file: its reference, as clients see it (fields/file_refs.py)
+        prefix = f"/api/{view.entity.slug}/"
+        return lambda value, row: show(value, f"{prefix}{row.get('id')}/files/{name}")
+    if field.type == "json":
+        return lambda value, row: json_value(value)
+    if field.type == "decimal":
+        return lambda value, row: None if value is None else str(fixed_places(field, value))
+    return None
+
+
 def _readable(view: PolicyView) -> _Readable:
-    """(field, how a file shows) of each field the view may read, worked out once per view
+    """(name, how it shows) of each field the view may read, worked out once per view
     rather than per row (views live as long as the service: scope.PolicyViews)."""
     known = _READABLE.get(id(view))
     if known is not None and known[0] is view:
         return known[1]
-    plan = tuple((f, field_type(f.type).show) for f in view.entity.fields if view.may_read(f))
+    plan = tuple((f.name, _shown(view, f)) for f in view.entity.fields if view.may_read(f))
     if len(_READABLE) > 10_000:  # views of many role sets: start again rather than grow
         _READABLE.clear()
     _READABLE[id(view)] = (view, plan)

@@ -8,10 +8,10 @@ import uuid
 import asyncpg
 import pytest
 
-from runtime.service import scope, writes
+from runtime.service import scope, tenancy, writes
 from runtime.service._rows import insert_at_once
 from runtime.service.errors import UniqueConflict
-from runtime.service.tenancy import select_at_once, tenant_wall
+from runtime.service.tenancy import fetch_at_once, select_at_once, tenant_wall
 from tests.service.lab import open_lab
 
 pytestmark = pytest.mark.postgres
@@ -144,11 +144,12 @@ async def test_a_single_statement_read_is_inside_the_wall(
 
         taken = []
 
-        async def spy(engine, tenant, query):
+        async def spy(engine, tenant, sql, args):
             taken.append(tenant)
-            return await select_at_once(engine, tenant, query)
+            return await fetch_at_once(engine, tenant, sql, args)
 
-        monkeypatch.setattr(scope, "select_at_once", spy)
+        for module in (scope, tenancy):  # a statement kept or compiled anew
+            monkeypatch.setattr(module, "fetch_at_once", spy)
         assert [r["title"] for r in await lab.service.list(lab.a, "Sample")] == ["a-1"]
         assert (await lab.service.get(lab.a, "Sample", mine["id"]))["title"] == "a-1"
         assert taken == [lab.a.tenant_id, lab.a.tenant_id]  # each read: one statement
