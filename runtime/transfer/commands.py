@@ -19,8 +19,9 @@ from runtime.access import Principal
 from runtime.access.resolve import principal_for
 from runtime.identity import accounts
 from runtime.schema.registry import Registry
+from runtime.service import ListQuery
 from runtime.service.imports import ImportOptions, ImportReport
-from runtime.transfer.export import Query, export_lines
+from runtime.transfer.export import export_lines
 from runtime.transfer.formats import SUFFIXES
 from runtime.transfer.sources import read_rows
 
@@ -106,7 +107,7 @@ async def run_export(service: Any, args: argparse.Namespace) -> int:
         where = json.loads(args.filter) if args.filter else None
     except ValueError as error:
         raise TransferError(f"--filter is not JSON: {error}") from None
-    query = Query(
+    query = ListQuery(
         filter=where, search=args.search,
         sort=[s for s in (args.sort or "").split(",") if s] or None,
         fields=[f for f in (args.fields or "").split(",") if f] or None,
