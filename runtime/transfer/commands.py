@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -19,7 +19,7 @@ from runtime.access import Principal
 from runtime.access.resolve import principal_for
 from runtime.identity import accounts
 from runtime.schema.registry import Registry
-from runtime.service import ListQuery
+from runtime.service import ListQuery, RecordService
 from runtime.service.imports import ImportOptions, ImportReport
 from runtime.transfer.export import export_lines
 from runtime.transfer.formats import SUFFIXES
@@ -61,7 +61,7 @@ def _lines(path: str) -> Iterator[Iterator[str]]:
         raise TransferError(f"{path}: {error.strerror}") from None
 
 
-async def run_import(service: Any, args: argparse.Namespace, out: Console) -> int:
+async def run_import(service: RecordService, args: argparse.Namespace, out: Console) -> int:
     principal = await acting(service.registry, args, "cli")
     entity = service.entity(args.entity)
     options = ImportOptions(key=args.key, dry_run=args.dry_run, partial=args.partial)
@@ -100,7 +100,7 @@ def _print_report(report: ImportReport, options: ImportOptions, out: Console) ->
     out.print(line, highlight=False, soft_wrap=True)
 
 
-async def run_export(service: Any, args: argparse.Namespace) -> int:
+async def run_export(service: RecordService, args: argparse.Namespace) -> int:
     principal = await acting(service.registry, args, "cli")
     entity = service.entity(args.entity)
     try:
