@@ -130,8 +130,8 @@ class RecordService:
     async def page(
         self, principal: Principal, entity_name: str, query: ListQuery = FIRST_PAGE
     ) -> Page:
-        """Readable rows of the principal's tenant, as `query` asks (pages.ListQuery): read
-        after the previous page's `following`, pages are stable under concurrent writes."""
+        """Readable rows of the principal's tenant, as `query` asks (pages.ListQuery); a page
+        read after the previous one's `following` is stable under concurrent writes."""
         return await self._reader.page(self._scope(principal), self.entity(entity_name), query)
 
     async def count(
