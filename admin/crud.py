@@ -45,7 +45,7 @@ from admin.saved_versions import VERSION, SavedVersions, form_version
 from admin.schema import shape_schema
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity
 from runtime.schema.registry import DataTable
-from runtime.service import ServiceError
+from runtime.service import ListQuery, ServiceError
 from runtime.service.values import to_json
 
 # The queries `_apply_filters` scopes: each comes back as the kind of query it went in as.
@@ -240,9 +240,8 @@ class TenantCRUD(PiccoloCRUD):
             principal = context.principal
             if principal is None or not context.service.search_fields(principal, entity):
                 return JSONResponse({})
-            found = await context.service.list(
-                principal, entity.name, search=search, limit=limit, offset=max(offset, 0)
-            )
+            asked = ListQuery(search=search, limit=limit, offset=max(offset, 0))
+            found = await context.service.list(principal, entity.name, asked)
             if not found:
                 return JSONResponse({})
             query = query.where(pk.is_in([r["id"] for r in found]))

@@ -15,9 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from admin.context import current
-from admin.pages import AccountPages, Refused, check_csrf, html_page, parse_uuid
+from admin.pages import AccountPages, Refused, check_csrf, html_page
 from admin.plinth_links import SIDEBAR_LINKS as PLINTH_LINKS
 from runtime.access import Principal
+from runtime.fields import as_uuid
 from runtime.identity import members
 from runtime.identity.accounts import AccountError
 from runtime.schema.registry import Registry
@@ -62,7 +63,7 @@ async def _act(registry: Registry, org_id: uuid.UUID, form: dict[str, Any]) -> s
             registry, org_id, email, role, password=str(form.get("password", "")) or None
         )
         return f"{member['email']} now has the role {role}"
-    membership_id = parse_uuid(form.get("membership_id"))
+    membership_id = as_uuid(form.get("membership_id"))
     if membership_id is None:
         raise AccountError(members.NO_MEMBER)
     if action == "grant":

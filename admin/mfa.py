@@ -23,9 +23,9 @@ from admin.pages import (
     check_password,
     confirm_password,
     html_page,
-    parse_uuid,
     signed_in_user,
 )
+from runtime.fields import as_uuid
 from runtime.identity import totp
 from runtime.schema.registry import Registry
 
@@ -107,7 +107,7 @@ async def _act(
         enrolment = await totp.start_enrolment(registry, user["id"], issuer=pages.site_name)
         return html_page("mfa.html", step="confirm", enrolment=enrolment, csrftoken=csrf)
     if action == "confirm":
-        enrolment_id = parse_uuid(form.get("enrolment_id"))
+        enrolment_id = as_uuid(form.get("enrolment_id"))
         code = str(form.get("code", ""))
         async with attempt(pages, request, user["email"]) as held:
             if enrolment_id is None or not await totp.confirm_enrolment(

@@ -8,7 +8,6 @@ double-submit token itself (`check_csrf`)."""
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,13 +134,6 @@ def html_page(
 ) -> HTMLResponse:
     body = templates.get_template(name).render(**context)
     return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS | (headers or {}))
-
-
-def parse_uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def signed_in_principal() -> Principal:

@@ -11,7 +11,6 @@ piccolo-admin edit page links here (admin/plinth_links.py)."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +35,7 @@ from admin.plinth_views import (
 from runtime.access import Principal
 from runtime.api.problems import service_status
 from runtime.definitions.model import Entity
+from runtime.fields import as_uuid
 from runtime.service import NotFound, RecordService, ServiceError, StaleVersion
 from runtime.workflows.conditions import when_holds
 from runtime.workflows.runs import list_runs
@@ -91,7 +91,9 @@ async def _render(request: Request, *, status: int = 200, error: str | None = No
     entity, key = entity_of(service, request), request.path_params["id"]
     # the runs first: a run shown finished has its changes in the timeline read after it
     async with service.wall(principal):
-        runs = await list_runs(service, where=runs_where(service, principal, record_id=_uuid(key)))
+        runs = await list_runs(
+            service, where=runs_where(service, principal, record_id=as_uuid(key))
+        )
     record = await _record(service, principal, entity, key)
     after = _after(request)
     history = await service.timeline_page(  # NotFound: no page
@@ -132,13 +134,6 @@ def _message(request: Request, entity: Entity, runs: list[Any], started: str | N
     if run is not None:
         return f"The run of {run['workflow_label']} is {run['status']}"
     return None
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _not_found() -> Response:

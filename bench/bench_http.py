@@ -67,6 +67,8 @@ class Result:
     p99: float
     errors: int  # answers that were no success
     lost: int  # wrk's socket errors and timeouts (2 s): a saturated machine
+    requests: int = 0
+    cpu_us: float = float("nan")  # the server process's CPU time per request
 
 
 # -- the data set ---------------------------------------------------------------------------
@@ -197,6 +199,8 @@ def servers(
             processes.append(
                 subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log)
             )
+            if name != "plinth" or workers == 1:
+                _PIDS[name] = processes[-1].pid
             base = f"http://127.0.0.1:{port}"
             probe = f"{base}/api/tickets" if _is_plinth(name) else f"{base}/tickets/"
             _wait(probe, processes[-1], _headers(world, name), workdir / f"{name}.log")
@@ -321,7 +325,28 @@ def wrk(base: str, script: Path, seconds: float, connections: int) -> Result:
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = int(bad.group(1)) if bad else 0
     lost = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    return Result(rps, p50, p99, errors, lost)
+    done = re.search(r"(\d+) requests in", out)
+    return Result(rps, p50, p99, errors, lost, int(done.group(1)) if done else 0)
+
+
+_PIDS: dict[str, int] = {}  # server name → its process (servers())
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux): what it cost, however busy the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_wrk(server: str, base: str, script: Path, seconds: float, connections: int) -> Result:
+    """`wrk`, and the server's CPU time per request over the same run (one process only:
+    with --workers the children are not counted)."""
+    pid = _PIDS.get(server)
+    before = _cpu_seconds(pid) if pid else 0.0
+    result = wrk(base, script, seconds, connections)
+    if pid and result.requests:
+        result.cpu_us = 1e6 * (_cpu_seconds(pid) - before) / result.requests
+    return result
 
 
 def _check(world: World, bases: dict[str, str], folder: Path) -> None:
@@ -354,10 +379,11 @@ def run(world: World, bases: dict[str, str], args: argparse.Namespace, folder: P
         for server in bases:
             script = wrk_script(world, server, workload, folder)
             wrk(bases[server], script, args.warmup, args.connections)
-            results[workload, server] = wrk(bases[server], script, args.duration, args.connections)
-            r = results[workload, server]
+            r = timed_wrk(server, bases[server], script, args.duration, args.connections)
+            results[workload, server] = r
             print(f"  {workload:7} {server:8} {r.rps:9.0f} req/s  p50 {r.p50:6.2f} ms  "
-                  f"p99 {r.p99:6.2f} ms" + (f"  ERRORS {r.errors}" if r.errors else "")
+                  f"p99 {r.p99:6.2f} ms  cpu {r.cpu_us:5.0f} us/req"
+                  + (f"  ERRORS {r.errors}" if r.errors else "")
                   + (f"  timeouts {r.lost}" if r.lost else ""),
                   flush=True)  # fmt: skip
     return results
@@ -382,6 +408,14 @@ def report(results: dict[tuple[str, str], Result], connections: int, before: boo
             f"{'met' if ok else 'MISSED'}"
             + (f" | before: {results[workload, 'before'].rps / raw.rps:4.2f}x" if before else "")
         )
+    print("\nserver CPU per request (us; steadier than req/s on a busy machine), raw / it:")
+    for workload in WORKLOADS:
+        raw_us = results[workload, "raw"].cpu_us
+        cells = []
+        for server in SERVERS + (("before",) if before else ()):
+            spent = results[workload, server].cpu_us
+            cells.append(f"{server} {spent:5.0f} ({raw_us / spent:4.2f}x)")
+        print(f"{workload:8} | " + " | ".join(cells))
     return met
 
 

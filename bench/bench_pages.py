@@ -40,7 +40,7 @@ async def run(url: str, rows: int, page: int, limit: int, runs: int) -> float:
     from runtime.database import close_engine, engine_from_url, open_engine
     from runtime.definitions import load_project
     from runtime.schema import build_registry
-    from runtime.service import RecordService
+    from runtime.service import ListQuery, RecordService
 
     engine = engine_from_url(url)
     registry = build_registry(load_project(LAB), engine)
@@ -71,10 +71,10 @@ async def run(url: str, rows: int, page: int, limit: int, runs: int) -> float:
     after = ["-created_at,id", [at, str(before["id"])]]
 
     async def first() -> None:
-        await service.page(principal, "Sample", limit=limit)
+        await service.page(principal, "Sample", ListQuery(limit=limit))
 
     async def deep() -> None:
-        await service.page(principal, "Sample", limit=limit, after=after)
+        await service.page(principal, "Sample", ListQuery(limit=limit, after=after))
 
     await first(), await deep()  # warm up
     one, far = await _timed(runs, first), await _timed(runs, deep)

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,6 +161,44 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+# -- signing in over HTTP ----------------------------------------------------------------------
+
+
+def access_token(url: str, email: str, org: str | None = None) -> str:
+    """The access token POST /auth/token gives `email` (with PASSWORD), in `org` if named."""
+    headers = {"X-Organization": org} if org else {}
+    response = httpx.post(
+        f"{url}/auth/token", json={"email": email, "password": PASSWORD}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer_client(url: str, token: str, timeout: float = 30) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+
+
+def token_client(
+    url: str, email: str, tokens: dict[str, str] | None = None, timeout: float = 30
+) -> httpx.Client:
+    """A client of the site at `url` signed in as `email` by a token login. With `tokens`
+    (email → token), each email logs in once; without, every call logs in afresh."""
+    if tokens is None:
+        return bearer_client(url, access_token(url, email), timeout)
+    if email not in tokens:
+        tokens[email] = access_token(url, email)
+    return bearer_client(url, tokens[email], timeout)
+
+
+def post_ticket(client: httpx.Client, **values: Any) -> dict[str, Any]:
+    """A ticket created by POST /api/tickets (subject "help" unless `values` say otherwise)."""
+    response = client.post("/api/tickets", json={"subject": "help", **values})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
 # -- a running site with two tenants ---------------------------------------------------------
 
 
@@ -177,20 +216,11 @@ class Site:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, email: str, org: str | None = None) -> str:
-        headers = {"X-Organization": org} if org else {}
-        response = httpx.post(
-            f"{self.url}/auth/token",
-            json={"email": email, "password": PASSWORD},
-            headers=headers,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
+        return access_token(self.url, email, org)
 
     def client(self, email: str) -> httpx.Client:
-        token = self.tokens.setdefault(email, self.token(email))
-        return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        )
+        # logs in on every call (setdefault evaluates its argument), keeps the first token
+        return bearer_client(self.url, self.tokens.setdefault(email, self.token(email)))
 
     def plinth(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return plinth(*args, env=self.env, cwd=self.workdir, input=input)

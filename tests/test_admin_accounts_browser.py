@@ -21,11 +21,10 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import sync_playwright
 
+from tests.admin_browser import AdminPage, chromium
 from tests.admin_session import admin_client
 from tests.conftest import PASSWORD, REPO, Site
-from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, AdminPage
 
 pytestmark = pytest.mark.browser
 
@@ -35,17 +34,9 @@ NEW_PASSWORD = "a new and longer passphrase"
 
 @pytest.fixture
 def browser(site: Site) -> Iterator[object]:
-    """Chromium, started after `site` (see tests/test_admin_browser.py `admin`)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """Chromium, started after `site` (see tests/admin_browser.py)."""
+    with chromium() as browser:
+        yield browser
 
 
 def screenshot(tab: AdminPage, name: str) -> Path:
@@ -151,10 +142,7 @@ def test_mfa_setup_from_the_user_menu_then_the_login_asks_for_the_code(
     tab = AdminPage(browser, site)
     try:
         page = tab.page
-        page.goto(f"{site.url}/admin/")
-        page.wait_for_url("**/admin/#/login/**")
-        page.fill('input[name="username"]', site.a)
-        page.fill('input[name="password"]', PASSWORD)
+        tab.fill_login(site.a)
         page.click('button[data-uitest="login_button"]')
         code = page.locator('input[placeholder="123456"]')
         code.wait_for()

@@ -18,156 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from runtime.database import close_engine, engine_from_url, open_engine
 from runtime.definitions import load_project
 from runtime.schema import build_registry
-from tests.conftest import DEFINITIONS, PASSWORD, Site
+from tests.admin_browser import AdminPage, chromium
+from tests.conftest import DEFINITIONS, Site
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-STEP_TIMEOUT_MS = 10_000  # any one wait of the UI
-TEST_BUDGET_S = 60.0  # the whole test, browser part
-
-
-class Budget:
-    """A total time limit for one test: every wait gets at most what is left of it."""
-
-    def __init__(self, page: Any, seconds: float) -> None:
-        self.page = page
-        self.deadline = time.monotonic() + seconds
-
-    def step(self, name: str) -> None:
-        left_ms = (self.deadline - time.monotonic()) * 1000
-        assert left_ms > 0, f"test ran over its {TEST_BUDGET_S:.0f}s budget before {name!r}"
-        self.page.set_default_timeout(min(STEP_TIMEOUT_MS, left_ms))
-
-
-class AdminPage:
-    """One browser tab on the admin, with every API response and dialog it saw."""
-
-    def __init__(self, browser: Any, site: Site) -> None:
-        self.site = site
-        self.context = browser.new_context()
-        self.page = self.context.new_page()
-        self.budget = Budget(self.page, TEST_BUDGET_S)
-        self.budget.step("start")
-        self.responses: list[Any] = []
-        self.dialogs: list[str] = []
-        self.page.on("response", self._on_response)
-        self.page.on("dialog", self._on_dialog)
-
-    def _on_response(self, response: Any) -> None:
-        if "/admin/api/" in response.url or "/admin/public/" in response.url:
-            self.responses.append(response)
-
-    def _on_dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.accept()
-
-    def close(self) -> None:
-        self.context.close()
-
-    def api_bodies(self) -> list[tuple[str, int, str]]:
-        """(url, status, body) of every admin API response so far."""
-        seen = []
-        for response in self.responses:
-            try:
-                body = response.text()
-            except Exception:  # redirects and aborted requests have no body
-                body = ""
-            seen.append((response.url, response.status, body))
-        return seen
-
-    def sign_in(self, email: str) -> None:
-        page = self.page
-        self.budget.step("login form")
-        page.goto(f"{self.site.url}/admin/")
-        page.wait_for_url("**/admin/#/login/**")
-        page.fill('input[name="username"]', email)
-        page.fill('input[name="password"]', PASSWORD)
-        with page.expect_response(lambda r: r.url.endswith("/admin/public/login/")) as login:
-            page.click('button[data-uitest="login_button"]')
-        assert login.value.status == 200, login.value.text()
-        self.budget.step("home page")
-        page.wait_for_selector('.sidebar a[href="#/ticket/"]')
-
-    def open_ticket_list(self) -> None:
-        page = self.page
-        self.budget.step("ticket list")
-        with page.expect_response(
-            lambda r: "/admin/api/tables/ticket/?" in r.url and r.request.method == "GET"
-        ) as rows:
-            page.click('.sidebar a[href="#/ticket/"]')
-        assert rows.value.status == 200, rows.value.text()
-        page.wait_for_url("**/admin/#/ticket/")
-        page.wait_for_selector("#result_count")
-
-    def save_ticket(self, ticket_id: str) -> None:
-        """Click Save on a ticket's edit page; the API takes it and the UI reports success."""
-        page = self.page
-        with page.expect_response(
-            lambda r: (
-                f"/admin/api/tables/ticket/{ticket_id}/" in r.url
-                and r.request.method in ("PATCH", "PUT")
-            )
-        ) as saved:
-            page.click('button[data-uitest="save_button"]')
-        assert saved.value.status in (200, 204), saved.value.text()
-        page.get_by_text("Successfully saved row").wait_for()
-
-    def row_ids(self) -> set[str]:
-        links = self.page.locator('.table_wrapper tbody a[href^="#/ticket/"]')
-        return {
-            href.split("/")[2]
-            for href in links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
-        }
-
-    def visible_text(self) -> str:
-        """The page's text and the values of its form fields (which are not in its text)."""
-        return self.page.evaluate(
-            """() => document.body.textContent + "\\n" +
-                Array.from(document.querySelectorAll("input, textarea, select"))
-                    .map(e => e.value).join("\\n")"""
-        )
 
 
 @pytest.fixture
 def admin(site: Site) -> Iterator[AdminPage]:
-    """A fresh Chromium per test, started after `site`: while Playwright's sync API is active,
-    its event loop counts as running in this thread, so `asyncio.run` (which `site` and the
-    database checks use) would fail; those run before it starts or in a worker thread."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    """A fresh Chromium per test, started after `site` (see tests/admin_browser.py)."""
+    with chromium() as browser:
         tab = AdminPage(browser, site)
         try:
             yield tab
         finally:
             tab.close()
-            browser.close()
 
 
 def _tickets(site: Site) -> tuple[list[dict[str, Any]], dict[str, Any]]:

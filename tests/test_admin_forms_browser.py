@@ -8,27 +8,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.admin_browser import AdminPage, chromium
 from tests.conftest import Site
-from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, AdminPage
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def browser(site: Site) -> Iterator[Any]:
-    """One Chromium, started after `site` (see test_admin_browser.admin)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """One Chromium, started after `site` (see tests/admin_browser.py)."""
+    with chromium() as browser:
+        yield browser
 
 
 def _open_edit_page(tab: AdminPage, ticket_id: str) -> None:

@@ -29,12 +29,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.admin_browser import AdminPage, chromium
 from tests.admin_session import admin_client
 from tests.conftest import REPO
 from tests.plinth_admin_site import PlinthSite, serve
-from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, AdminPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -48,18 +48,9 @@ def plinth_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlinthSite
 
 @pytest.fixture(scope="module")
 def browser(plinth_site: PlinthSite) -> Iterator[Any]:
-    """One Chromium for the module, started after the site (see tests/test_admin_browser.py
-    `admin`: no asyncio.run while Playwright's loop is active)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """One Chromium for the module, started after the site (see tests/admin_browser.py)."""
+    with chromium() as browser:
+        yield browser
 
 
 class Tab(AdminPage):

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from runtime.identity import accounts
 from runtime.schema.registry import Registry
+from tests.admin_browser import AdminPage, chromium
 from tests.admin_session import admin_client, on_database
 from tests.conftest import PASSWORD, REPO, Site
-from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, AdminPage
 
 pytestmark = pytest.mark.browser
 
@@ -79,17 +79,9 @@ def people(site: Site) -> People:
 
 @pytest.fixture
 def browser(people: People) -> Iterator[Any]:
-    """Chromium, started after the users exist (see tests/test_admin_browser.py `admin`)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """Chromium, started after the users exist (see tests/admin_browser.py)."""
+    with chromium() as browser:
+        yield browser
 
 
 def screenshot(tab: AdminPage, name: str) -> Path:

@@ -21,7 +21,7 @@ from runtime.api.openapi import field_schema
 from runtime.database import engine_from_url
 from runtime.definitions import OPERATORS, check_project, load_project, load_schema
 from runtime.definitions.model import FIELD_TYPES, Entity, Field, Project
-from runtime.fields import TYPES, max_length
+from runtime.fields import TYPES, as_uuid, max_length
 from runtime.fields.columns import column_length
 from runtime.filters import OPERATORS as GRAMMAR_OPERATORS
 from runtime.schema import build_registry
@@ -286,3 +286,9 @@ def test_the_reference_lists_each_types_operators() -> None:
         for kind in kinds.split(", "):
             documented[kind] = set(ops.strip("`").split())
     assert documented == {name: set(t.operators) for name, t in TYPES.items()}
+
+
+def test_as_uuid_takes_a_uuid_or_its_text_and_answers_none_for_anything_else() -> None:
+    assert as_uuid(U) is U
+    assert as_uuid(str(U)) == as_uuid(U.hex) == as_uuid(f"{{{U}}}") == U
+    assert [as_uuid(v) for v in ("", "acme", None, 42, str(U)[:-1])] == [None] * 5

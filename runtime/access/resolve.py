@@ -9,6 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from runtime.access.principal import Principal
+from runtime.fields import as_uuid
 from runtime.identity import accounts
 
 if TYPE_CHECKING:
@@ -55,8 +56,8 @@ async def superuser_in(
     if org is not None:
         table = registry.organization
         match = table.slug == str(org)
-        if _is_uuid(org):
-            match = match | (table.id == uuid.UUID(str(org)))
+        if (org_id := as_uuid(org)) is not None:
+            match = match | (table.id == org_id)
         found = await table.select(table.id, table.slug).where(match).first().run()
         if found is None:
             return None
@@ -70,11 +71,3 @@ async def superuser_in(
         roles=frozenset({"owner"}) if tenant_id else frozenset(),
         is_superuser=True,
     )
-
-
-def _is_uuid(value: str | uuid.UUID) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True

@@ -18,12 +18,12 @@ from runtime.api import records
 from runtime.api.callers import request_principal
 from runtime.api.payloads import read_json
 from runtime.api.problems import Problem
-from runtime.api.records import _entity, _etag, _if_match, _list_filter, _names, _request_id
+from runtime.api.records import _entity, _etag, _if_match, _list_query, _request_id
 from runtime.definitions.model import Entity
 from runtime.limits import ascii_digits, limits
 from runtime.service.imports import ImportOptions
 from runtime.transfer import jobs
-from runtime.transfer.export import MEDIA_TYPES, Query, export_lines
+from runtime.transfer.export import MEDIA_TYPES, export_lines
 from runtime.transfer.formats import FORMATS
 from runtime.transfer.sources import text_lines
 
@@ -111,14 +111,8 @@ async def export_response(request: Request, entity: Entity, principal: Principal
     fmt = request.query_params["format"]
     if fmt not in MEDIA_TYPES:
         raise Problem(400, "Bad query", f"format {fmt!r}: expected csv or ndjson")
-    query = Query(
-        filter=_list_filter(request),
-        search=request.query_params.get("search") or None,
-        sort=[s for s in request.query_params.get("sort", "").split(",") if s] or None,
-        fields=_names(request, "fields"),
-    )
     service = request.app.state.plinth.service
-    body = await export_lines(service, principal, entity.name, fmt, query)
+    body = await export_lines(service, principal, entity.name, fmt, _list_query(request))
     filename = f"{entity.slug}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)

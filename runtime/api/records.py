@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from runtime.api.responses import FastJSON
 from runtime.definitions.model import Entity
 from runtime.filters import OPERATORS
 from runtime.limits import ascii_digits, fit_request_id, limits
-from runtime.service.pages import Page
+from runtime.service.pages import ListQuery, Page
 
 RESERVED_PARAMS = {
     "filter", "sort", "limit", "cursor", "count", "search", "fields", "expand", "format"
@@ -88,6 +89,17 @@ def _list_filter(request: Request) -> dict[str, Any] | None:
     return parts[0] if len(parts) == 1 else {"and": parts}
 
 
+def _list_query(request: Request) -> ListQuery:
+    """`?filter=` (and its shorthands), `?search=`, `?sort=` and `?fields=`: what a list and
+    an export of it have in common."""
+    return ListQuery(
+        filter=_list_filter(request),
+        search=request.query_params.get("search") or None,
+        sort=[s for s in request.query_params.get("sort", "").split(",") if s] or None,
+        fields=_names(request, "fields"),
+    )
+
+
 def _limit(request: Request) -> int:
     try:
         limit = int(request.query_params.get("limit", 50))
@@ -129,30 +141,17 @@ async def collection(request: Request) -> Response:
         )
         headers = {"Location": f"/api/{entity.slug}/{record['id']}", **_etag(record)}
         return FastJSON(record, status_code=201, headers=headers)
-    where, limit, counting = _list_filter(request), _limit(request), _counting(request)
+    asked, limit, counting = _list_query(request), _limit(request), _counting(request)
     binding = _binding("records", entity, principal)
     keys = request.app.state.plinth.keys
     after = cursors.decode(keys, request.query_params.get("cursor"), binding)
-    sort = [s for s in request.query_params.get("sort", "").split(",") if s] or None
-    search = request.query_params.get("search") or None
-    page = await service.page(
-        principal,
-        entity.name,
-        filter=where,
-        search=search,
-        sort=sort,
-        limit=limit,
-        after=after,
-        fields=_names(request, "fields"),
-        expand=_names(request, "expand"),
-    )
+    query = replace(asked, limit=limit, after=after, expand=_names(request, "expand"))
+    page = await service.page(principal, entity.name, query)
     meta: dict[str, Any] = {"next_cursor": _next(request, binding, page)}
     if counting == "true":
-        meta["count"] = await service.count(principal, entity.name, filter=where, search=search)
+        meta["count"] = await service.count(principal, entity.name, query)
     elif counting == "estimate":
-        count, exact = await service.estimate_count(
-            principal, entity.name, filter=where, search=search
-        )
+        count, exact = await service.estimate_count(principal, entity.name, query)
         meta |= {"count": count, "count_exact": exact}
     return FastJSON({"data": page.rows, "meta": meta})
 

@@ -22,7 +22,7 @@ from runtime.fields.table import (
     max_length,
     openapi_schema,
 )
-from runtime.fields.values import EMAIL, URL, Invalid, boolean, json_text, text
+from runtime.fields.values import EMAIL, URL, Invalid, as_uuid, boolean, json_text, text
 
 __all__ = [
     "DEFAULT_LENGTH",
@@ -31,6 +31,7 @@ __all__ = [
     "URL",
     "FieldType",
     "Invalid",
+    "as_uuid",
     "boolean",
     "coerce",
     "decimal_digits",

@@ -73,11 +73,20 @@ def time_value(raw: Any) -> dt.time:
     return value
 
 
-def uuid_value(raw: Any) -> uuid.UUID:
+def as_uuid(raw: object) -> uuid.UUID | None:
+    """`raw` as a UUID, or None when it is not one: a UUID as is, anything else by its text
+    (`"1b4e28ba-2fa1-11d2-883f-0016d3cca427"`, also without dashes or in braces)."""
     try:
         return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
     except ValueError:
-        raise Invalid("type", f"expected a UUID, got {raw!r}") from None
+        return None
+
+
+def uuid_value(raw: Any) -> uuid.UUID:
+    value = as_uuid(raw)
+    if value is None:
+        raise Invalid("type", f"expected a UUID, got {raw!r}")
+    return value
 
 
 NUMBERS = {int: "an integer", Decimal: "a decimal number", float: "a number"}

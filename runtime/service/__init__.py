@@ -11,9 +11,10 @@ from runtime.service.errors import (
     UniqueConflict,
     ValidationFailed,
 )
+from runtime.service.pages import ListQuery
 from runtime.service.records import RecordService
 
 __all__ = [
-    "Conflict", "FieldError", "Forbidden", "NotFound", "RecordService", "ServiceError",
-    "StaleVersion", "UniqueConflict", "ValidationFailed",
+    "Conflict", "FieldError", "Forbidden", "ListQuery", "NotFound", "RecordService",
+    "ServiceError", "StaleVersion", "UniqueConflict", "ValidationFailed",
 ]  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 from piccolo.query import Select
 
 from runtime.definitions.model import Entity
+from runtime.fields import as_uuid
 from runtime.filters import keyset
 from runtime.filters.keyset import SortKey, order_terms
 from runtime.schema.registry import Registry
@@ -48,7 +49,7 @@ class History:
         tl = self.registry.timeline
         size = min(max(limit, 1), MAX_LIMIT)
         async with scope.wall():
-            rid = _uuid(record_id)
+            rid = as_uuid(record_id)
             found = await scope.fetch(entity, record_id) is not None
             if not found and (rid is None or not await self._was_readable(scope, entity, rid)):
                 raise NotFound(f"{entity.name} {record_id} not found")
@@ -113,10 +114,3 @@ def last_state(
     if before is not None:
         state |= {"updated_by": before["actor_id"], "updated_at": before["at"]}
     return state
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None

@@ -113,11 +113,10 @@ class Batch:
                     failed.add(row.number)
             table = self.registry.table(target)
             column = getattr(table, by)
-            values = list({to_json(v) for v in typed.values()})
             query = table.select(table.id, column).where(column.is_in(list(typed.values())))
             for clause in self.scope.clauses(target):
                 query = query.where(clause)
-            found = {to_json(r[by]): r["id"] for r in await query.run()} if values else {}
+            found = {to_json(r[by]): r["id"] for r in await query.run()} if typed else {}
             for row in wanted:
                 if row.number not in typed:
                     continue

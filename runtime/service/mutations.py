@@ -11,6 +11,7 @@ from typing import Any
 
 from runtime.database import is_postgres
 from runtime.definitions.model import Entity
+from runtime.fields import as_uuid
 from runtime.service import timeline
 from runtime.service.checks import check_references, check_unique, reads_before_create
 from runtime.service.cleaning import new_row, update_values
@@ -131,10 +132,10 @@ async def resolve(
     not at the version the caller read (If-Match). Locked, a row is read as it is now, so a
     write that names no version never fails on a version another writer moved on."""
     rows = {row["id"]: row for row in await scope.fetch_many(entity, list(record_ids), lock=True)}
-    expected = {_uuid(k): v for k, v in (versions or {}).items()}
+    expected = {as_uuid(k): v for k, v in (versions or {}).items()}
     out: dict[uuid.UUID, dict[str, Any]] = {}
     for record_id in record_ids:
-        key = _uuid(record_id)
+        key = as_uuid(record_id)
         row = rows.get(key) if key is not None else None
         if row is None:
             raise NotFound(f"{entity.name} {record_id} not found")
@@ -143,13 +144,6 @@ async def resolve(
             raise StaleVersion(stale(entity, row["version"], version))
         out[row["id"]] = row
     return list(out.values())
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 class _Deletion:

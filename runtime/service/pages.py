@@ -23,6 +23,26 @@ CARRIED_BYTES, PREFIX_CHARS = 256, 64  # a longer text value travels as a Prefix
 
 
 @dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What a list asks for: the readable rows matching `filter` (the filter grammar) and
+    `search`, in the order of `sort`, shaped by `fields` and `expand`; up to `limit` of them,
+    after the row whose sort key values `after` holds (a page's `following`) or from `offset`
+    on (the admin's page numbers). A count reads `filter` and `search` only."""
+
+    filter: Any = None
+    search: str | None = None
+    sort: list[str] | None = None
+    fields: list[str] | None = None
+    expand: list[str] | None = None
+    limit: int = 50
+    after: Any = None
+    offset: int = 0
+
+
+FIRST_PAGE = ListQuery()  # every readable row, in the entity's order, 50 at a time
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     rows: list[dict[str, Any]]
     # Where the next page starts, as `after` takes it: [the sort's text, the JSON values of

@@ -20,7 +20,7 @@ from runtime.filters import compile_where, keyset
 from runtime.filters.keyset import key_sql, order_terms
 from runtime.schema.registry import Registry
 from runtime.service.errors import FieldError, NotFound
-from runtime.service.pages import Page, Sort, resolve_sort
+from runtime.service.pages import ListQuery, Page, Sort, resolve_sort
 from runtime.service.queries import BadQuery, parse_query_filter, resolve_path, typed
 from runtime.service.scope import CallerScope
 from runtime.service.shaping import Tree, merge, path_tree, project, references_in
@@ -130,39 +130,24 @@ class Reader:
             query = query.order_by(term, ascending=ascending)
         return query
 
-    async def page(
-        self,
-        scope: CallerScope,
-        entity: Entity,
-        *,
-        filter: Any = None,
-        search: str | None = None,
-        sort: builtins.list[str] | None = None,
-        limit: int = 50,
-        after: Any = None,
-        offset: int = 0,
-        fields: builtins.list[str] | None = None,
-        expand: builtins.list[str] | None = None,
-    ) -> Page:
-        """Up to `limit` readable rows of the principal's tenant matching `filter` (the
-        filter grammar) and `search`, shaped by `fields` and `expand`: those after the row
-        whose sort key values `after` holds (a page's `following`), or from `offset` on (the
-        admin's page numbers)."""
-        order = resolve_sort(self.project, entity, sort, scope.can_read)
+    async def page(self, scope: CallerScope, entity: Entity, asked: ListQuery) -> Page:
+        """Up to `asked.limit` readable rows of the principal's tenant as `asked` says
+        (pages.ListQuery): after the row `asked.after` names, or from `asked.offset` on."""
+        order = resolve_sort(self.project, entity, asked.sort, scope.can_read)
         table = self.registry.table(entity)
-        shape = self._shape(scope, entity, fields, expand)
-        size = min(max(limit, 1), MAX_LIMIT)
+        shape = self._shape(scope, entity, asked.fields, asked.expand)
+        size = min(max(asked.limit, 1), MAX_LIMIT)
 
         def build() -> Select[Any]:
-            query = self._select(scope, entity, filter, search, order)
-            if after is not None:
-                query = query.where(keyset.after(table, order.keys, order.typed(after)))
+            query = self._select(scope, entity, asked.filter, asked.search, order)
+            if asked.after is not None:
+                query = query.where(keyset.after(table, order.keys, order.typed(asked.after)))
             query = query.limit(size + 1)
             # the admin's page numbers; the API's pages start after a row instead
-            return query.offset(offset) if offset else query
+            return query.offset(asked.offset) if asked.offset else query
 
         if not shape[1]:  # nothing to expand: one statement (scope.select_kept)
-            inputs = _key([filter, search, order.text, size, offset, after])
+            inputs = _key([asked.filter, asked.search, order.text, size, asked.offset, asked.after])
             clocked = "$now" in inputs or scope.clocked(entity)
             key = None if clocked else ("page", entity.name, inputs)
             rows = await scope.select_kept(key, build)
@@ -193,19 +178,14 @@ class Reader:
         return Page(records, order.following(rows[-1]) if more else None)
 
     async def count(
-        self,
-        scope: CallerScope,
-        entity: Entity,
-        *,
-        filter: Any = None,
-        search: str | None = None,
-        estimate: bool = False,
+        self, scope: CallerScope, entity: Entity, asked: ListQuery, *, estimate: bool = False
     ) -> tuple[int, bool]:
-        """(how many rows match, exactly?): with `estimate` on PostgreSQL the planner's
-        estimate of the same query under the tenant wall, which costs no scan; SQLite has no
-        such estimate and counts."""
+        """(how many rows match `asked.filter` and `asked.search`, exactly?): with `estimate`
+        on PostgreSQL the planner's estimate of the same query under the tenant wall, which
+        costs no scan; SQLite has no such estimate and counts."""
         table = self.registry.table(entity)
-        where = self._where(scope, entity, self._with_search(scope, entity, filter, search))
+        matching = self._with_search(scope, entity, asked.filter, asked.search)
+        where = self._where(scope, entity, matching)
         clauses = [c for c in [*scope.clauses(entity), where] if c is not None]
         async with scope.wall():
             if estimate and is_postgres(self.registry.engine):

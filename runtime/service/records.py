@@ -29,7 +29,7 @@ from runtime.service.imports import (
     import_rows,
 )
 from runtime.service.mutations import Mutations, Versions
-from runtime.service.pages import Page
+from runtime.service.pages import FIRST_PAGE, ListQuery, Page
 from runtime.service.reads import Reader, search_fields
 from runtime.service.restore import restore
 from runtime.service.scope import NOTHING, CallerScope, PolicyViews, load_references
@@ -124,70 +124,32 @@ class RecordService:
     # -- reads -----------------------------------------------------------------------------
 
     async def list(
-        self,
-        principal: Principal,
-        entity_name: str,
-        *,
-        filter: Any = None,
-        search: str | None = None,
-        sort: list[str] | None = None,
-        limit: int = 50,
-        offset: int = 0,
-        fields: list[str] | None = None,
-        expand: list[str] | None = None,
+        self, principal: Principal, entity_name: str, query: ListQuery = FIRST_PAGE
     ) -> list[dict[str, Any]]:
-        """Readable rows of the principal's tenant matching `filter` (the filter grammar) and
-        `search`, shaped by `fields` and `expand`, from `offset` on (the admin's pages)."""
-        page = await self.page(
-            principal, entity_name, filter=filter, search=search, sort=sort, limit=limit,
-            offset=offset, fields=fields, expand=expand,
-        )  # fmt: skip
-        return page.rows
+        """The rows of `page`, for callers that take no cursor (the admin, fixtures)."""
+        return (await self.page(principal, entity_name, query)).rows
 
     async def page(
-        self,
-        principal: Principal,
-        entity_name: str,
-        *,
-        filter: Any = None,
-        search: str | None = None,
-        sort: builtins.list[str] | None = None,
-        limit: int = 50,
-        after: Any = None,
-        offset: int = 0,
-        fields: builtins.list[str] | None = None,
-        expand: builtins.list[str] | None = None,
+        self, principal: Principal, entity_name: str, query: ListQuery = FIRST_PAGE
     ) -> Page:
-        """Like `list`, a page at a time: the rows after the one whose sort key values
-        `after` holds (the previous page's `following`), stable under concurrent writes."""
-        return await self._reader.page(
-            self._scope(principal), self.entity(entity_name), filter=filter, search=search,
-            sort=sort, limit=limit, after=after, offset=offset, fields=fields, expand=expand,
-        )  # fmt: skip
+        """Readable rows of the principal's tenant, as `query` asks (pages.ListQuery); a page
+        read after the previous one's `following` is stable under concurrent writes."""
+        return await self._reader.page(self._scope(principal), self.entity(entity_name), query)
 
     async def count(
-        self,
-        principal: Principal,
-        entity_name: str,
-        *,
-        filter: Any = None,
-        search: str | None = None,
+        self, principal: Principal, entity_name: str, query: ListQuery = FIRST_PAGE
     ) -> int:
+        """How many readable rows match `query.filter` and `query.search`."""
         scope, entity = self._scope(principal), self.entity(entity_name)
-        count, _ = await self._reader.count(scope, entity, filter=filter, search=search)
+        count, _ = await self._reader.count(scope, entity, query)
         return count
 
     async def estimate_count(
-        self,
-        principal: Principal,
-        entity_name: str,
-        *,
-        filter: Any = None,
-        search: str | None = None,
+        self, principal: Principal, entity_name: str, query: ListQuery = FIRST_PAGE
     ) -> tuple[int, bool]:
         """(rows, exact?): the planner's estimate on PostgreSQL, the exact count on SQLite."""
         scope, entity = self._scope(principal), self.entity(entity_name)
-        return await self._reader.count(scope, entity, filter=filter, search=search, estimate=True)
+        return await self._reader.count(scope, entity, query, estimate=True)
 
     async def get(
         self,

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from runtime.definitions.model import Entity, Field
+from runtime.fields import as_uuid
 from runtime.service.checks import check_references, check_unique
 from runtime.service.cleaning import new_row
 from runtime.service.errors import Forbidden, NotFound, ServiceError
@@ -39,7 +40,7 @@ async def restore(
     version: int | None,
     request_id: str | None,
 ) -> dict[str, Any]:
-    rid, eid = _uuid(record_id), _uuid(entry_id)
+    rid, eid = as_uuid(record_id), as_uuid(entry_id)
     if rid is None:
         raise NotFound(f"{entity.name} {record_id} not found")
     if eid is None:
@@ -133,10 +134,3 @@ async def _entries(
         if isinstance(row["changes"], str):
             row["changes"] = json.loads(row["changes"])
     return list(rows)
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None

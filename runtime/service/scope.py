@@ -4,7 +4,6 @@ tenant wall its queries run inside."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -15,6 +14,7 @@ from piccolo.query import Select
 from runtime.access import PolicyView, Principal, view_for
 from runtime.database import PlinthPostgresEngine, is_postgres
 from runtime.definitions.model import Entity, Field, Project
+from runtime.fields import as_uuid
 from runtime.filters import Node, compile_where, evaluate, uses_clock
 from runtime.schema.registry import DataTable, Registry
 from runtime.service.errors import Forbidden
@@ -145,7 +145,7 @@ class CallerScope:
         are locked FOR UPDATE, in id order so two writers of the same rows cannot deadlock,
         and read as the last writer committed them; a SQLite write transaction is IMMEDIATE,
         so it holds the database's write lock already."""
-        ids = [i for i in map(_uuid, record_ids) if i is not None]
+        ids = [i for i in map(as_uuid, record_ids) if i is not None]
         if not ids:
             return []
         table = self.registry.table(entity)
@@ -190,13 +190,6 @@ class _Unqualified:
 
     def get_formatted_tablename(self) -> str:
         return f'"{self._name}"'
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def reference_holders(

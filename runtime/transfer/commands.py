@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -19,8 +19,9 @@ from runtime.access import Principal
 from runtime.access.resolve import principal_for
 from runtime.identity import accounts
 from runtime.schema.registry import Registry
+from runtime.service import ListQuery, RecordService
 from runtime.service.imports import ImportOptions, ImportReport
-from runtime.transfer.export import Query, export_lines
+from runtime.transfer.export import export_lines
 from runtime.transfer.formats import SUFFIXES
 from runtime.transfer.sources import read_rows
 
@@ -60,7 +61,7 @@ def _lines(path: str) -> Iterator[Iterator[str]]:
         raise TransferError(f"{path}: {error.strerror}") from None
 
 
-async def run_import(service: Any, args: argparse.Namespace, out: Console) -> int:
+async def run_import(service: RecordService, args: argparse.Namespace, out: Console) -> int:
     principal = await acting(service.registry, args, "cli")
     entity = service.entity(args.entity)
     options = ImportOptions(key=args.key, dry_run=args.dry_run, partial=args.partial)
@@ -99,14 +100,14 @@ def _print_report(report: ImportReport, options: ImportOptions, out: Console) ->
     out.print(line, highlight=False, soft_wrap=True)
 
 
-async def run_export(service: Any, args: argparse.Namespace) -> int:
+async def run_export(service: RecordService, args: argparse.Namespace) -> int:
     principal = await acting(service.registry, args, "cli")
     entity = service.entity(args.entity)
     try:
         where = json.loads(args.filter) if args.filter else None
     except ValueError as error:
         raise TransferError(f"--filter is not JSON: {error}") from None
-    query = Query(
+    query = ListQuery(
         filter=where, search=args.search,
         sort=[s for s in (args.sort or "").split(",") if s] or None,
         fields=[f for f in (args.fields or "").split(",") if f] or None,

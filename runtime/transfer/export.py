@@ -7,35 +7,26 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from runtime.access import Principal
 from runtime.definitions.model import Entity
-from runtime.service import RecordService
+from runtime.service import ListQuery, RecordService
 from runtime.transfer.cells import to_cell
 
 PAGE_ROWS = 500
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """What the list takes, for every page of the export."""
-
-    filter: Any = None
-    search: str | None = None
-    sort: list[str] | None = None
-    fields: list[str] | None = None
-
-
 async def export_lines(
-    service: RecordService, principal: Principal, entity_name: str, fmt: str, query: Query
+    service: RecordService, principal: Principal, entity_name: str, fmt: str, query: ListQuery
 ) -> AsyncIterator[str]:
-    """The export's text, a page at a time. The first page is read when this is called, so
-    a bad filter or sort fails before anything is sent."""
+    """The export's text, a page at a time: the rows `query` matches (its filter, search,
+    sort and fields; not its pages). The first page is read when this is called, so a bad
+    filter or sort fails before anything is sent."""
     entity = service.entity(entity_name)
     pages = _pages(service, principal, entity_name, query)
     first = await anext(pages)
@@ -61,16 +52,14 @@ async def _render(
 
 
 async def _pages(
-    service: RecordService, principal: Principal, entity_name: str, query: Query
+    service: RecordService, principal: Principal, entity_name: str, query: ListQuery
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The list's pages, each after the last row of the one before (keyset on the sort's
     values and the id): no row skipped or repeated however deep, whatever the sort."""
     after = None
     while True:
-        page = await service.page(
-            principal, entity_name, filter=query.filter, search=query.search,
-            sort=query.sort, fields=query.fields, limit=PAGE_ROWS, after=after,
-        )  # fmt: skip
+        page_query = replace(query, expand=None, limit=PAGE_ROWS, after=after, offset=0)
+        page = await service.page(principal, entity_name, page_query)
         yield page.rows
         if page.following is None:
             return

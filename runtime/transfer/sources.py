@@ -11,13 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from runtime.definitions.model import SYSTEM_COLUMNS, Entity, Project
-from runtime.fields import Invalid
+from runtime.fields import Invalid, as_uuid
 from runtime.limits import limits
 from runtime.service.import_batch import ByKey, SourceRow
 from runtime.transfer.cells import from_cell
@@ -152,19 +151,11 @@ def _reference(project: Project, target_name: str, by: str | None, value: Any) -
     """A reference's value: an id as given, or a ByKey for the importer to resolve."""
     if by is not None:
         return ByKey(by, value)
-    if _is_uuid(value):
+    if as_uuid(value) is not None:
         return value
     target = project.entities.get(target_name)
     unique = [f.name for f in target.fields if f.unique] if target is not None else []
     return ByKey(unique[0], value) if len(unique) == 1 else value
-
-
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def text_lines(data: bytes | BinaryIO) -> Iterator[str]:

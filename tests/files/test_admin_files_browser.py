@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.admin_browser import AdminPage, chromium
 from tests.admin_session import admin_client
-from tests.conftest import PASSWORD, REPO
+from tests.conftest import REPO
 from tests.files.conftest import FileSite
 from tests.files.images import png
-from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, AdminPage
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,27 +33,9 @@ SHOTS = REPO / "docs" / "guides" / "img"
 
 @pytest.fixture
 def browser(files_site: FileSite) -> Iterator[Any]:
-    """One Chromium, started after the site (see test_admin_browser.admin)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _sign_in(tab: AdminPage, email: str) -> None:
-    page = tab.page
-    page.goto(f"{tab.site.url}/admin/")
-    page.wait_for_url("**/admin/#/login/**")
-    page.fill('input[name="username"]', email)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[data-uitest="login_button"]')
-    page.wait_for_selector('.sidebar a[href="#/document/"]')
+    """One Chromium, started after the site (see tests/admin_browser.py)."""
+    with chromium() as browser:
+        yield browser
 
 
 def _open(tab: AdminPage, doc: dict) -> None:
@@ -118,7 +100,7 @@ def test_an_owner_uploads_previews_downloads_replaces_and_removes(
     keys: set[str] = set()
     tab = AdminPage(browser, site)
     try:
-        _sign_in(tab, site.a)
+        tab.sign_in(site.a, table="document")
         _open(tab, doc)
         _upload(tab, "photo", "red.png", RED)
         _preview_shows(tab, "photo", RED, (160, 100))
@@ -166,7 +148,7 @@ def test_a_reader_sees_the_file_and_no_controls(files_site: FileSite, browser: A
     keys = set(files_site.objects.of(doc["id"]))
     tab = AdminPage(browser, site)
     try:
-        _sign_in(tab, files_site.clerk)
+        tab.sign_in(files_site.clerk, table="document")
         tab.budget.step("list and add page")
         tab.page.click('.sidebar a[href="#/document/"]')
         expect(tab.page.locator(".table_wrapper")).to_contain_text("photo.bin")  # its name

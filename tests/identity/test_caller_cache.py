@@ -11,8 +11,7 @@ import re
 import asyncpg
 import httpx
 
-from tests.conftest import Site
-from tests.identity.world import bearer_client
+from tests.conftest import Site, bearer_client
 
 WARM = 5  # requests before the change: every entry the request needs is cached
 

@@ -16,9 +16,9 @@ import pytest
 from runtime.database import engine_from_url
 from runtime.definitions import load_project
 from runtime.schema import build_registry
-from tests.conftest import PASSWORD, Site, plinth, with_tenants
+from tests.conftest import PASSWORD, Site, bearer_client, plinth, with_tenants
 from tests.identity.conftest import serve_with_platform
-from tests.identity.world import bearer_client, run, session_client
+from tests.identity.world import run, session_client
 
 ACCESS_TTL, SESSION_TTL = 5, 8
 PLATFORM = f"auth: {{access_token_ttl: {ACCESS_TTL}s, session_ttl: {SESSION_TTL}s}}\n"

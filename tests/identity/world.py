@@ -19,7 +19,7 @@ from runtime.identity import accounts, api_tokens
 from runtime.schema import build_registry
 from runtime.schema.registry import Registry
 from runtime.service import RecordService
-from tests.conftest import DEFINITIONS, PASSWORD, Site
+from tests.conftest import DEFINITIONS, PASSWORD, Site, access_token, bearer_client
 
 PROJECT = load_project(DEFINITIONS)
 ROLES = ["owner", *sorted(PROJECT.roles)]
@@ -105,7 +105,7 @@ class World:
         if caller == "session":
             return session_client(base, member.email)
         if caller == "jwt":
-            return bearer_client(base, jwt_for(base, member.email))
+            return bearer_client(base, access_token(base, member.email))
         _, token = run(
             api_tokens.create_api_token(self.registry, member.email, member.org_slug, "matrix")
         )
@@ -123,16 +123,6 @@ def session_client(base: str, email: str, **login: Any) -> httpx.Client:
     assert response.status_code == 200, response.text
     client.headers["X-CSRFToken"] = response.json()["csrf_token"]
     return client
-
-
-def jwt_for(base: str, email: str) -> str:
-    response = httpx.post(f"{base}/auth/token", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
-
-
-def bearer_client(base: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
 def world_fixture(server: Site) -> Iterator[World]:

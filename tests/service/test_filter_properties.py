@@ -44,7 +44,7 @@ from runtime.filters.evaluate import lookup
 from runtime.filters.parse import is_variable
 from runtime.filters.text import FOLD_SQL, fold
 from runtime.schema.registry import Registry
-from runtime.service import RecordService
+from runtime.service import ListQuery, RecordService
 from runtime.service.queries import resolve_path, typed
 from tests.conftest import PG_ADMIN_DSN, pg_admin
 from tests.service.lab import add_organization, lab_registry, migrate_lab
@@ -544,7 +544,9 @@ def test_sql_and_memory_agree_on_random_filters(lab: Lab) -> None:
             rows = await table.select(table.id).where(table.tenant_id == tenant, where).run()
             if not through_service:
                 return {row["id"] for row in rows}, None
-            listed = await lab.service.list(lab.principal, "Sample", filter=raw, limit=500)
+            listed = await lab.service.list(
+                lab.principal, "Sample", ListQuery(filter=raw, limit=500)
+            )
         return {row["id"] for row in rows}, {uuid.UUID(row["id"]) for row in listed}
 
     @settings(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from runtime.access import Principal
-from runtime.service import ValidationFailed
+from runtime.service import ListQuery, ValidationFailed
 from tests.service.lab import Lab, open_lab
 
 TITLES = ["apple", "Banana", "École", "zeta", "apple", "ÆON", "banana"]
@@ -80,7 +80,7 @@ async def _walk(lab: Lab, sort: list[str] | None, limit: int, **more: Any) -> li
     seen, after = [], None
     while True:
         page = await lab.service.page(
-            lab.a, "Sample", sort=sort, limit=limit, after=after, fields=["id"], **more
+            lab.a, "Sample", ListQuery(sort=sort, limit=limit, after=after, fields=["id"], **more)
         )
         seen += [r["id"] for r in page.rows]
         if page.following is None:
@@ -107,7 +107,7 @@ async def test_every_sort_walks_every_row_once_in_order(lab_url: str) -> None:
         for sort in SORTS:
             walked = await _walk(lab, sort, 3)
             assert walked == _expected(rows, sort), sort
-        whole = await lab.service.page(lab.a, "Sample", limit=500, fields=["id"])
+        whole = await lab.service.page(lab.a, "Sample", ListQuery(limit=500, fields=["id"]))
         assert await _walk(lab, None, 7) == [r["id"] for r in whole.rows]  # -created_at
         assert sorted(await _walk(lab, ["-id"], 6)) == sorted(str(r["id"]) for r in rows)
 
@@ -124,7 +124,7 @@ async def test_pages_are_stable_under_inserts_and_deletes(lab_url: str) -> None:
             seen: list[str] = []
             after = None
             while True:
-                page = await s.page(lab.a, "Sample", sort=sort, limit=7, after=after)
+                page = await s.page(lab.a, "Sample", ListQuery(sort=sort, limit=7, after=after))
                 seen += [r["id"] for r in page.rows]
                 if page.following is None:
                     break
@@ -151,12 +151,16 @@ async def test_long_text_keys_travel_as_a_prefix_and_never_skip_a_row(lab_url: s
             created = await s.create(lab.a, "Sample", {"title": "t", "body": body})
             rows.append({"id": uuid.UUID(created["id"]), "body": body})
         for sort in (["body"], ["-body"]):
-            page = await s.page(lab.a, "Sample", sort=sort, limit=3)
+            page = await s.page(lab.a, "Sample", ListQuery(sort=sort, limit=3))
             assert {"prefix": "é" * 64} in page.following[1]
             assert await _walk(lab, sort, 2) == _expected(rows, sort)
-            rest = await s.page(lab.a, "Sample", sort=sort, limit=500, after=page.following)
+            rest = await s.page(
+                lab.a, "Sample", ListQuery(sort=sort, limit=500, after=page.following)
+            )
             await s.delete(lab.a, "Sample", page.rows[-1]["id"])
-            after_gone = await s.page(lab.a, "Sample", sort=sort, limit=500, after=page.following)
+            after_gone = await s.page(
+                lab.a, "Sample", ListQuery(sort=sort, limit=500, after=page.following)
+            )
             assert {r["id"] for r in rest.rows} <= {r["id"] for r in after_gone.rows}
             rows = [r for r in rows if str(r["id"]) != page.rows[-1]["id"]]
 
@@ -167,13 +171,13 @@ async def test_a_deep_page_starts_after_its_key_without_an_offset(
     async with open_lab(lab_url) as lab:
         for i in range(30):
             await lab.service.create(lab.a, "Sample", {"title": f"deep {i}", "quantity": i})
-        first = await lab.service.page(lab.a, "Sample", sort=["quantity"], limit=25)
+        first = await lab.service.page(lab.a, "Sample", ListQuery(sort=["quantity"], limit=25))
         engine = lab.registry.engine
         engine.log_queries = True
         try:
             capsys.readouterr()
             deep = await lab.service.page(
-                lab.a, "Sample", sort=["quantity"], limit=25, after=first.following
+                lab.a, "Sample", ListQuery(sort=["quantity"], limit=25, after=first.following)
             )
             sql = capsys.readouterr().out
         finally:
@@ -196,8 +200,10 @@ async def test_sorts_follow_the_rules_of_filters(lab_url: str) -> None:
             (["title"] * 9, "at most 8 keys"),
         ]:
             with pytest.raises(ValidationFailed, match=words):
-                await s.page(lab.a, "Sample", sort=sort)
-        page = await s.page(lab.a, "Sample", sort=["owner.email", "-contact.company.region.name"])
+                await s.page(lab.a, "Sample", ListQuery(sort=sort))
+        page = await s.page(
+            lab.a, "Sample", ListQuery(sort=["owner.email", "-contact.company.region.name"])
+        )
         assert len(page.rows) == 1
 
 
@@ -218,7 +224,7 @@ async def test_values_that_do_not_fit_the_sort_are_a_400_naming_the_cursor(
 ) -> None:
     async with open_lab(lab_url) as lab:
         with pytest.raises(ValidationFailed) as caught:
-            await lab.service.page(lab.a, "Sample", after=after)
+            await lab.service.page(lab.a, "Sample", ListQuery(after=after))
     assert caught.value.status == 400
     assert [e.field for e in caught.value.errors] == ["cursor"]
 
@@ -227,7 +233,7 @@ async def test_a_cursor_value_past_the_columns_range_is_a_400(lab_url: str) -> N
     async with open_lab(lab_url) as lab:
         after = ["quantity,id", [2**63 + 1, str(uuid.uuid4())]]
         with pytest.raises(ValidationFailed, match="cursor"):
-            await lab.service.page(lab.a, "Sample", sort=["quantity"], after=after)
+            await lab.service.page(lab.a, "Sample", ListQuery(sort=["quantity"], after=after))
 
 
 async def test_count_estimate_is_the_planners_on_postgresql_and_exact_on_sqlite(
@@ -237,10 +243,12 @@ async def test_count_estimate_is_the_planners_on_postgresql_and_exact_on_sqlite(
         for i in range(5):
             await lab.service.create(lab.a, "Sample", {"title": f"c {i}", "quantity": i})
         count, exact = await lab.service.estimate_count(
-            lab.a, "Sample", filter={"quantity": {"gte": 2}}
+            lab.a, "Sample", ListQuery(filter={"quantity": {"gte": 2}})
         )
         other = Principal(tenant_id=lab.b.tenant_id, actor="b", roles=frozenset({"owner"}))
-        nothing, _ = await lab.service.estimate_count(other, "Sample", filter={"title": "zzz"})
+        nothing, _ = await lab.service.estimate_count(
+            other, "Sample", ListQuery(filter={"title": "zzz"})
+        )
     if lab_url.startswith("sqlite"):
         assert (count, exact, nothing) == (3, True, 0)
     else:

@@ -13,6 +13,7 @@ from piccolo.columns import UUID, Integer
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
+from runtime.service import ListQuery
 from runtime.service.errors import NotFound
 from runtime.service.statements import Statements
 from tests.service.lab import open_lab
@@ -86,8 +87,8 @@ async def test_a_filter_on_now_is_bound_at_each_request(lab_url: str) -> None:
         soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
         await lab.service.create(lab.a, "Sample", {"title": "soon", "at": soon.isoformat()})
         ahead = {"at": {"gt": "$now"}}
-        first = await lab.service.page(lab.a, "Sample", filter=ahead)
+        first = await lab.service.page(lab.a, "Sample", ListQuery(filter=ahead))
         assert [r["title"] for r in first.rows] == ["soon"]
         await asyncio.sleep(2)
-        later = await lab.service.page(lab.a, "Sample", filter=ahead)
+        later = await lab.service.page(lab.a, "Sample", ListQuery(filter=ahead))
         assert later.rows == []  # kept with the first request's time, it would say "soon"

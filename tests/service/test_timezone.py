@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from runtime.access import Principal
+from runtime.service import ListQuery
 from tests.workflows.lab import lab, write_definitions
 
 
@@ -61,7 +62,7 @@ async def test_today_is_the_platforms_date(tmp_path: Path, sqlite_url: str) -> N
         planner = Principal(tenant_id=site.tenant, actor="p", roles=frozenset({"planner"}))
         seen = {row["title"] for row in await service.list(planner, "Task")}
         assert seen == {"default"} | ({"utc"} if utc_today < today else set()), (zone, today)
-        found = await service.list(owner, "Task", filter={"due": {"eq": "$today"}})
+        found = await service.list(owner, "Task", ListQuery(filter={"due": {"eq": "$today"}}))
         assert [row["title"] for row in found] == ["default"]
 
         await site.drain()  # the workflow: `when` and the action value read the same date

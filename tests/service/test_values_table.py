@@ -17,7 +17,7 @@ import pytest
 
 from runtime.access import Principal
 from runtime.definitions.model import Field, Loc
-from runtime.service import RecordService
+from runtime.service import ListQuery, RecordService
 from runtime.service.errors import FieldError
 from runtime.service.values import clean_values, default_value
 from tests.service.lab import add_organization, lab_project, lab_registry, migrate_lab
@@ -325,7 +325,9 @@ def test_json_values_keep_their_shape_in_the_database(database_url: str, tmp_pat
                 read.append((await service.get(system, "Sample", created["id"]))["data"])
                 updated = await service.update(system, "Sample", created["id"], {"data": [value]})
                 assert updated["data"] == [value]
-                listed = await service.list(system, "Sample", filter={"id": created["id"]})
+                listed = await service.list(
+                    system, "Sample", ListQuery(filter={"id": created["id"]})
+                )
                 assert [record["data"] for record in listed] == [[value]]
             return read
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.service import ListQuery
 from runtime.service.errors import Forbidden
 from tests.transfer.lab import open_lab
 
@@ -69,7 +70,7 @@ async def test_the_same_file_twice_with_a_key_changes_nothing(db_url: str) -> No
         assert (first.created, first.changed, first.errors) == (1_200, 0, [])
         second = await lab.load(lab.owner, text, key="code")
         assert (second.created, second.changed, second.unchanged) == (0, 0, 1_200)
-        ids = [r["id"] for r in await lab.service.list(lab.owner, "Ticket", limit=500)]
+        ids = [r["id"] for r in await lab.service.list(lab.owner, "Ticket", ListQuery(limit=500))]
         timeline = lab.registry.timeline
         entries = await timeline.count().where(timeline.record_id.is_in(ids)).run()
         assert entries == len(ids)  # one entry per row: the second run wrote none
@@ -77,7 +78,7 @@ async def test_the_same_file_twice_with_a_key_changes_nothing(db_url: str) -> No
         edited = text.replace("Ticket 7,", "Ticket seven,")
         third = await lab.load(lab.owner, edited, key="code")
         assert (third.created, third.changed, third.unchanged) == (0, 1, 1_199)
-        (row,) = await lab.service.list(lab.owner, "Ticket", filter={"code": "T-7"})
+        (row,) = await lab.service.list(lab.owner, "Ticket", ListQuery(filter={"code": "T-7"}))
         assert row["subject"] == "Ticket seven"
 
 
@@ -100,7 +101,7 @@ async def test_references_by_id_or_unique_field_and_labels(db_url: str) -> None:
         ]  # fmt: skip
         # another organization's id is refused exactly like an unknown one
         assert report.errors[0].message == f"no Contact with id {theirs['id']}"
-        rows = await lab.service.list(lab.owner, "Ticket", sort=["subject"])
+        rows = await lab.service.list(lab.owner, "Ticket", ListQuery(sort=["subject"]))
         assert [r["contact"] for r in rows] == [ada["id"], ada["id"]]
 
 
@@ -136,5 +137,5 @@ async def test_json_lines_and_bad_rows(db_url: str) -> None:
             lab.owner, text.replace(', "nope": 1', ""), fmt="ndjson", partial=True
         )
         assert report.created == 2 and [(e.row, e.column) for e in report.errors] == [(2, None)]
-        (one,) = await lab.service.list(lab.owner, "Ticket", filter={"subject": "one"})
+        (one,) = await lab.service.list(lab.owner, "Ticket", ListQuery(filter={"subject": "one"}))
         assert one["meta"] == {"a": [1, 2]} and one["done"] is True

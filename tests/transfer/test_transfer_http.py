@@ -20,7 +20,7 @@ from runtime.database import engine_from_url
 from runtime.definitions import load_project
 from runtime.identity import accounts
 from runtime.schema import build_registry
-from tests.conftest import PASSWORD, module_database, plinth, start_server, stop
+from tests.conftest import PASSWORD, module_database, plinth, start_server, stop, token_client
 from tests.transfer.lab import DEFINITIONS, migrate
 
 ROLES = ("owner", "agent", "viewer")
@@ -37,12 +37,7 @@ class Served:
     other_org: str
 
     def client(self, role: str, org: str | None = None) -> httpx.Client:
-        email = f"{role}@{org or self.org}.test"
-        answer = httpx.post(f"{self.url}/auth/token", json={"email": email, "password": PASSWORD})
-        assert answer.status_code == 200, answer.text
-        token = answer.json()["access_token"]
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"},
-                            timeout=120)  # fmt: skip
+        return token_client(self.url, f"{role}@{org or self.org}.test", timeout=120)
 
     def rss(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

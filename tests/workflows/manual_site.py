@@ -20,7 +20,15 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.conftest import PASSWORD, module_database, prepare_site, start_server, stop
+from tests.conftest import (
+    PASSWORD,
+    module_database,
+    post_ticket,
+    prepare_site,
+    start_server,
+    stop,
+    token_client,
+)
 from tests.workflows.guide import write_project
 
 EXTRA_ROLES = {
@@ -47,23 +55,14 @@ class ManualSite:
     database_url: str
     definitions: Path
     users: dict[str, str] = field(default_factory=dict)  # who → email
-    tokens: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # email → token
 
     def client(self, who: str) -> httpx.Client:
-        if who not in self.tokens:
-            response = httpx.post(
-                f"{self.url}/auth/token", json={"email": self.users[who], "password": PASSWORD}
-            )
-            assert response.status_code == 200, response.text
-            self.tokens[who] = response.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return token_client(self.url, self.users[who], self.tokens)
 
     def ticket(self, who: str, **values: Any) -> dict[str, Any]:
         with self.client(who) as client:
-            response = client.post("/api/tickets", json={"subject": "help", **values})
-        assert response.status_code == 201, response.text
-        return response.json()
+            return post_ticket(client, **values)
 
     def wait_for_run(self, who: str, run_id: str, timeout: float = 15) -> dict[str, Any]:
         """The run once it is finished (succeeded, skipped or dead)."""
