@@ -33,16 +33,27 @@ def _key(secret: str, use: bytes = b"mac") -> bytes:
     return hmac.new(secret.encode(), b"plinth page cursor " + use, hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=64)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 of `key` with nothing hashed yet: copies of it skip the key setup."""
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
+def _hmac(key: bytes, data: bytes) -> bytes:
+    mac = _keyed(key).copy()
+    mac.update(data)
+    return mac.digest()
+
+
 def _mac(key: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+    return _hmac(key, payload)[:_MAC_BYTES]
 
 
 def _xor(secret: str, nonce: bytes, data: bytes) -> bytes:
     """`data` XOR the keystream of (secret, nonce): encrypts and decrypts."""
     key = _key(secret, b"encryption")
     stream = b"".join(
-        hmac.new(key, nonce + block.to_bytes(4, "big"), hashlib.sha256).digest()
-        for block in range((len(data) + 31) // 32)
+        _hmac(key, nonce + block.to_bytes(4, "big")) for block in range((len(data) + 31) // 32)
     )
     size = len(data)
     mixed = int.from_bytes(data, "big") ^ int.from_bytes(stream[:size], "big")
