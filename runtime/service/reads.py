@@ -147,9 +147,10 @@ class Reader:
             return query.offset(asked.offset) if asked.offset else query
 
         if not shape[1]:  # nothing to expand: one statement (scope.select_kept)
-            inputs = _key([asked.filter, asked.search, order.text, size, asked.offset, asked.after])
-            clocked = "$now" in inputs or scope.clocked(entity)
-            key = None if clocked else ("page", entity.name, inputs)
+            # kept: a list's first pages, asked again and again; not one after a cursor's row
+            inputs = _key([asked.filter, asked.search, order.text, size, asked.offset])
+            once = asked.after is not None or "$now" in inputs or scope.clocked(entity)
+            key = None if once else ("page", entity.name, inputs)
             rows = await scope.select_kept(key, build)
             return self._page(scope, entity, rows, size, order, shape[0])
         async with scope.wall():
