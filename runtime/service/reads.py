@@ -76,9 +76,13 @@ def _planned_rows(plan: builtins.list[dict[str, Any]]) -> int:
     return max(int(tree[0]["Plan"]["Plan Rows"]), 0)
 
 
-def _key(inputs: Any) -> str:
-    """The inputs of a query as one string, types told apart (a UUID is not its text)."""
-    return json.dumps(inputs, sort_keys=True, default=lambda v: f"{type(v).__name__}:{v!r}")
+def _key(inputs: Any) -> str | None:
+    """The inputs of a query as one string, types told apart (a UUID is not its text); None
+    for inputs no string says (keys of mixed types: the filter's checks will say why)."""
+    try:
+        return json.dumps(inputs, sort_keys=True, default=lambda v: f"{type(v).__name__}:{v!r}")
+    except (TypeError, ValueError):
+        return None
 
 
 def search_fields(view: PolicyView) -> list[str]:
@@ -149,7 +153,8 @@ class Reader:
         if not shape[1]:  # nothing to expand: one statement (scope.select_kept)
             # kept: a list's first pages, asked again and again; not one after a cursor's row
             inputs = _key([asked.filter, asked.search, order.text, size, asked.offset])
-            once = asked.after is not None or "$now" in inputs or scope.clocked(entity)
+            once = inputs is None or "$now" in inputs or asked.after is not None
+            once = once or scope.clocked(entity)
             key = None if once else ("page", entity.name, inputs)
             rows = await scope.select_kept(key, build)
             return self._page(scope, entity, rows, size, order, shape[0])

@@ -14,7 +14,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
 from runtime.service import ListQuery
-from runtime.service.errors import NotFound
+from runtime.service.errors import NotFound, ValidationFailed
 from runtime.service.statements import Statements
 from tests.service.lab import open_lab
 
@@ -92,3 +92,9 @@ async def test_a_filter_on_now_is_bound_at_each_request(lab_url: str) -> None:
         await asyncio.sleep(2)
         later = await lab.service.page(lab.a, "Sample", ListQuery(filter=ahead))
         assert later.rows == []  # kept with the first request's time, it would say "soon"
+
+
+async def test_a_filter_no_key_can_say_is_refused_as_a_bad_filter(lab_url: str) -> None:
+    async with open_lab(lab_url) as lab:
+        with pytest.raises(ValidationFailed, match="a field name is text"):
+            await lab.service.page(lab.a, "Sample", ListQuery(filter={1: "x", "titel": "y"}))
