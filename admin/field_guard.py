@@ -4,13 +4,11 @@ ordering, `__visible_fields` joins) and to the rows it answers with."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from piccolo.columns import Column
 from piccolo.table import Table
 from starlette.responses import Response
 
+from admin.row_payloads import rewrite_rows
 from runtime.access import Principal
 from runtime.definitions.model import SYSTEM_COLUMNS
 from runtime.definitions.paths import BUILTIN_TABLES
@@ -58,17 +56,5 @@ def strip_fields(response: Response, names: set[str]) -> Response:
     their `<name>_readable` companions."""
     if response.status_code != 200 or not names:
         return response
-    payload = json.loads(bytes(response.body))
     drop = names | {f"{name}_readable" for name in names}
-
-    def clean(row: Any) -> Any:
-        return {k: v for k, v in row.items() if k not in drop} if isinstance(row, dict) else row
-
-    if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
-        payload["rows"] = [clean(row) for row in payload["rows"]]
-    else:
-        payload = clean(payload)
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(
-        json.dumps(payload), status_code=200, headers=headers, media_type="application/json"
-    )
+    return rewrite_rows(response, lambda row: {k: v for k, v in row.items() if k not in drop})

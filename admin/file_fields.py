@@ -6,11 +6,11 @@ changes only through an upload or a removal)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
 
+from admin.row_payloads import rewrite_rows
 from runtime.definitions.model import Entity
 from runtime.fields import file_refs
 
@@ -32,22 +32,12 @@ def show_files(response: Response, entity: Entity, root: str, *, names_only: boo
     names = file_fields(entity)
     if response.status_code != 200 or not names:
         return response
-    payload = json.loads(bytes(response.body))
 
-    def clean(row: Any) -> Any:
-        if not isinstance(row, dict):
-            return row
+    def show(row: dict[str, Any]) -> dict[str, Any]:
         for name in names & row.keys():
             url = file_url(root, entity.table, row.get("id"), name)
             shown = file_refs.shown(row[name], url)
             row[name] = shown["name"] if shown and names_only else shown
         return row
 
-    if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
-        payload["rows"] = [clean(row) for row in payload["rows"]]
-    else:
-        payload = clean(payload)
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(
-        json.dumps(payload), status_code=200, headers=headers, media_type="application/json"
-    )
+    return rewrite_rows(response, show)
