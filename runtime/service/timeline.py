@@ -12,6 +12,7 @@ import orjson
 
 from runtime.definitions.model import Entity, Field
 from runtime.fields import field_type
+from runtime.service.ids import new_id
 from runtime.service.values import to_json
 
 MASK = "***"
@@ -72,7 +73,7 @@ def entry(
     """The timeline row of one change (`change`: the columns it shares with the outbox
     event); the service writes it with the change."""
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         **change,
         "actor_id": actor_id,
         "changes": orjson.dumps(changes).decode(),
