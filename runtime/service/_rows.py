@@ -169,7 +169,7 @@ def _unnest_sql(shape: tuple[tuple[type[Table], tuple[str, ...], tuple[bool, ...
         names = ", ".join(f'"{c}"' for c in columns)
         arrays, selected = [], []
         for i, (column, one) in enumerate(zip(columns, same, strict=True), offset + 1):
-            kind = _base_type(table, column)
+            kind = array_type(table, column)
             if one:
                 selected.append(f"${i}::{kind}")
             else:
@@ -184,7 +184,7 @@ def _unnest_sql(shape: tuple[tuple[type[Table], tuple[str, ...], tuple[bool, ...
     return _one_statement(inserts, [])
 
 
-def _base_type(table: type[Table], column: str) -> str:
+def array_type(table: type[Table], column: str) -> str:
     """The column's SQL type without its length or precision (an array cast needs none)."""
     found = table._meta.get_column_by_name(column)
     return str(found.column_type).split("(")[0]

@@ -11,16 +11,17 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.definitions.model import Entity
+from runtime.definitions.model import Entity, Field
 from runtime.fields import Invalid, coerce
 from runtime.service import timeline
-from runtime.service._rows import Rows, insert_many
+from runtime.service._rows import Rows, array_type, insert_many
 from runtime.service.checks import check_unique
 from runtime.service.cleaning import new_row, update_values
+from runtime.service.created_rows import CreatedRows
 from runtime.service.errors import FieldError, Forbidden, UniqueConflict, ValidationFailed
 from runtime.service.scope import CallerScope, for_update
 from runtime.service.values import to_json
-from runtime.service.writes import Change, ChangeWriter, change_rows
+from runtime.service.writes import Change, ChangeWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class Batch:
         self.registry = scope.registry
         self.view = scope.view(entity)
         self.request_id = f"import:{uuid.uuid4().hex}"
+        self.created = CreatedRows(self.registry, scope.principal, entity, self.request_id)
         self.today = scope.project.platform.today()  # `$today` defaults: the platform's date
         self.seen: dict[str, dict[Any, int]] = {}  # field (or the key) → value → first row
 
@@ -265,13 +267,7 @@ class Batch:
                 seen.setdefault(shown, p.number)
             if not given:
                 continue
-            column = getattr(table, one.name)
-            query = table.select(table.id, column).where(
-                column.is_in([p.row[one.name] for p in given])
-            )
-            if self.entity.tenant_scoped:
-                query = query.where(table.tenant_id == self.scope.principal.tenant_id)
-            taken = {to_json(r[one.name]): r["id"] for r in await query.run()}
+            taken = await self._holders(one, list({p.row[one.name] for p in given}))
             for p in given:
                 holder = taken.get(to_json(p.row[one.name]))
                 if holder is not None and holder != p.row["id"]:
@@ -302,6 +298,30 @@ class Batch:
                     failed.add(p.number)
         return [p for p in planned if p.number not in failed]
 
+    async def _holders(self, one: Field, values: list[Any]) -> dict[Any, Any]:
+        """The ids holding `values` of the unique field `one` (in the tenant), by value as JSON.
+        On PostgreSQL a join with the values as one array: an index lookup per value, however
+        the statement is planned (an IN list of a batch of parameters, once planned
+        generically, tests each of the tenant's rows against every value)."""
+        table = self.registry.table(self.entity)
+        column = getattr(table, one.name)
+        tenant = self.scope.principal.tenant_id
+        if self.registry.engine.engine_type != "postgres":
+            query = table.select(table.id, column).where(column.is_in(values))
+            if self.entity.tenant_scoped:
+                query = query.where(table.tenant_id == tenant)
+            return {to_json(r[one.name]): r["id"] for r in await query.run()}
+        name = column._meta.db_column_name
+        sql = (
+            f'SELECT t."id", t."{name}" AS "value" FROM {table._meta.get_formatted_tablename()}'
+            f" AS t JOIN unnest({{}}::{array_type(table, name)}[]) AS v(value)"
+            f' ON t."{name}" = v.value'
+        )
+        args: list[Any] = [values]
+        if self.entity.tenant_scoped:
+            sql, args = sql + ' WHERE t."tenant_id" = {}', [values, tenant]
+        return {to_json(r["value"]): r["id"] for r in await table.raw(sql, *args).run()}
+
     # -- the writes ---------------------------------------------------------------------------
 
     async def _write(self, planned: list[_Planned]) -> None:
@@ -309,9 +329,8 @@ class Batch:
         rows: Rows = []
         for p in planned:
             if p.old is None:
-                change = Change(self.entity, "created", values=p.row)
                 rows.append((table, p.row))
-                rows += change_rows(self.registry, principal, change, p.row, self.request_id)
+                rows += self.created.rows(p.row)
         await insert_many(rows)
         for p in planned:
             if p.old is not None:

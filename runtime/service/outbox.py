@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import orjson
-
 from runtime.access import Principal
 from runtime.service.ids import new_id
+from runtime.service.values import json_dumps
 
 
 def event(*, change: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -17,7 +16,7 @@ def event(*, change: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": new_id(),
         **change,
-        "payload": orjson.dumps(payload).decode(),  # JSON-ready already: the fast encoder
+        "payload": json_dumps(payload),
         "created_at": dt.datetime.now(dt.UTC),
         "attempts": 0,
     }

@@ -138,3 +138,20 @@ async def test_json_lines_and_bad_rows(db_url: str) -> None:
         assert report.created == 2 and [(e.row, e.column) for e in report.errors] == [(2, None)]
         (one,) = await lab.service.list(lab.owner, "Ticket", filter={"subject": "one"})
         assert one["meta"] == {"a": [1, 2]} and one["done"] is True
+
+
+async def test_unique_values_taken_in_the_organization(db_url: str) -> None:
+    """A create whose unique value another record of the organization holds is refused, in
+    whichever batch it comes; the same value in another organization is no conflict."""
+    async with open_lab(db_url) as lab:
+        await lab.load(lab.other, "code,subject\nT-5,theirs\n")
+        first = await lab.load(lab.owner, tickets_csv(2_500))
+        assert first.committed and first.created == 2_500
+        text = "code,subject\nNEW-1,fresh\nT-3,again\nT-2400,again\nT-5,again\n"
+        again = await lab.load(lab.owner, text, partial=True)
+        assert again.created == 1
+        assert [(e.row, e.column, e.message) for e in again.errors] == [
+            (3, "code", "another Ticket has code = 'T-3'"),
+            (4, "code", "another Ticket has code = 'T-2400'"),
+            (5, "code", "another Ticket has code = 'T-5'"),
+        ]
