@@ -7,6 +7,8 @@ the others go on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,8 @@ from runtime.service.errors import FieldError, Forbidden, UniqueConflict, Valida
 from runtime.service.scope import CallerScope, for_update
 from runtime.service.values import to_json
 from runtime.service.writes import Change, ChangeWriter
+
+PART_ROWS = 500  # creates per INSERT (`Batch._write`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class Batch:
         self.view = scope.view(entity)
         self.request_id = f"import:{uuid.uuid4().hex}"
         self.created = CreatedRows(self.registry, scope.principal, entity, self.request_id)
+        self.self_referencing = any(f.to == entity.name for f in entity.fields)
+        self._pending: asyncio.Future[None] | None = None  # the last part's INSERT
         self.today = scope.project.platform.today()  # `$today` defaults: the platform's date
         self.seen: dict[str, dict[Any, int]] = {}  # field (or the key) → value → first row
 
@@ -85,6 +91,7 @@ class Batch:
         live = await self._resolve_by_key(live, out)
         olds = await self._existing(live, out) if self.key else {}
         planned = [p for row in live if (p := await self._plan(row, olds, out)) is not None]
+        await self.settle()
         planned = await self._check_references(planned, out)
         planned = await self._check_unique(planned, out)
         if write:
@@ -119,6 +126,7 @@ class Batch:
             query = table.select(table.id, column).where(column.is_in(list(typed.values())))
             for clause in self.scope.clauses(target):
                 query = query.where(clause)
+            await self.settle()
             found = {to_json(r[by]): r["id"] for r in await query.run()} if values else {}
             for row in wanted:
                 if row.number not in typed:
@@ -179,6 +187,7 @@ class Batch:
             query = query.where(clause)
         if self.registry.engine.engine_type == "postgres":
             query = for_update(query, table)
+        await self.settle()
         found = {to_json(r[self.key or "id"]): r for r in await query.run()}
         return {numbers[k]: old for k, old in found.items() if k in numbers}
 
@@ -209,6 +218,7 @@ class Batch:
         if not timeline.diff(self.entity, old, new):
             out.unchanged += 1
             return None
+        await self.settle()  # a row rule may read
         await self.scope.allow(self.entity, "update", old)
         await self.scope.allow(self.entity, "update", new)
         return _Planned(row.number, old, new, clean)
@@ -224,6 +234,8 @@ class Batch:
             except ValueError:
                 error = FieldError("id", "type", f"expected an id, got {given_id!r}")
                 raise ValidationFailed([error]) from None
+        if not isinstance(self.view.rule("create"), bool):
+            await self.settle()  # a row rule may read
         await self.scope.allow(self.entity, "create", new)
         return _Planned(row.number, None, new, new, explicit_id=given_id is not None)
 
@@ -325,14 +337,34 @@ class Batch:
     # -- the writes ---------------------------------------------------------------------------
 
     async def _write(self, planned: list[_Planned]) -> None:
+        """The creates in parts of `PART_ROWS`, each INSERT left running on the server while
+        the next part is built (and the last while the next batch is read and planned), then
+        the updates through the write path."""
         principal, table = self.scope.principal, self.registry.table(self.entity)
-        rows: Rows = []
-        for p in planned:
-            if p.old is None:
+        creates = [p for p in planned if p.old is None]
+        part = len(creates) if self.self_referencing else PART_ROWS  # one statement: the
+        for start in range(0, len(creates), part):  # foreign keys hold at its end
+            rows: Rows = []
+            for p in creates[start : start + part]:
                 rows.append((table, p.row))
                 rows += self.created.rows(p.row)
-        await insert_many(rows)
+            await self.settle()
+            self._pending = asyncio.ensure_future(insert_many(rows))
+            await asyncio.sleep(0)  # the task sends the statement, then waits for its end
         for p in planned:
             if p.old is not None:
+                await self.settle()
                 change = Change(self.entity, "updated", p.old, p.clean)
                 await self.writer.write_change(principal, change, self.request_id)
+
+    async def settle(self) -> None:
+        """Wait for the INSERT in flight, raising its error: before any other statement, and
+        before the import's transaction ends."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def abandon(self) -> None:
+        """Wait for the INSERT in flight and drop its outcome: the import fails already."""
+        with contextlib.suppress(Exception):
+            await self.settle()
