@@ -20,6 +20,7 @@ from runtime.definitions import load_project
 from runtime.schema import build_registry
 from runtime.service.created_rows import CreatedRows
 from runtime.service.ids import new_id
+from runtime.service.values import json_dumps, to_json
 from runtime.service.writes import Change, change_rows
 
 DEFINITIONS = Path(__file__).parent / "definitions"
@@ -117,3 +118,22 @@ def test_new_ids_are_time_ordered_uuids() -> None:
     assert abs(millis - dt.datetime.now(dt.UTC).timestamp() * 1000) < 60_000
     time.sleep(0.002)
     assert new_id() > first  # a later millisecond sorts after
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 12, 1, 19, 21, 30, 845229, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 1, 19, 21, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 1, 19, 21, 30, 1),
+        dt.datetime(1, 1, 1, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+        dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=-9, minutes=-30))),
+        dt.datetime(2026, 1, 1, 0, 0, 0, 500, tzinfo=dt.timezone(dt.timedelta(seconds=3601))),
+    ],
+)
+def test_a_moment_is_written_in_utc_with_z(moment: dt.datetime) -> None:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    expected = aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    assert to_json(moment) == expected
+    assert json_dumps({"at": moment}) == json.dumps({"at": expected}, separators=(",", ":"))
