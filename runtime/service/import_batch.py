@@ -1,9 +1,11 @@
 """One batch of an import: each row cleaned by the service's own rules (`cleaning.new_row`,
 `cleaning.update_values`, the caller's row rule), then the checks that read — references by a
 target's unique field, the key's matches, references, unique values — as one query per field
-for the whole batch, then the writes: creates as one executemany per table (rows, timeline,
-outbox), updates through the write path. A row that fails any check is reported and left out;
-the others go on."""
+for the whole batch, then the writes: creates in parts of `PART_ROWS`, each part ONE
+statement (rows, timeline entries, outbox events: `created_rows`, `_rows.insert_many`) left
+running on the server while Python builds the next part, and reads and plans the next batch
+(`settle` waits for it before any other statement); updates through the write path. A row
+that fails any check is reported and left out; the others go on."""
 
 from __future__ import annotations
 
