@@ -4,7 +4,9 @@ builder costs more Python time than the database spends on these single-row inse
 
 from __future__ import annotations
 
+import operator
 from functools import cache
+from itertools import repeat
 from typing import Any
 from uuid import UUID
 
@@ -126,7 +128,9 @@ async def insert_many(rows: Rows) -> None:
     the order first seen. On PostgreSQL all of them go in ONE statement, one round trip: an
     INSERT … SELECT FROM unnest(one array per column) per group, chained as data-modifying
     CTEs — the policies and triggers run as for any INSERT, which COPY would not allow under
-    row-level security. SQLite takes an executemany per group."""
+    row-level security. A column that holds the same object in every row of its group (the
+    tenant, the event, a null) goes as one value, not an array of copies. SQLite takes an
+    executemany per group."""
     if not rows:
         return
     engine = rows[0][0]._meta.db
@@ -140,27 +144,47 @@ async def insert_many(rows: Rows) -> None:
         for (table, columns), args in groups.items():
             await transaction.connection.executemany(_sqlite_sql(table, columns), args)
         return
-    arrays = [list(column) for args in groups.values() for column in zip(*args, strict=True)]
-    await transaction.connection.execute(_unnest_sql(tuple(groups)), *arrays)
+    shape: list[tuple[type[Table], tuple[str, ...], tuple[bool, ...]]] = []
+    params: list[Any] = []
+    for (table, names), args in groups.items():
+        by_column = list(zip(*args, strict=True))
+        same = tuple(i > 0 and _one_object(cells) for i, cells in enumerate(by_column))
+        shape.append((table, names, same))
+        for cells, one in zip(by_column, same, strict=True):
+            params.append(cells[0] if one else list(cells))
+    await transaction.connection.execute(_unnest_sql(tuple(shape)), *params)
+
+
+def _one_object(column: tuple[Any, ...]) -> bool:
+    """Does every row hold the very same object (`is`, so 1.0 and 1.00 stay apart)?"""
+    return all(map(operator.is_, column, repeat(column[0])))
 
 
 @cache
-def _unnest_sql(shape: Shape) -> str:
+def _unnest_sql(shape: tuple[tuple[type[Table], tuple[str, ...], tuple[bool, ...]], ...]) -> str:
+    """`shape`: per group its table, columns, and which of them come as one value (never the
+    first: the arrays give the number of rows)."""
     inserts, offset = [], 0
-    for table, columns in shape:
+    for table, columns, same in shape:
         names = ", ".join(f'"{c}"' for c in columns)
-        arrays = ", ".join(
-            f"${offset + i}::{_base_type(table, c)}[]" for i, c in enumerate(columns, 1)
-        )
+        arrays, selected = [], []
+        for i, (column, one) in enumerate(zip(columns, same, strict=True), offset + 1):
+            kind = array_type(table, column)
+            if one:
+                selected.append(f"${i}::{kind}")
+            else:
+                arrays.append(f"${i}::{kind}[]")
+                selected.append(f"_u.c{len(arrays)}")
         offset += len(columns)
+        aliases = ", ".join(f"c{n}" for n in range(1, len(arrays) + 1))
         inserts.append(
             f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
-            f"SELECT * FROM unnest({arrays})"
+            f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS _u({aliases})"
         )
     return _one_statement(inserts, [])
 
 
-def _base_type(table: type[Table], column: str) -> str:
+def array_type(table: type[Table], column: str) -> str:
     """The column's SQL type without its length or precision (an array cast needs none)."""
     found = table._meta.get_column_by_name(column)
     return str(found.column_type).split("(")[0]

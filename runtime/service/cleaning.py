@@ -4,12 +4,12 @@ says), and the typed, validated values of a new row or of an update. No I/O."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from runtime.access import PolicyView, Principal
 from runtime.fields import file_refs
 from runtime.service.errors import FieldError, Forbidden, ValidationFailed
+from runtime.service.ids import new_id
 from runtime.service.values import Invalid, clean_values, coerce, default_value, to_json
 
 
@@ -48,7 +48,7 @@ def new_row(
     now = dt.datetime.now(dt.UTC)
     row: dict[str, Any] = {f.name: clean.get(f.name) for f in entity.fields}
     row |= {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "created_at": now,
         "updated_at": now,
         "created_by": principal.user_id,

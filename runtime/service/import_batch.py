@@ -1,26 +1,33 @@
 """One batch of an import: each row cleaned by the service's own rules (`cleaning.new_row`,
 `cleaning.update_values`, the caller's row rule), then the checks that read — references by a
 target's unique field, the key's matches, references, unique values — as one query per field
-for the whole batch, then the writes: creates as one executemany per table (rows, timeline,
-outbox), updates through the write path. A row that fails any check is reported and left out;
-the others go on."""
+for the whole batch, then the writes: creates in parts of `PART_ROWS`, each part ONE
+statement (rows, timeline entries, outbox events: `created_rows`, `_rows.insert_many`) left
+running on the server while Python builds the next part, and reads and plans the next batch
+(`settle` waits for it before any other statement); updates through the write path. A row
+that fails any check is reported and left out; the others go on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.definitions.model import Entity
+from runtime.definitions.model import Entity, Field
 from runtime.fields import Invalid, coerce
 from runtime.service import timeline
-from runtime.service._rows import Rows, insert_many
+from runtime.service._rows import Rows, array_type, insert_many
 from runtime.service.checks import check_unique
 from runtime.service.cleaning import new_row, update_values
+from runtime.service.created_rows import CreatedRows
 from runtime.service.errors import FieldError, Forbidden, UniqueConflict, ValidationFailed
 from runtime.service.scope import CallerScope, for_update
 from runtime.service.values import to_json
-from runtime.service.writes import Change, ChangeWriter, change_rows
+from runtime.service.writes import Change, ChangeWriter
+
+PART_ROWS = 500  # creates per INSERT (`Batch._write`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,9 @@ class Batch:
         self.registry = scope.registry
         self.view = scope.view(entity)
         self.request_id = f"import:{uuid.uuid4().hex}"
+        self.created = CreatedRows(self.registry, scope.principal, entity, self.request_id)
+        self.self_referencing = any(f.to == entity.name for f in entity.fields)
+        self._pending: asyncio.Future[None] | None = None  # the last part's INSERT
         self.today = scope.project.platform.today()  # `$today` defaults: the platform's date
         self.seen: dict[str, dict[Any, int]] = {}  # field (or the key) → value → first row
 
@@ -83,6 +93,7 @@ class Batch:
         live = await self._resolve_by_key(live, out)
         olds = await self._existing(live, out) if self.key else {}
         planned = [p for row in live if (p := await self._plan(row, olds, out)) is not None]
+        await self.settle()
         planned = await self._check_references(planned, out)
         planned = await self._check_unique(planned, out)
         if write:
@@ -116,6 +127,7 @@ class Batch:
             query = table.select(table.id, column).where(column.is_in(list(typed.values())))
             for clause in self.scope.clauses(target):
                 query = query.where(clause)
+            await self.settle()
             found = {to_json(r[by]): r["id"] for r in await query.run()} if typed else {}
             for row in wanted:
                 if row.number not in typed:
@@ -176,6 +188,7 @@ class Batch:
             query = query.where(clause)
         if self.registry.engine.engine_type == "postgres":
             query = for_update(query, table)
+        await self.settle()
         found = {to_json(r[self.key or "id"]): r for r in await query.run()}
         return {numbers[k]: old for k, old in found.items() if k in numbers}
 
@@ -206,6 +219,7 @@ class Batch:
         if not timeline.diff(self.entity, old, new):
             out.unchanged += 1
             return None
+        await self.settle()  # a row rule may read
         await self.scope.allow(self.entity, "update", old)
         await self.scope.allow(self.entity, "update", new)
         return _Planned(row.number, old, new, clean)
@@ -221,6 +235,8 @@ class Batch:
             except ValueError:
                 error = FieldError("id", "type", f"expected an id, got {given_id!r}")
                 raise ValidationFailed([error]) from None
+        if not isinstance(self.view.rule("create"), bool):
+            await self.settle()  # a row rule may read
         await self.scope.allow(self.entity, "create", new)
         return _Planned(row.number, None, new, new, explicit_id=given_id is not None)
 
@@ -264,13 +280,7 @@ class Batch:
                 seen.setdefault(shown, p.number)
             if not given:
                 continue
-            column = getattr(table, one.name)
-            query = table.select(table.id, column).where(
-                column.is_in([p.row[one.name] for p in given])
-            )
-            if self.entity.tenant_scoped:
-                query = query.where(table.tenant_id == self.scope.principal.tenant_id)
-            taken = {to_json(r[one.name]): r["id"] for r in await query.run()}
+            taken = await self._holders(one, list({p.row[one.name] for p in given}))
             for p in given:
                 holder = taken.get(to_json(p.row[one.name]))
                 if holder is not None and holder != p.row["id"]:
@@ -301,18 +311,61 @@ class Batch:
                     failed.add(p.number)
         return [p for p in planned if p.number not in failed]
 
+    async def _holders(self, one: Field, values: list[Any]) -> dict[Any, Any]:
+        """The ids holding `values` of the unique field `one` (in the tenant), by value as JSON.
+        On PostgreSQL a join with the values as one array: an index lookup per value, however
+        the statement is planned (an IN list of a batch of parameters, once planned
+        generically, tests each of the tenant's rows against every value)."""
+        table = self.registry.table(self.entity)
+        column = getattr(table, one.name)
+        tenant = self.scope.principal.tenant_id
+        if self.registry.engine.engine_type != "postgres":
+            query = table.select(table.id, column).where(column.is_in(values))
+            if self.entity.tenant_scoped:
+                query = query.where(table.tenant_id == tenant)
+            return {to_json(r[one.name]): r["id"] for r in await query.run()}
+        name = column._meta.db_column_name
+        sql = (
+            f'SELECT t."id", t."{name}" AS "value" FROM {table._meta.get_formatted_tablename()}'
+            f" AS t JOIN unnest({{}}::{array_type(table, name)}[]) AS v(value)"
+            f' ON t."{name}" = v.value'
+        )
+        args: list[Any] = [values]
+        if self.entity.tenant_scoped:
+            sql, args = sql + ' WHERE t."tenant_id" = {}', [values, tenant]
+        return {to_json(r["value"]): r["id"] for r in await table.raw(sql, *args).run()}
+
     # -- the writes ---------------------------------------------------------------------------
 
     async def _write(self, planned: list[_Planned]) -> None:
+        """The creates in parts of `PART_ROWS`, each INSERT left running on the server while
+        the next part is built (and the last while the next batch is read and planned), then
+        the updates through the write path."""
         principal, table = self.scope.principal, self.registry.table(self.entity)
-        rows: Rows = []
-        for p in planned:
-            if p.old is None:
-                change = Change(self.entity, "created", values=p.row)
+        creates = [p for p in planned if p.old is None]
+        part = len(creates) if self.self_referencing else PART_ROWS  # one statement: the
+        for start in range(0, len(creates), part):  # foreign keys hold at its end
+            rows: Rows = []
+            for p in creates[start : start + part]:
                 rows.append((table, p.row))
-                rows += change_rows(self.registry, principal, change, p.row, self.request_id)
-        await insert_many(rows)
+                rows += self.created.rows(p.row)
+            await self.settle()
+            self._pending = asyncio.ensure_future(insert_many(rows))
+            await asyncio.sleep(0)  # the task sends the statement, then waits for its end
         for p in planned:
             if p.old is not None:
+                await self.settle()
                 change = Change(self.entity, "updated", p.old, p.clean)
                 await self.writer.write_change(principal, change, self.request_id)
+
+    async def settle(self) -> None:
+        """Wait for the INSERT in flight, raising its error: before any other statement, and
+        before the import's transaction ends."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def abandon(self) -> None:
+        """Wait for the INSERT in flight and drop its outcome: the import fails already."""
+        with contextlib.suppress(Exception):
+            await self.settle()

@@ -97,15 +97,20 @@ async def import_rows(
     batch = Batch(writer, scope, entity, options.key)
     try:
         async with writer.unit(scope.principal):
-            for chunk in _chunks(rows):
-                outcome = await batch.run(chunk, write=not options.dry_run)
-                report.rows += len(chunk)
-                report.created += outcome.created
-                report.changed += outcome.changed
-                report.unchanged += outcome.unchanged
-                report.errors += [RowError(n, c, m) for n, c, m in outcome.errors]
-                if progress is not None:
-                    progress(report.rows)
+            try:
+                for chunk in _chunks(rows):
+                    outcome = await batch.run(chunk, write=not options.dry_run)
+                    report.rows += len(chunk)
+                    report.created += outcome.created
+                    report.changed += outcome.changed
+                    report.unchanged += outcome.unchanged
+                    report.errors += [RowError(n, c, m) for n, c, m in outcome.errors]
+                    if progress is not None:
+                        progress(report.rows)
+                await batch.settle()
+            except BaseException:
+                await batch.abandon()  # the connection is free before the rollback
+                raise
             if options.dry_run or (report.errors and not options.partial):
                 raise _RollBack
         report.committed = True

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-import orjson
-
 from runtime.access import Principal
+from runtime.service.ids import new_id
+from runtime.service.values import json_dumps
 
 
 def event(*, change: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     """The outbox row of one change (`change`: the columns it shares with the timeline
     entry); its UUID travels with every action it triggers."""
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         **change,
-        "payload": orjson.dumps(payload).decode(),  # JSON-ready already: the fast encoder
+        "payload": json_dumps(payload),
         "created_at": dt.datetime.now(dt.UTC),
         "attempts": 0,
     }

@@ -8,11 +8,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from runtime.definitions.model import Entity, Field
 from runtime.fields import field_type
-from runtime.service.values import to_json
+from runtime.service.ids import new_id
+from runtime.service.values import json_dumps, to_json
 
 MASK = "***"
 
@@ -72,10 +71,10 @@ def entry(
     """The timeline row of one change (`change`: the columns it shares with the outbox
     event); the service writes it with the change."""
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         **change,
         "actor_id": actor_id,
-        "changes": orjson.dumps(changes).decode(),
+        "changes": json_dumps(changes),
         "request_id": request_id,
         "at": dt.datetime.now(dt.UTC),
     }

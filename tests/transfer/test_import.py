@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from runtime.service import ListQuery
+from runtime.service import ListQuery, outbox
 from runtime.service.errors import Forbidden
 from tests.transfer.lab import open_lab
 
@@ -139,3 +140,46 @@ async def test_json_lines_and_bad_rows(db_url: str) -> None:
         assert report.created == 2 and [(e.row, e.column) for e in report.errors] == [(2, None)]
         (one,) = await lab.service.list(lab.owner, "Ticket", ListQuery(filter={"subject": "one"}))
         assert one["meta"] == {"a": [1, 2]} and one["done"] is True
+
+
+async def test_unique_values_taken_in_the_organization(db_url: str) -> None:
+    """A create whose unique value another record of the organization holds is refused, in
+    whichever batch it comes; the same value in another organization is no conflict."""
+    async with open_lab(db_url) as lab:
+        await lab.load(lab.other, "code,subject\nT-5,theirs\n")
+        first = await lab.load(lab.owner, tickets_csv(2_500))
+        assert first.committed and first.created == 2_500
+        text = "code,subject\nNEW-1,fresh\nT-3,again\nT-2400,again\nT-5,again\n"
+        again = await lab.load(lab.owner, text, partial=True)
+        assert again.created == 1
+        assert [(e.row, e.column, e.message) for e in again.errors] == [
+            (3, "code", "another Ticket has code = 'T-3'"),
+            (4, "code", "another Ticket has code = 'T-2400'"),
+            (5, "code", "another Ticket has code = 'T-5'"),
+        ]
+
+
+@pytest.mark.parametrize("bad", ["T-300", "T-1700", "T-2400"], ids=["first part", "mid", "last"])
+async def test_a_statement_that_fails_in_any_part_leaves_nothing(
+    db_url: str, bad: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The INSERTs run while the next rows are built: one refused by the database (here an
+    outbox event without its NOT NULL `event`) fails the import, wherever it comes, and the
+    transaction leaves nothing; the next import on the same pool works."""
+    event = outbox.event
+
+    def spoiled(**kwargs: Any) -> dict[str, Any]:
+        row = event(**kwargs)
+        return row | {"event": None} if kwargs["payload"]["record"]["code"] == bad else row
+
+    async with open_lab(db_url) as lab:
+        timeline, events = lab.registry.timeline, lab.registry.outbox
+        before = (await timeline.count().run(), await events.count().run())
+        monkeypatch.setattr(outbox, "event", spoiled)
+        with pytest.raises(Exception, match="event"):
+            await lab.load(lab.owner, tickets_csv(2_500))
+        monkeypatch.undo()
+        assert await lab.count(lab.owner) == 0
+        assert (await timeline.count().run(), await events.count().run()) == before
+        again = await lab.load(lab.owner, tickets_csv(10))
+        assert again.committed and await lab.count(lab.owner) == 10
