@@ -34,6 +34,7 @@ from runtime.schema.registry import Registry
 from runtime.service import RecordService
 from runtime.settings import Settings
 from runtime.storage import storage_from_url
+from runtime.transfer.jobs import RunningJobs
 from runtime.workflows.workers import in_process_loop
 
 log = logging.getLogger("plinth.live")
@@ -51,6 +52,7 @@ class Plinth:
     throttle: LoginThrottle  # failed logins, shared through Redis when configured
     oidc: OidcVerifier | None  # platform.yaml auth.oidc
     callers: CallerCache  # verified credentials → principals (runtime/identity/cache.py)
+    imports: RunningJobs  # the import jobs this process runs (runtime/transfer/jobs.py)
 
 
 def build_plinth(
@@ -74,6 +76,7 @@ def build_plinth(
         throttle=shared.throttle if shared else LoginThrottle(settings.redis_url),
         oidc=kept or (OidcVerifier.from_settings(oidc) if oidc else None),
         callers=shared.callers if shared else callers or CallerCache(),
+        imports=shared.imports if shared else RunningJobs(),
     )
 
 
@@ -124,6 +127,7 @@ def build_app(settings: Settings, registry: Registry, *, run_worker: bool = True
             yield
         finally:
             stop.set()
+            await plinth.imports.stop()
             if worker is not None:
                 await worker
             if plinth.oidc is not None:
@@ -226,6 +230,8 @@ class LiveApp:
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
         stop.set()
+        if self.plinths:  # every model's Plinth shares the first one's jobs
+            await self.plinths[0].imports.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         for plinth in self.plinths:
             if plinth.oidc is not None:

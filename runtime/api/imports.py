@@ -5,7 +5,6 @@ RecordService's; this module only speaks HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from typing import Any
 
@@ -79,10 +78,8 @@ async def import_route(request: Request) -> Response:
     service.check_import(principal, entity.name, options)  # 403 / 400 now, not in the job
     spool = await _spooled(request)
     job_id = await jobs.start_job(service, principal, entity.name, options)
-    task = asyncio.create_task(_run(request, principal, entity, job_id, spool, fmt, options))
-    running: set[asyncio.Task[None]] = request.app.state.__dict__.setdefault("imports", set())
-    running.add(task)  # held until done: a task nobody holds may be collected
-    task.add_done_callback(running.discard)
+    plinth = request.app.state.plinth
+    plinth.imports.start(_run(request, principal, entity, job_id, spool, fmt, options))
     url = f"/api/imports/{job_id}"
     return JSONResponse({"id": str(job_id), "status": "running", "url": url}, status_code=202,
                         headers={"Location": url})  # fmt: skip

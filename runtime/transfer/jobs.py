@@ -4,11 +4,12 @@ owner of the organization) from any server process."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from runtime.access import Principal
@@ -20,6 +21,31 @@ from runtime.service.values import to_json
 from runtime.transfer.sources import SourceError, read_rows
 
 log = logging.getLogger("plinth.imports")
+STOPPED = (
+    "the server stopped during the import: it was rolled back unless it had committed "
+    "already; run again with a key (?key=, --key), it changes nothing that is there"
+)
+
+
+class RunningJobs:
+    """The import jobs this process runs: held while they run (a task nobody holds may be
+    collected), and at shutdown cancelled and waited for, so each row says the server
+    stopped instead of `running` for ever."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Before the engine closes: each job writes its row while the pools are open."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def start_job(
@@ -46,7 +72,7 @@ async def run_job(
     options: ImportOptions,
 ) -> None:
     """The import, then its report on the job's row: `done` (committed or not, as the report
-    says) or `failed` (the file could not be read, or the server failed: logged)."""
+    says) or `failed` (the file could not be read, the server failed: logged, or stopped)."""
     status, report = "done", ImportReport()
     try:
         entity = service.entity(entity_name)
@@ -58,6 +84,15 @@ async def run_job(
     except Exception:
         log.exception("import job %s failed", job_id)
         status, body = "failed", report.to_json() | {"error": "the server failed: it was logged"}
+    except asyncio.CancelledError:  # the server stops (RunningJobs.stop): say so, then stop
+        await _finish(service, principal, job_id, "failed", report.to_json() | {"error": STOPPED})
+        raise
+    await _finish(service, principal, job_id, status, body)
+
+
+async def _finish(
+    service: RecordService, principal: Principal, job_id: uuid.UUID, status: str, body: Any
+) -> None:
     jobs = service.registry.import_job
     async with tenant_wall(service.registry.engine, principal):
         await jobs.update(

@@ -176,3 +176,28 @@ def test_restore_over_http(served: Served) -> None:
         assert owner.post(f"{url}/restore", json={}).status_code == 422
         with served.client("owner", served.other_org) as other:
             assert other.post(f"{url}/restore", json={"entry": first}).status_code == 404
+
+
+def test_a_server_stopping_mid_import_says_so_on_the_job(served: Served) -> None:
+    """A job whose server stops (SIGTERM, as a deploy does) ends `failed` with the reason,
+    not `running` for ever, and the rows of its file are not there."""
+    body = "subject,priority\n" + "".join(f"Stopped {i},3\n" for i in range(300_000))
+    url, process = start_server(served.env, served.workdir)
+    try:
+        with token_client(url, f"owner@{served.org}.test", timeout=120) as owner:
+            started = owner.post("/api/tickets/import", content=body,
+                                 headers={"Content-Type": "text/csv"})  # fmt: skip
+            assert started.status_code == 202, started.text
+            time.sleep(1)
+            assert owner.get(started.headers["Location"]).json()["status"] == "running"
+    finally:
+        stop(process)
+    # uvicorn raises the SIGTERM again once it has shut down: -15 after a graceful stop,
+    # -9 only if `stop` had to kill it
+    assert process.returncode == -15
+    with served.client("owner") as owner:
+        job = owner.get(started.headers["Location"]).json()
+        assert job["status"] == "failed", job
+        assert "the server stopped during the import" in job["report"]["error"]
+        left = owner.get("/api/tickets?subject__startswith=Stopped&count=true&limit=1")
+        assert left.json()["meta"]["count"] == 0
