@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.parallel import free_port, pytest_cmdline_main  # noqa: F401 - the hook, and for tests
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO / "definitions"
@@ -129,12 +130,6 @@ def plinth(
             f"plinth {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90) -> None:

@@ -1,0 +1,74 @@
+"""Running the suite on pytest-xdist workers: how many by default, and ports that no two
+workers are handed at once.
+
+Most tests wait (on servers starting, databases being created, browsers), so more workers than
+cores pay: WORKERS was measured on a 2-core machine. `-n N` chooses, and `-n 0`, `--pdb` or
+`-p no:xdist` run in one process."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+WORKERS = 4
+PORT_BLOCK = 500  # ports per xdist worker, from PORT_BASE up: below the kernel's ephemeral range
+PORT_BASE = 20000
+_next_ports: Iterator[int] | None = None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which turns -n into workers
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """`-n WORKERS --dist loadgroup` unless the command line says otherwise. Not addopts:
+    with `-p no:xdist` an -n there would be an unknown option."""
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker: it runs its tests itself
+        and config.option.numprocesses is None
+        and not config.option.usepdb
+        and not config.option.collectonly
+    ):
+        config.option.numprocesses = WORKERS
+        if config.option.dist == "no":
+            config.option.dist = "loadgroup"
+
+
+def _worker_ports() -> Iterator[int] | None:
+    """This xdist worker's own ports (gw3: the fourth block), from a random start, round and
+    round; None outside xdist, or when the block would reach the ephemeral range."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return None
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    first = PORT_BASE + int(worker[2:]) * PORT_BLOCK
+    if first + PORT_BLOCK > low:
+        return None
+    start = random.randrange(PORT_BLOCK)  # another session's worker of the same number
+    return itertools.cycle([first + (start + i) % PORT_BLOCK for i in range(PORT_BLOCK)])
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a server a test starts. The kernel's choice (port 0) is
+    free now, but the server binds it only seconds later: meanwhile another worker may be given
+    the same port, and each test would talk to the other's server. So under xdist each worker
+    takes ports from a block of its own, which neither another worker nor the kernel (for port
+    0 or an outgoing connection) hands out."""
+    global _next_ports
+    if _next_ports is None:
+        _next_ports = _worker_ports() or iter(())
+    for port in itertools.islice(_next_ports, PORT_BLOCK):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still lingering: the next one
+                continue
+            return port
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
