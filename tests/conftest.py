@@ -19,7 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.parallel import free_port, pytest_cmdline_main  # noqa: F401 - the hook, and for tests
+from tests.parallel import (  # noqa: F401 - the hooks, and free_port for the tests
+    free_port,
+    pytest_cmdline_main,
+    pytest_collection_modifyitems,
+    pytest_runtest_protocol,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO / "definitions"

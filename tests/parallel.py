@@ -7,6 +7,7 @@ cores pay: WORKERS was measured on a 2-core machine. `-n N` chooses, and `-n 0`,
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import random
@@ -36,6 +37,12 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.numprocesses = WORKERS
         if config.option.dist == "no":
             config.option.dist = "loadgroup"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests first: minutes on the clock, they overlap the rest instead of
+    trailing it on one worker."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _worker_ports() -> Iterator[int] | None:
@@ -72,3 +79,46 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class _Turns:
+    """Who runs now, between the workers of one session: a test marked `alone` runs while no
+    other test does (it times the machine, which the others' load would skew); the others run
+    side by side. A writer-first lock on two files: the one waiting to run alone holds the gate,
+    so the others, finishing their current test, start no next one until it is done. Tests
+    marked `slow` (waiting on the clock, not the CPU) take no turn: an `alone` test would wait
+    minutes for them to end."""
+
+    def __init__(self, folder: Path) -> None:
+        self.gate = (folder / "plinth-turns.gate").open("a")
+        self.turn = (folder / "plinth-turns.lock").open("a")
+
+    def enter(self, alone: bool) -> None:
+        fcntl.flock(self.gate, fcntl.LOCK_EX)
+        fcntl.flock(self.turn, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(self.gate, fcntl.LOCK_UN)
+
+    def leave(self) -> None:
+        fcntl.flock(self.turn, fcntl.LOCK_UN)
+        fcntl.flock(self.gate, fcntl.LOCK_UN)  # (not held by a test that ran beside others)
+
+
+_turns: _Turns | None = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Each test of an xdist worker takes its turn (`_Turns`), set-up and teardown included."""
+    global _turns
+    basetemp = item.config.option.basetemp  # a worker's: in the session's, its folder
+    if not hasattr(item.config, "workerinput") or not basetemp or item.get_closest_marker("slow"):
+        yield
+        return
+    if _turns is None:
+        _turns = _Turns(Path(basetemp).parent)
+    _turns.enter(alone=item.get_closest_marker("alone") is not None)
+    try:
+        yield
+    finally:
+        _turns.leave()
