@@ -113,6 +113,9 @@ def plinth_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
         "PLINTH_MIGRATIONS": str(workdir / "migrations"),
         "PLINTH_SECURE_COOKIES": "false",  # the tests talk plain HTTP to 127.0.0.1
         "PLINTH_TRUSTED_PROXIES": "127.0.0.1",  # tests send X-Forwarded-For as a local proxy
+        # 4 + 4 connections a process at most: four xdist workers, each with a server or two
+        # and their workers, stay inside PostgreSQL's default max_connections (100)
+        "PLINTH_DB_POOL_SIZE": "4",
         **extra,
     }
     return env

@@ -25,24 +25,27 @@ _next_ports: Iterator[int] | None = None
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which turns -n into workers
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """`-n WORKERS --dist loadgroup` unless the command line says otherwise. Not addopts:
-    with `-p no:xdist` an -n there would be an unknown option."""
+    """`-n WORKERS --dist loadscope` unless the command line says otherwise: a module's tests
+    on one worker, which starts the module's server once. Not addopts: with `-p no:xdist` an
+    -n there would be an unknown option."""
     if (
-        config.pluginmanager.hasplugin("xdist")
-        and not hasattr(config, "workerinput")  # a worker: it runs its tests itself
-        and config.option.numprocesses is None
-        and not config.option.usepdb
-        and not config.option.collectonly
+        not config.pluginmanager.hasplugin("xdist")
+        or hasattr(config, "workerinput")  # a worker: it runs its tests itself
+        or config.option.usepdb
+        or config.option.collectonly
     ):
+        return
+    if config.option.numprocesses is None:
         config.option.numprocesses = WORKERS
-        if config.option.dist == "no":
-            config.option.dist = "loadgroup"
+    if config.option.dist == "no":
+        config.option.dist = "loadscope"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `slow` tests first: minutes on the clock, they overlap the rest instead of
-    trailing it on one worker."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The `slow` tests' modules first: minutes on the clock, they overlap the rest instead
+    of trailing it on one worker."""
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
 
 
 def _worker_ports() -> Iterator[int] | None:
