@@ -7,6 +7,7 @@ cores pay: WORKERS was measured on a 2-core machine. `-n N` chooses, and `-n 0`,
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import itertools
 import os
@@ -39,13 +40,24 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.numprocesses = WORKERS
     if config.option.dist == "no":
         config.option.dist = "loadscope"
+    config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `slow` tests' modules first: minutes on the clock, they overlap the rest instead
-    of trailing it on one worker."""
-    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
+    """The modules of `slow` and `long` tests first (minutes each: they overlap the rest
+    instead of trailing it on one worker), then those of the most tests, as xdist's own
+    --loadscope-reorder would (which the hook above turns off: it would undo this)."""
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    sizes = collections.Counter(module(item) for item in items)
+    long = {module(item) for item in items if _long(item)}
+    items.sort(key=lambda item: (module(item) not in long, -sizes[module(item)]))
+
+
+def _long(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) for name in ("slow", "long"))
 
 
 def _worker_ports() -> Iterator[int] | None:
