@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.parallel import (  # noqa: F401 - the hooks, and free_port for the tests
+    free_port,
+    pytest_cmdline_main,
+    pytest_collection_modifyitems,
+    pytest_runtest_protocol,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO / "definitions"
@@ -108,6 +114,9 @@ def plinth_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
         "PLINTH_MIGRATIONS": str(workdir / "migrations"),
         "PLINTH_SECURE_COOKIES": "false",  # the tests talk plain HTTP to 127.0.0.1
         "PLINTH_TRUSTED_PROXIES": "127.0.0.1",  # tests send X-Forwarded-For as a local proxy
+        # 4 + 4 connections a process at most: four xdist workers, each with a server or two
+        # and their workers, stay inside PostgreSQL's default max_connections (100)
+        "PLINTH_DB_POOL_SIZE": "4",
         **extra,
     }
     return env
@@ -130,12 +139,6 @@ def plinth(
             f"plinth {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90) -> None:

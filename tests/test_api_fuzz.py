@@ -263,6 +263,7 @@ def _admin(site: ApiSite) -> httpx.Client:
     return client
 
 
+@pytest.mark.alone  # it times the server's answers
 def test_every_route_answers_input_past_each_limit_with_a_4xx(api: ApiSite) -> None:
     document = httpx.get(f"{api.url}/api/openapi.json").json()
     attacks = api_attacks(document, api.ids)
@@ -340,6 +341,7 @@ parameters = {{ "path.id" = "{documents}" }}
 """
 
 
+@pytest.mark.alone  # it times the whole run
 @pytest.mark.parametrize(
     "api", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )  # the production database; the fuzz above runs on both

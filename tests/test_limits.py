@@ -132,6 +132,7 @@ def test_a_number_with_too_many_digits_is_400(limited: Site) -> None:
     _still_up(limited)
 
 
+@pytest.mark.alone  # it times the answer
 def test_errors_per_payload_are_capped_without_suggestion_work(limited: Site) -> None:
     keys = 60_000
     payload = {"subject": "many"} | {f"k{i}": 1 for i in range(keys)}

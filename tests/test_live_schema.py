@@ -164,6 +164,7 @@ def field_served(client: httpx.Client) -> bool:
     return got.status_code == 200 and got.json().get("phone") == "+49 30 1"
 
 
+@pytest.mark.alone  # it times the switch
 def test_migrations_switch_a_running_server_without_a_500(live: Site) -> None:
     """A field, an entity and a workflow added; then a field removed and one renamed (the
     issue's `no such column`: an old model's query of a column that is gone)."""

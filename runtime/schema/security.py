@@ -49,16 +49,25 @@ def _name(table: type[Table]) -> str:
     return name
 
 
-def security_ddl(registry: Registry) -> list[str]:
-    schemas = sorted({"public", *(e.module for e in registry.project.entities.values())})
-    ddl = [
-        f"""DO $$ BEGIN CREATE ROLE {APP_ROLE} NOLOGIN;
-            EXCEPTION WHEN duplicate_object THEN NULL; END $$""",
+def role_ddl(role: str) -> list[str]:
+    """Create `role` and grant it to the connecting role, if not yet done. Roles are the
+    cluster's, not the database's: two `migrate`s of two databases may run these at once, and
+    the one that waits on the other's uncommitted row then fails with unique_violation, not
+    duplicate_object — both mean "already there"."""
+    return [
+        f"""DO $$ BEGIN CREATE ROLE {role} NOLOGIN;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$""",
         f"""DO $$ BEGIN
               IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-                EXECUTE format('GRANT {APP_ROLE} TO %I', current_user);
-              END IF; END $$""",
+                EXECUTE format('GRANT {role} TO %I', current_user);
+              END IF;
+            EXCEPTION WHEN unique_violation THEN NULL; END $$""",
     ]
+
+
+def security_ddl(registry: Registry) -> list[str]:
+    schemas = sorted({"public", *(e.module for e in registry.project.entities.values())})
+    ddl = role_ddl(APP_ROLE)
     for schema in schemas:  # revoked first: a database migrated by an earlier version
         ddl += [
             f'GRANT USAGE ON SCHEMA "{schema}" TO {APP_ROLE}',

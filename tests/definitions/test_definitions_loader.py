@@ -69,6 +69,7 @@ def test_scalars_follow_yaml_1_2(tmp_path: Path) -> None:
     assert (doc.loc(("no",)).line, doc.loc(("no",)).col) == (3, 5)
 
 
+@pytest.mark.alone  # it times the parse
 def test_alias_bomb_is_refused_without_expanding(tmp_path: Path) -> None:
     lines = ["entity: T", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]

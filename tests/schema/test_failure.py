@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.schema.history import History
 from tests.schema.inspect import catalog, query
 
@@ -30,6 +32,7 @@ def _table(url: str) -> str:
     return "crm.customer" if url.startswith("postgres") else "customer"
 
 
+@pytest.mark.long  # minutes: its module starts first (tests/parallel.py)
 async def test_a_failing_migration_leaves_schema_and_data_as_before(
     database_url: str, tmp_path: Path
 ) -> None:

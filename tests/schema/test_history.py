@@ -115,6 +115,7 @@ def expect_all(history: History, **changes) -> None:
                 values.setdefault(name, new)
 
 
+@pytest.mark.long  # minutes: its module starts first (tests/parallel.py)
 async def test_the_scripted_history_keeps_every_row_and_value(
     database_url: str, tmp_path: Path
 ) -> None:

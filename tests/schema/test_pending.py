@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.schema.history import History
 
 V1 = """\
@@ -28,6 +30,7 @@ def _pair(tmp_path: Path) -> tuple[History, History]:
     return dev, prod
 
 
+@pytest.mark.long  # minutes: its module starts first (tests/parallel.py)
 async def test_pending_files_are_applied_and_checked_where_they_run(tmp_path: Path) -> None:
     dev, prod = _pair(tmp_path)
     dev.write_files({"customer.yaml": V1})

@@ -5,6 +5,7 @@ docs/operators/security.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 
 from runtime.database import APP_ROLE
 from runtime.schema.registry import Registry
-from runtime.schema.security import APP_GRANTS
+from runtime.schema.security import APP_GRANTS, role_ddl
+from tests.conftest import PG_ADMIN_DSN
 from tests.service.lab import open_lab
 
 pytestmark = pytest.mark.postgres
@@ -123,3 +125,39 @@ def test_every_platform_table_has_its_grant_and_the_doc_says_it() -> None:
         row = re.search(rf"^\| `plinth_{role}` \| ([^|]*) \|", text, re.MULTILINE)
         assert row is not None, f"docs/operators/security.md has no row for plinth_{role}"
         assert row.group(1).strip() == (f"`{privileges}`" if privileges else "none"), role
+
+
+async def test_two_migrates_of_two_databases_create_the_role_at_once(postgres_url: str) -> None:
+    """Roles are the cluster's: the `migrate` that waits on another database's uncommitted
+    CREATE ROLE gets unique_violation once that commits, which must read as "already there"."""
+    role = f"plinth_race_{uuid.uuid4().hex[:8]}"  # a role of its own: plinth_app is in use
+    first, second = await asyncpg.connect(postgres_url), await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await first.execute("BEGIN")
+        for ddl in role_ddl(role):
+            await first.execute(ddl)
+        await second.execute("BEGIN")
+        waiting = asyncio.create_task(_run_all(second, role_ddl(role)))
+        pid = second.get_server_pid()
+        while not await first.fetchval(  # the second waits on the first's row
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+        ):
+            assert not waiting.done(), waiting.result()
+            await asyncio.sleep(0.05)
+        await first.execute("COMMIT")
+        await waiting
+        await second.execute("COMMIT")
+        assert await second.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", role) == 1
+    finally:
+        await first.close()
+        await second.close()
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(f"DROP ROLE IF EXISTS {role}")
+        finally:
+            await conn.close()
+
+
+async def _run_all(conn: asyncpg.Connection, statements: list[str]) -> None:
+    for sql in statements:
+        await conn.execute(sql)

@@ -527,6 +527,7 @@ def _as_when(lab: Lab, raw: Any) -> set[uuid.UUID]:
     return accepted[0]
 
 
+@pytest.mark.long  # minutes: its module starts first (tests/parallel.py)
 def test_sql_and_memory_agree_on_random_filters(lab: Lab) -> None:
     table = lab.registry.table("Sample")
     tenant = lab.principal.tenant_id

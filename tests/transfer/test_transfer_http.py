@@ -116,6 +116,7 @@ def test_import_job_report_and_who_may_see_it(served: Served) -> None:
         assert wrong.status_code == 415
 
 
+@pytest.mark.long  # minutes: its module starts first (tests/parallel.py)
 def test_export_streams_flat_and_round_trips_with_no_change(served: Served) -> None:
     rows = 100_000 if served.kind == "postgres" else 5_000
     source = served.workdir / f"seed-{uuid.uuid4().hex[:6]}.csv"

@@ -119,6 +119,7 @@ async def _wait_for_runs(lab_: Lab, at_least: int, timeout: float) -> int:
     return done
 
 
+@pytest.mark.long  # minutes: its module starts first (tests/parallel.py)
 @pytest.mark.postgres
 @pytest.mark.redis
 async def test_no_event_is_lost_or_applied_twice_under_faults(
