@@ -12,6 +12,7 @@ import uuid
 from contextlib import closing
 
 import httpx
+import pytest
 
 from runtime.database import engine_from_url
 from runtime.definitions import load_project
@@ -136,6 +137,7 @@ def test_the_active_organization_must_be_one_of_the_callers(site: Site) -> None:
     assert login.status_code == 403 and login.json() == foreign.json()
 
 
+@pytest.mark.alone  # it compares the answers' times
 def test_login_answers_alike_for_an_unknown_account_and_a_wrong_password(site: Site) -> None:
     registry = _registry(site)
     run(accounts.create_user(registry, f"inactive-{site.a}", PASSWORD))
