@@ -117,18 +117,27 @@ class CallerScope:
         that varies under the same SQL); `key` None keeps nothing, as for any query that
         compares with `$now` (`clocked`)."""
         engine = self.registry.engine
+        kept = self.statements if key is not None and is_postgres(engine) else None
+        whole = (key, self.principal, self.project.platform.today())
         tenant = await single_statement_tenant(engine, self.principal)
         if tenant is not None:
             assert isinstance(engine, PlinthPostgresEngine)  # single_statement_tenant says
-            if key is None or self.statements is None:
+            if kept is None:
                 rows = await select_at_once(engine, tenant, build())
             else:
-                whole = (key, self.principal, self.project.platform.today())
-                compiled = self.statements.compiled(whole, build, hole)
+                compiled = kept.compiled(whole, build, hole)
                 rows = None if compiled is None else await fetch_at_once(engine, tenant, *compiled)
             if rows is not None:
                 return rows
         async with self.wall():
+            current = engine.current_transaction.get()
+            if kept is not None and current is not None:  # a write's read, in its transaction
+                compiled = kept.compiled(whole, build, hole)
+                if compiled is not None:
+                    sql, args = compiled
+                    if engine.log_queries:  # as Piccolo logs the queries it runs itself
+                        engine.print_query(query_id=engine.get_query_id(), query=f"{sql} {args}")
+                    return [dict(row) for row in await current.connection.fetch(sql, *args)]
             found: list[dict[str, Any]] = await build().run()
             return found
 

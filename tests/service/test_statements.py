@@ -98,3 +98,18 @@ async def test_a_filter_no_key_can_say_is_refused_as_a_bad_filter(lab_url: str) 
     async with open_lab(lab_url) as lab:
         with pytest.raises(ValidationFailed, match="a field name is text"):
             await lab.service.page(lab.a, "Sample", ListQuery(filter={1: "x", "titel": "y"}))
+
+
+async def test_each_update_locks_and_changes_its_own_record(lab_url: str) -> None:
+    """A write's read inside its transaction (FOR UPDATE) runs kept SQL too: each update
+    reads and changes the record it names, and no other."""
+    async with open_lab(lab_url) as lab:
+        made = [await lab.service.create(lab.a, "Sample", {"title": f"u{i}"}) for i in range(3)]
+        for i, record in enumerate(made):
+            await lab.service.update(lab.a, "Sample", record["id"], {"quantity": 10 + i})
+        got = [await lab.service.get(lab.a, "Sample", r["id"]) for r in made]
+        assert [(g["title"], g["quantity"], g["version"]) for g in got] == [
+            ("u0", 10, 2), ("u1", 11, 2), ("u2", 12, 2)
+        ]  # fmt: skip
+        with pytest.raises(NotFound):
+            await lab.service.update(lab.b, "Sample", made[0]["id"], {"quantity": 1})
